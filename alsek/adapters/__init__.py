@@ -1,0 +1,1 @@
+"""Adapters: the outside world (Redis, memory, JSON, apscheduler, threads and processes)."""

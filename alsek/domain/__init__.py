@@ -1,0 +1,1 @@
+"""The domain: pure model and the services built on ports."""

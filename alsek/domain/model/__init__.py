@@ -1,0 +1,1 @@
+"""Pure values and rules: messages, backoff, priority, callbacks, statuses and errors."""

@@ -1,0 +1,264 @@
+"""The message: what a task run needs, persisted by the broker and understood everywhere."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+from attrs import define, field
+
+from alsek.domain.model import defaults
+from alsek.domain.model.backoff import ExponentialBackoff, settings_to_backoff
+from alsek.domain.model.errors import ValidationError
+from alsek.domain.model.naming import validate_queue_name, validate_task_name
+from alsek.domain.model.priority import validate_priority
+
+_DEFAULT_BACKOFF_SETTINGS = ExponentialBackoff().settings
+_REPR_ORDER = (
+    "task_name", "queue", "args", "kwargs", "priority", "metadata", "exception_details",
+    "result_ttl", "uuid", "progenitor_uuid", "retries", "timeout", "created_at", "updated_at",
+    "delay", "previous_result", "previous_message_uuid", "callback_message_data",
+    "backoff_settings", "mechanism",
+)  # fmt: skip
+
+
+def _to_tuple(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    raise ValidationError(f"args must be a list or tuple, got {type(value).__name__}")
+
+
+def _to_dict(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    raise ValidationError(f"kwargs must be a dict, got {type(value).__name__}")
+
+
+def _non_negative_int(name: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValidationError(f"{name} must be a non-negative integer (ms), got {value!r}")
+    return value
+
+
+def _format_ms(timestamp_ms: int) -> str:
+    return str(datetime.fromtimestamp(timestamp_ms / 1000, tz=timezone.utc).replace(tzinfo=None))
+
+
+@define(eq=False, repr=False)
+class Message:
+    """One unit of work for a task.
+
+    Args:
+        task_name: name of the task that runs this message.
+        queue: the queue it waits in (default ``"alsek_queue"``).
+        args: positional arguments for the task's function.
+        kwargs: keyword arguments for the task's function.
+        priority: lower integers run first within a queue; equal priorities run in order.
+        metadata: user data carried along (must suit the serializer).
+        exception_details: ``{"name", "text", "traceback"}`` of the last failure, if any.
+        result_ttl: how long the result is kept, in milliseconds (None: forever).
+        uuid: the message id (generated when omitted).
+        progenitor_uuid: the message this one descends from (trigger runs, callbacks).
+        retries: how many times it has been retried.
+        timeout: the longest a run may take, in milliseconds.
+        created_at: creation time, ms since the epoch (now when omitted).
+        updated_at: last update time, ms since the epoch (``created_at`` when omitted).
+        delay: milliseconds after ``created_at`` before the first run.
+        previous_result: the result of the message this one is a callback of.
+        previous_message_uuid: the uuid of that message.
+        callback_message_data: ``data`` of the message to submit when this one succeeds.
+        backoff_settings: the retry backoff policy, as ``Backoff.settings``.
+        mechanism: ``"process"`` or ``"thread"``.
+    """
+
+    task_name: str
+    queue: str | None = None
+    args: tuple[Any, ...] = field(default=None, converter=_to_tuple)
+    kwargs: dict[str, Any] = field(default=None, converter=_to_dict)
+    priority: int = 0
+    metadata: dict[str, Any] | None = None
+    exception_details: dict[str, Any] | None = None
+    result_ttl: int | None = None
+    uuid: str | None = None
+    progenitor_uuid: str | None = None
+    retries: int = 0
+    timeout: int = defaults.DEFAULT_TASK_TIMEOUT_MS
+    created_at: int | None = None
+    updated_at: int | None = None
+    delay: int | None = 0
+    previous_result: Any = None
+    previous_message_uuid: str | None = None
+    callback_message_data: dict[str, Any] | None = None
+    backoff_settings: dict[str, Any] | None = None
+    mechanism: str = defaults.DEFAULT_MECHANISM
+
+    def __attrs_post_init__(self) -> None:
+        self.queue = validate_queue_name(self.queue or defaults.DEFAULT_QUEUE)
+        validate_task_name(self.task_name)
+        validate_priority(self.priority)
+        self.uuid = self.uuid or defaults.new_uuid()
+        if self.created_at is None:
+            self.created_at = self.updated_at or defaults.now_ms()
+        self.updated_at = self.created_at if self.updated_at is None else self.updated_at
+        self.delay = _non_negative_int("delay", self.delay or 0)
+        _non_negative_int("retries", self.retries)
+        if self.result_ttl is not None:
+            _non_negative_int("result_ttl", self.result_ttl)
+        if _non_negative_int("timeout", self.timeout) == 0:
+            raise ValidationError("timeout must be positive (ms), got 0")
+        if self.mechanism not in defaults.MECHANISMS:
+            raise ValidationError(
+                f"mechanism must be one of {defaults.MECHANISMS}, got {self.mechanism!r}"
+            )
+        if self.backoff_settings is None:
+            self.backoff_settings = copy.deepcopy(_DEFAULT_BACKOFF_SETTINGS)
+
+    # -- persistence -------------------------------------------------------------------------
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """Everything the broker persists, as plain values (the inverse of :meth:`from_data`)."""
+        return {
+            "task_name": self.task_name,
+            "queue": self.queue,
+            "args": self.args,
+            "kwargs": self.kwargs,
+            "priority": self.priority,
+            "metadata": self.metadata,
+            "exception_details": self.exception_details,
+            "result_ttl": self.result_ttl,
+            "uuid": self.uuid,
+            "progenitor_uuid": self.progenitor_uuid,
+            "retries": self.retries,
+            "timeout": self.timeout,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "delay": self.delay,
+            "previous_result": self.previous_result,
+            "previous_message_uuid": self.previous_message_uuid,
+            "callback_message_data": self.callback_message_data,
+            "backoff_settings": self.backoff_settings,
+            "mechanism": self.mechanism,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Message:
+        """Rebuild a message from :attr:`data` (unknown keys are rejected).
+
+        Raises:
+            ValidationError: if ``data`` is not a valid message.
+        """
+        try:
+            return cls(**data)
+        except TypeError as error:
+            raise ValidationError(f"not a valid message: {error}") from error
+
+    # -- time --------------------------------------------------------------------------------
+
+    @property
+    def ready_at(self) -> int:
+        """When the message may run next, in ms since the epoch.
+
+        A new message waits ``delay`` after ``created_at``; a retried one waits its backoff
+        (by number of incidents) after ``updated_at``, the time it was retried.
+        """
+        assert self.created_at is not None and self.updated_at is not None
+        if self.retries == 0:
+            return self.created_at + (self.delay or 0)
+        return self.updated_at + self.backoff_duration()
+
+    def backoff_duration(self) -> int:
+        """The backoff in milliseconds for the current number of incidents (``retries``)."""
+        return settings_to_backoff(self.backoff_settings or {}).get(self.retries)
+
+    def is_ready(self, now_ms: int) -> bool:
+        """Whether the message may run at ``now_ms``."""
+        return self.ready_at <= now_ms
+
+    def time_to_ready(self, now_ms: int) -> int:
+        """Milliseconds from ``now_ms`` until the message may run (0 when ready)."""
+        return max(self.ready_at - now_ms, 0)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the message may run now."""
+        return self.is_ready(defaults.now_ms())
+
+    @property
+    def ttr(self) -> int:
+        """Time to ready: milliseconds until the message may run (0 when ready)."""
+        return self.time_to_ready(defaults.now_ms())
+
+    # -- callbacks ---------------------------------------------------------------------------
+
+    @property
+    def descendant_uuids(self) -> list[str] | None:
+        """The uuids of every callback message chained after this one, or None."""
+        uuids = list(_walk_callbacks(self.callback_message_data))
+        return uuids or None
+
+    # -- mutation ----------------------------------------------------------------------------
+
+    def update(self, **changes: Any) -> Message:
+        """Set fields in place and return the message.
+
+        Raises:
+            KeyError: for a name that is not a message field.
+        """
+        for name, value in changes.items():
+            if name not in _REPR_ORDER:
+                raise KeyError(f"Unsupported key '{name}'")
+            setattr(self, name, value)
+        return self
+
+    def clone(self) -> Message:
+        """An independent copy of this message."""
+        return Message.from_data(copy.deepcopy(self.data))
+
+    def duplicate(self, uuid: str | None = None) -> Message:
+        """A copy of this message under a new uuid."""
+        return self.clone().update(uuid=uuid or defaults.new_uuid())
+
+    def increment_retries(self, now_ms: int | None = None) -> Message:
+        """Count one more retry and stamp ``updated_at`` (in place)."""
+        self.retries += 1
+        self.updated_at = defaults.now_ms() if now_ms is None else now_ms
+        return self
+
+    def add_to_metadata(self, **data: Any) -> Message:
+        """Merge ``data`` into ``metadata`` (in place)."""
+        if not data:
+            raise ValidationError("add_to_metadata() needs at least one key")
+        self.metadata = {**(self.metadata or {}), **data}
+        return self
+
+    # -- display -----------------------------------------------------------------------------
+
+    @property
+    def summary(self) -> str:
+        """A one-line description: uuid, queue and task."""
+        return f"Message(uuid={self.uuid!r}, queue={self.queue!r}, task={self.task_name!r})"
+
+    def __repr__(self) -> str:
+        data = self.data
+        for name in ("created_at", "updated_at"):
+            data[name] = _format_ms(data[name])
+        body = "".join(f"    {name}={data[name]!r},\n" for name in _REPR_ORDER)
+        return f"Message(\n{body})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Message) and self.data == other.data
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _walk_callbacks(data: dict[str, Any] | None) -> Iterator[str]:
+    while data:
+        yield data["uuid"]
+        data = data.get("callback_message_data")

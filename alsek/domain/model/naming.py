@@ -1,0 +1,61 @@
+"""Backend-neutral storage names: the shapes the tour shows (``queues:<queue>:...``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from alsek.domain.model.errors import ValidationError
+
+if TYPE_CHECKING:
+    from alsek.domain.model.message import Message
+
+_FORBIDDEN_IN_QUEUE = set("{}:*?[]\\ \t\n|")
+_FORBIDDEN_IN_TASK = set("{}*?[]\\\n|")
+
+
+def validate_queue_name(queue: object) -> str:
+    """Return ``queue`` if it is a usable queue name.
+
+    Raises:
+        ValidationError: if it is empty, not a string, or holds ``{}:*?[]\\|`` or white space.
+    """
+    if not isinstance(queue, str) or not queue:
+        raise ValidationError(f"queue must be a non-empty string, got {queue!r}")
+    bad = _FORBIDDEN_IN_QUEUE.intersection(queue)
+    if bad:
+        raise ValidationError(f"queue name {queue!r} may not contain {''.join(sorted(bad))!r}")
+    return queue
+
+
+def validate_task_name(name: object) -> str:
+    """Return ``name`` if it is a usable task name.
+
+    Raises:
+        ValidationError: if it is empty, not a string, or holds ``{}*?[]\\|`` or a newline.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValidationError(f"task name must be a non-empty string, got {name!r}")
+    bad = _FORBIDDEN_IN_TASK.intersection(name)
+    if bad:
+        raise ValidationError(f"task name {name!r} may not contain {''.join(sorted(bad))!r}")
+    return name
+
+
+def queue_prefix(queue: str) -> str:
+    """The name prefix under which a queue's message bodies live."""
+    return f"queues:{queue}"
+
+
+def message_name(message: Message) -> str:
+    """The storage name of a message body: ``queues:<q>:tasks:<task>:messages:<uuid>``."""
+    return f"queues:{message.queue}:tasks:{message.task_name}:messages:{message.uuid}"
+
+
+def dlq_name(message: Message) -> str:
+    """The storage name of a message in the dead letter queue."""
+    return f"dtq:{message_name(message)}"
+
+
+def dlq_prefix(queue: str | None = None) -> str:
+    """The name prefix of the dead letter queue (of one queue, or of all)."""
+    return f"dtq:queues:{queue}" if queue else "dtq:queues"

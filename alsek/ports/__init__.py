@@ -1,0 +1,1 @@
+"""The interfaces the domain services need; adapters implement them."""

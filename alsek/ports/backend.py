@@ -1,0 +1,253 @@
+"""The storage port. It speaks the queue's language: every queue operation is one atomic step.
+
+Names passed to a backend are *short names* (``queues:<q>:tasks:<t>:messages:<uuid>``); the backend
+prefixes its namespace (and, in Redis, a cluster hash tag) to make the stored key.
+
+Queue model (the contract every adapter keeps, checked by ``tests/contract``):
+
+* A submitted message is *ready* (``ready_at <= now``) or *delayed*. Ready messages are ordered by
+  priority (lower first), then submission order.
+* ``claim`` first returns expired leases and due delayed messages to the ready set, then leases up
+  to ``limit`` ready messages, queue by queue in the order given. A leased message is invisible to
+  other claims until its lease expires, it is acked, retried, failed, released or removed.
+* ``ack``/``retry``/``fail`` end a lease; each applies its :class:`Effects` in the same atomic step.
+* Time comes from the backend's clock (``clock.now_ms()``), never from Redis' clock.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from attrs import field, frozen
+
+from alsek.domain.model.effects import NO_EFFECTS, Effects
+from alsek.domain.model.message import Message
+from alsek.ports.clock import Clock
+from alsek.ports.serializer import Serializer
+
+DEFAULT_NAMESPACE = "alsek"
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING: Any = _Missing()
+
+
+@frozen
+class Claim:
+    """What one ``claim`` call returned.
+
+    Attributes:
+        messages: the leased messages, best first.
+        corrupt: names of bodies that could not be decoded; the backend logged each one and moved
+            its raw bytes to the dead letter queue, so nothing is lost silently.
+        next_due_ms: when the earliest delayed message or lease among the claimed queues falls due
+            (ms since the epoch), or None if there is none; lets an idle consumer sleep exactly.
+    """
+
+    messages: list[Message] = field(factory=list)
+    corrupt: list[str] = field(factory=list)
+    next_due_ms: int | None = None
+
+
+class Subscription(ABC):
+    """A live pub/sub subscription. Use as a context manager; it closes on exit."""
+
+    @abstractmethod
+    def get(self, timeout_ms: int) -> Any:
+        """Wait up to ``timeout_ms`` for the next published value; return it (deserialized) or
+        :data:`MISSING` on timeout."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop listening and free the connection."""
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Backend(ABC):
+    """Base class of storage backends.
+
+    Args:
+        namespace: prefix of every stored key (default ``"alsek"``).
+        serializer: encodes values; ``JsonSerializer`` when omitted (set by the adapter).
+        clock: source of time in ms; the system clock when omitted (set by the adapter).
+    """
+
+    namespace: str
+    serializer: Serializer
+    clock: Clock
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def full_name(self, name: str) -> str:
+        """The stored key for a short ``name`` (the namespace prefixed)."""
+        return f"{self.namespace}:{name}"
+
+    def short_name(self, name: str) -> str:
+        """The inverse of :meth:`full_name`."""
+        return name[len(self.namespace) + 1 :]
+
+    # -- key-value -----------------------------------------------------------------------------
+
+    @abstractmethod
+    def exists(self, name: str) -> bool:
+        """Whether ``name`` holds a value."""
+
+    @abstractmethod
+    def set(self, name: str, value: Any, nx: bool = False, ttl: int | None = None) -> None:
+        """Store ``value`` under ``name``.
+
+        Args:
+            name: short name.
+            value: anything the serializer encodes.
+            nx: only set if ``name`` does not exist yet.
+            ttl: expire after this many milliseconds (None: never).
+
+        Raises:
+            KeyError: if ``nx`` and ``name`` already exists.
+        """
+
+    @abstractmethod
+    def get(self, name: str, default: Any = MISSING) -> Any:
+        """The value under ``name``, else ``default``.
+
+        Raises:
+            KeyError: if ``name`` is missing and no default was given.
+        """
+
+    @abstractmethod
+    def get_many(self, names: Sequence[str]) -> list[Any]:
+        """The values under ``names`` in one round trip (:data:`MISSING` for absent names)."""
+
+    @abstractmethod
+    def delete(self, name: str, missing_ok: bool = False) -> None:
+        """Delete ``name``.
+
+        Raises:
+            KeyError: if ``name`` is missing and not ``missing_ok``.
+        """
+
+    @abstractmethod
+    def scan(self, pattern: str | None = None) -> Iterator[str]:
+        """Short names that start with ``pattern`` (a glob prefix), in no particular order."""
+
+    def count(self, pattern: str | None = None) -> int:
+        """How many names start with ``pattern``."""
+        return sum(1 for _ in self.scan(pattern))
+
+    def clear_namespace(self, raise_on_error: bool = True) -> int:
+        """Delete every key in the namespace; return how many were deleted."""
+        deleted = 0
+        for name in list(self.scan()):
+            try:
+                self.delete(name)
+                deleted += 1
+            except KeyError:
+                if raise_on_error:
+                    raise
+        return deleted
+
+    # -- pub/sub -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def publish(self, channel: str, value: Any) -> None:
+        """Publish ``value`` on ``channel`` (a short name)."""
+
+    @abstractmethod
+    def subscribe(self, *channels: str) -> Subscription:
+        """Start listening on ``channels``; values published from now on are delivered."""
+
+    # -- queue operations (each one atomic) ------------------------------------------------------
+
+    @abstractmethod
+    def submit(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
+        """Store and index ``message`` (ready or delayed by ``ready_at``), with ``effects``.
+
+        Raises:
+            MessageAlreadyExistsError: if a message with this uuid is stored in its queue.
+            SerializationError: if the message or an effect cannot be encoded; nothing is written.
+        """
+
+    @abstractmethod
+    def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:
+        """Lease up to ``limit`` ready messages from ``queues`` (in that order of preference)."""
+
+    def ack_and_claim(
+        self,
+        message: Message,
+        *,
+        effects: Effects = NO_EFFECTS,
+        queues: Sequence[str],
+        limit: int,
+        lease_ms: int,
+    ) -> Claim:
+        """:meth:`ack` then :meth:`claim`; adapters may do both in one round trip."""
+        self.ack(message, effects=effects)
+        return self.claim(queues, limit=limit, lease_ms=lease_ms)
+
+    @abstractmethod
+    def extend(self, messages: Sequence[Message], *, lease_ms: int) -> list[Message]:
+        """Renew the leases of ``messages`` to ``now + lease_ms``; return those no longer leased."""
+
+    @abstractmethod
+    def ack(self, message: Message, *, effects: Effects = NO_EFFECTS) -> bool:
+        """Finish ``message``: drop its body, indexes and lease, and apply ``effects``.
+
+        Returns:
+            Whether the message was still stored (False: someone else finished or removed it;
+            the effects are applied anyway).
+        """
+
+    @abstractmethod
+    def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
+        """Store the updated ``message`` (more retries, new ``updated_at``) and index it again,
+        delayed until its ``ready_at``; drop its lease; apply ``effects``.
+
+        Raises:
+            MessageDoesNotExistError: if the message is no longer stored (nothing is written).
+        """
+
+    @abstractmethod
+    def fail(
+        self, message: Message, *, dlq_ttl: int | None, effects: Effects = NO_EFFECTS
+    ) -> None:
+        """Remove ``message``; keep it in the dead letter queue for ``dlq_ttl`` ms when that is
+        not None (0 or None: not kept); apply ``effects``."""
+
+    @abstractmethod
+    def release(self, messages: Sequence[Message]) -> None:
+        """Give leased ``messages`` back: ready again at once, in their original priority."""
+
+    @abstractmethod
+    def remove(self, message: Message) -> bool:
+        """Delete ``message`` wherever it is (ready, delayed or leased); return whether it was."""
+
+    @abstractmethod
+    def depth(self, queue: str) -> int:
+        """How many messages wait in ``queue`` (ready or delayed; leased ones not counted)."""
+
+    @abstractmethod
+    def queues(self) -> list[str]:
+        """Every queue that has ever been submitted to, sorted alphabetically."""
+
+    @abstractmethod
+    def wait_for_work(self, queues: Sequence[str], timeout_ms: int) -> bool:
+        """Block until a submission to one of ``queues`` may have made work, or ``timeout_ms``
+        passes. Returns whether it was woken (False: timed out). Never busy-polls."""
+
+    @abstractmethod
+    def dead_letters(self, queue: str | None = None) -> Iterator[Message]:
+        """Messages in the dead letter queue (of ``queue``, or of all queues)."""
+
+    def close(self) -> None:
+        """Release connections and threads held by the backend (idempotent)."""
