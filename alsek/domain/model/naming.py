@@ -59,3 +59,12 @@ def dlq_name(message: Message) -> str:
 def dlq_prefix(queue: str | None = None) -> str:
     """The name prefix of the dead letter queue (of one queue, or of all)."""
     return f"dtq:queues:{queue}" if queue else "dtq:queues"
+
+
+#: Channel on which revocations are announced (payload: ``{"uuid": ..., "interrupt": bool}``).
+REVOCATION_CHANNEL = "revocations"
+
+
+def revoked_name(uuid: str) -> str:
+    """The storage name of the marker that says message ``uuid`` was revoked."""
+    return f"revoked:{uuid}"

@@ -1,0 +1,14 @@
+"""alsek: a distributed task queue for Python on Redis.
+
+Import what you need from here (``from alsek import Broker, task``) or from the tour's paths
+(``alsek.core.*``, ``alsek.storage.*``, ``alsek.tools``).
+"""
+
+from alsek.app.task_decorator import task
+from alsek.domain.model.message import Message
+from alsek.domain.model.status import TaskStatus
+from alsek.domain.services.broker import Broker
+
+__version__ = "0.1.0"
+
+__all__ = ["Broker", "Message", "TaskStatus", "task"]

@@ -1,0 +1,1 @@
+"""The application layer: composition root, the task decorator, worker pools and settings."""

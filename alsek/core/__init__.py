@@ -1,0 +1,1 @@
+"""The tour's ``alsek.core`` import paths (re-exports only)."""

@@ -1,0 +1,119 @@
+"""The broker: submits and manages messages on a backend."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from alsek.domain.model.effects import NO_EFFECTS, Effects
+from alsek.domain.model.errors import MessageDoesNotExistError
+from alsek.domain.model.message import Message
+from alsek.domain.model.naming import dlq_name, message_name
+from alsek.ports.backend import MISSING, Backend
+
+if TYPE_CHECKING:
+    from alsek.domain.services.task import Task
+
+log = logging.getLogger("alsek.broker")
+
+DEFAULT_DLQ_TTL_MS = 7 * 24 * 3_600_000
+
+
+class Broker:
+    """Adds messages to a backend and moves them through their life cycle.
+
+    Args:
+        backend: where messages are stored.
+        dlq_ttl: how long failed messages stay in the dead letter queue, in milliseconds
+            (default 7 days). ``None`` or 0 disables the dead letter queue.
+    """
+
+    def __init__(self, backend: Backend, dlq_ttl: int | None = DEFAULT_DLQ_TTL_MS) -> None:
+        self.backend = backend
+        self.dlq_ttl = dlq_ttl
+        self.tasks: dict[str, Task] = {}
+
+    def __repr__(self) -> str:
+        return f"Broker(backend={self.backend!r}, dlq_ttl={self.dlq_ttl!r})"
+
+    def register(self, task: Task) -> None:
+        """Record ``task`` under its name (the task decorator calls this)."""
+        self.tasks[task.name] = task
+
+    def exists(self, message: Message) -> bool:
+        """Whether ``message`` is stored in the backend (waiting or running)."""
+        return self.backend.exists(message_name(message))
+
+    def submit(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
+        """Submit ``message`` to its queue, atomically with ``effects``.
+
+        Raises:
+            MessageAlreadyExistsError: if a message with the same uuid is already stored.
+            SerializationError: if the message cannot be encoded (nothing is stored).
+        """
+        self.backend.submit(message, effects=effects)
+        log.debug("Submitted %s.", message.summary)
+
+    def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
+        """Count one more retry on ``message`` (in place) and queue it again after its backoff.
+
+        Raises:
+            MessageDoesNotExistError: if the message is no longer stored.
+        """
+        retried = message.clone().increment_retries(self.backend.clock.now_ms())
+        self.backend.retry(retried, effects=effects)
+        message.update(retries=retried.retries, updated_at=retried.updated_at)
+        log.info("Retrying %s in %s ms.", message.summary, f"{message.backoff_duration():,}")
+
+    def remove(self, message: Message) -> None:
+        """Remove ``message`` from the backend wherever it is."""
+        self.backend.remove(message)
+        log.debug("Removed %s.", message.summary)
+
+    def ack(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
+        """Acknowledge ``message``: it is done and will not be delivered again."""
+        self.backend.ack(message, effects=effects)
+        log.debug("Acked %s.", message.summary)
+
+    def fail(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
+        """Remove ``message`` and keep it in the dead letter queue when that is enabled."""
+        self.backend.fail(message, dlq_ttl=self.dlq_ttl or None, effects=effects)
+        log.info("Failed %s.", message.summary)
+
+    def in_dlq(self, message: Message) -> bool:
+        """Whether ``message`` is in the dead letter queue."""
+        return self.backend.exists(dlq_name(message))
+
+    def dead_letters(self, queue: str | None = None) -> Iterator[Message]:
+        """Messages in the dead letter queue (of ``queue``, or of every queue)."""
+        return self.backend.dead_letters(queue)
+
+    def resubmit_dead_letter(self, message: Message) -> Message:
+        """Take ``message`` out of the dead letter queue and submit it again, retries reset.
+
+        Returns:
+            The resubmitted message.
+
+        Raises:
+            MessageDoesNotExistError: if it is not in the dead letter queue.
+        """
+        if not self.in_dlq(message):
+            raise MessageDoesNotExistError(f"{message.summary} is not in the dead letter queue")
+        fresh = message.clone().update(retries=0, exception_details=None)
+        fresh.created_at = fresh.updated_at = self.backend.clock.now_ms()
+        fresh.delay = 0
+        self.backend.submit(fresh, effects=Effects(deletes=(dlq_name(message),)))
+        return fresh
+
+    def sync_from_backend(self, message: Message) -> Message:
+        """The stored version of ``message`` (from the queue, else the dead letter queue).
+
+        Raises:
+            MessageDoesNotExistError: if it is in neither.
+        """
+        for name in (message_name(message), dlq_name(message)):
+            data = self.backend.get(name, default=MISSING)
+            if data is not MISSING:
+                return Message.from_data(data)
+        raise MessageDoesNotExistError(f"{message.summary} is not in the backend")

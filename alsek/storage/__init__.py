@@ -1,0 +1,1 @@
+"""The tour's ``alsek.storage`` import paths (re-exports only)."""
