@@ -7,7 +7,7 @@ from typing import Any
 
 from alsek.adapters.scheduling.apscheduler import ApschedulerScheduler
 from alsek.domain.model import defaults
-from alsek.domain.model.backoff import Backoff, ExponentialBackoff
+from alsek.domain.model.backoff import DEFAULT_BACKOFF, Backoff
 from alsek.domain.model.errors import TaskNameCollisionError, ValidationError
 from alsek.domain.services.broker import Broker
 from alsek.domain.services.task import DEFAULT_MAX_RETRIES, Task
@@ -53,7 +53,7 @@ def task(
     priority: int = 0,
     timeout: int = defaults.DEFAULT_TASK_TIMEOUT_MS,
     max_retries: int | None = DEFAULT_MAX_RETRIES,
-    backoff: Backoff | None = ExponentialBackoff(),
+    backoff: Backoff | None = DEFAULT_BACKOFF,
     trigger: Any = None,
     result_store: Any = None,
     status_tracker: Any = None,

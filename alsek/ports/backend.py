@@ -251,3 +251,4 @@ class Backend(ABC):
 
     def close(self) -> None:
         """Release connections and threads held by the backend (idempotent)."""
+        return None

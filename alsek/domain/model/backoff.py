@@ -161,6 +161,9 @@ _ALGORITHMS: dict[str, type[Backoff]] = {
     cls.algorithm: cls for cls in (ConstantBackoff, LinearBackoff, ExponentialBackoff)
 }
 
+#: The backoff a task gets when none is given.
+DEFAULT_BACKOFF = ExponentialBackoff()
+
 #: ``backoff=None`` means no waiting at all.
 NO_BACKOFF = ConstantBackoff(constant=0, floor=0, ceiling=0, zero_override=True)
 

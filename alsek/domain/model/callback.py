@@ -38,7 +38,7 @@ def nest_callbacks(callback: Message | tuple[Message, ...] | list[Message]) -> M
                 f"callback #{position} ({item.summary}) already has a callback; "
                 "only the last message of a tuple may carry one"
             )
-    for earlier, later in zip(reversed(chain[:-1]), reversed(chain[1:])):
+    for earlier, later in zip(reversed(chain[:-1]), reversed(chain[1:]), strict=True):
         earlier.callback_message_data = later.data
     return chain[0]
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from alsek.domain.model import defaults
-from alsek.domain.model.backoff import Backoff, ExponentialBackoff, backoff_or_default
+from alsek.domain.model.backoff import DEFAULT_BACKOFF, Backoff, backoff_or_default
 from alsek.domain.model.callback import nest_callbacks
 from alsek.domain.model.effects import NO_EFFECTS, Effects
 from alsek.domain.model.errors import ValidationError
@@ -83,7 +83,7 @@ class Task:
         priority: int = 0,
         timeout: int = defaults.DEFAULT_TASK_TIMEOUT_MS,
         max_retries: int | None = DEFAULT_MAX_RETRIES,
-        backoff: Backoff | None = ExponentialBackoff(),
+        backoff: Backoff | None = DEFAULT_BACKOFF,
         mechanism: str = defaults.DEFAULT_MECHANISM,
         status_tracker: StatusTracker | None = None,
         result_store: ResultStore | None = None,
