@@ -1,0 +1,1 @@
+"""The behaviour contract every storage backend keeps (subclass ``BackendContract``)."""
