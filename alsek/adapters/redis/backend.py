@@ -1,0 +1,188 @@
+"""The Redis backend: every queue operation is one Lua script call (one round trip, atomic).
+
+Key layout: :mod:`alsek.adapters.redis.keys`; scripts: ``alsek/adapters/redis/scripts/*.lua``;
+key-value and pub/sub: :mod:`alsek.adapters.redis.keyspace`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+
+from alsek.adapters.redis.claims import ClaimReader, decode_message
+from alsek.adapters.redis.client import translated
+from alsek.adapters.redis.keyspace import SCAN_COUNT, Connection, RedisKeySpace
+from alsek.adapters.redis.scripts import Call
+from alsek.domain.model.effects import NO_EFFECTS, Effects
+from alsek.domain.model.errors import (
+    CorruptMessageError,
+    MessageAlreadyExistsError,
+    MessageDoesNotExistError,
+)
+from alsek.domain.model.message import Message
+from alsek.domain.model.naming import dlq_prefix
+from alsek.ports.backend import DEFAULT_NAMESPACE, Claim
+from alsek.ports.clock import Clock
+from alsek.ports.serializer import Serializer
+
+log = logging.getLogger("alsek.adapters.redis")
+
+
+class RedisBackend(RedisKeySpace):
+    """A backend on Redis (>= 6.2; redis-py >= 5).
+
+    Nothing connects at construction: the client is made on first use, and redis-py connects on
+    the first command. Each queue operation is one Lua script call, registered once and called
+    by SHA: one round trip, atomic, effects included. Pickling the backend carries a description
+    (connection settings or URL, namespace, serializer and clock classes), never the client: a
+    child process opens its own connections.
+
+    Args:
+        connection: None (localhost:6379), a ``redis://``/``rediss://``/``unix://`` URL, a
+            ``redis.Redis`` or a :class:`LazyClient`.
+        namespace: prefix of every key (default ``"alsek"``).
+        serializer: encodes values (default :class:`JsonSerializer`).
+        clock: the source of time in ms for delays, leases and TTL decisions (default: system).
+
+    Raises:
+        ValidationError: for a connection of another type or a namespace holding braces.
+    """
+
+    def __init__(
+        self,
+        connection: Connection = None,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        serializer: Serializer | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(connection, namespace=namespace, serializer=serializer, clock=clock)
+        self._reader = ClaimReader(self._keys, self._calls, self._run)
+
+    # -- queue operations --------------------------------------------------------------------
+
+    def submit(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
+        """Store and index ``message`` with ``effects``, in one round trip; see the port."""
+        call = self._calls.submit(Call(self._now()), message)
+        if not self._run("submit", self._calls.effects(call, effects)):
+            raise MessageAlreadyExistsError(f"{message.summary} already exists")
+
+    def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:
+        """Lease up to ``limit`` ready messages from ``queues``, in one round trip (more only to
+        replace corrupt bodies found); see :meth:`Backend.claim`.
+
+        Raises:
+            ValidationError: if ``limit`` is negative or ``lease_ms`` is not positive.
+        """
+        return self._reader.claim(queues, limit=limit, lease_ms=lease_ms, now_ms=self._now())
+
+    def ack_and_claim(
+        self,
+        message: Message,
+        *,
+        effects: Effects = NO_EFFECTS,
+        queues: Sequence[str],
+        limit: int,
+        lease_ms: int,
+    ) -> Claim:
+        """Ack ``message`` (with ``effects``) and claim the next messages in one round trip."""
+        return self._reader.ack_and_claim(
+            message, effects, queues, limit=limit, lease_ms=lease_ms, now_ms=self._now()
+        )
+
+    def extend(self, messages: Sequence[Message], *, lease_ms: int) -> list[Message]:
+        """Renew the leases of ``messages`` in one round trip; return those not leased any more."""
+        if not messages:
+            return []
+        call = self._calls.extend(Call(self._now()), messages, lease_ms)
+        return [messages[position] for position in self._run("extend", call)]
+
+    def ack(self, message: Message, *, effects: Effects = NO_EFFECTS) -> bool:
+        """Finish ``message`` and apply ``effects`` in one round trip; see :meth:`Backend.ack`."""
+        call = self._calls.message(Call(self._now()), message)
+        return bool(self._run("ack", self._calls.effects(call, effects)))
+
+    def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
+        """Store the updated ``message`` and index it by its ``ready_at``; see the port."""
+        call = self._calls.retry(Call(self._now()), message)
+        if not self._run("retry", self._calls.effects(call, effects)):
+            raise MessageDoesNotExistError(f"{message.summary} is not stored")
+
+    def fail(self, message: Message, *, dlq_ttl: int | None, effects: Effects = NO_EFFECTS) -> None:
+        """Remove ``message``, keeping it as a dead letter for ``dlq_ttl`` ms when positive."""
+        call = self._calls.fail(Call(self._now()), message, dlq_ttl)
+        self._run("fail", self._calls.effects(call, effects))
+
+    def release(self, messages: Sequence[Message]) -> None:
+        """Make leased ``messages`` ready at once, in their original place (one round trip)."""
+        if messages:
+            self._run("release", self._calls.release(Call(self._now()), messages))
+
+    def remove(self, message: Message) -> bool:
+        """Delete ``message`` wherever it is; return whether it was stored."""
+        return bool(self._run("remove", self._calls.message(Call(self._now()), message)))
+
+    def depth(self, queue: str) -> int:
+        """How many messages wait in ``queue`` (ready or delayed), in one round trip."""
+        q = self._keys.queue(queue)
+        with translated():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zcard(q.ready).zcard(q.delayed)
+            return sum(pipe.execute())
+
+    def queues(self) -> list[str]:
+        """Every queue ever submitted to (since the namespace was last cleared), sorted."""
+        with translated():
+            names = self.client.smembers(self._keys.queue_set)
+        return sorted(n.decode() if isinstance(n, bytes) else n for n in names)
+
+    def wait_for_work(self, queues: Sequence[str], timeout_ms: int) -> bool:
+        """Block until ``queues`` may have work or ``timeout_ms`` passes (BLPOP on the queues'
+        wake-up lists). Returns at once (True) if a claim would already find work."""
+        deadline = time.monotonic() + max(timeout_ms, 0) / 1000
+        if not queues:
+            time.sleep(max(timeout_ms, 0) / 1000)
+            return False
+        if self._run("poll", self._calls.poll(Call(self._now()), queues)):
+            return True
+        signals = [self._keys.queue(queue).signal for queue in queues]
+        while (remaining := deadline - time.monotonic()) > 0:
+            with translated():
+                if self.client.blpop(signals, timeout=self._blpop_timeout(remaining)):
+                    return True
+        return False
+
+    def _blpop_timeout(self, remaining: float) -> float:
+        # BLPOP takes float seconds (Redis >= 6); 0 would block forever. Stay below the socket
+        # timeout so a long wait is several BLPOPs, not a read timeout.
+        socket_timeout = self.client.connection_pool.connection_kwargs.get("socket_timeout")
+        if socket_timeout:
+            remaining = min(remaining, max(socket_timeout - 1.0, socket_timeout / 2))
+        return max(round(remaining, 3), 0.001)
+
+    def dead_letters(self, queue: str | None = None) -> Iterator[Message]:
+        """Messages in the dead letter queue; unreadable entries are logged and skipped."""
+        keys = list(self._scan_keys(self._keys.pattern(f"{dlq_prefix(queue)}:")))
+        letters = []
+        for start in range(0, len(keys), SCAN_COUNT):
+            batch = keys[start : start + SCAN_COUNT]
+            with translated():
+                raws = self.client.mget(batch)
+            for key, raw in zip(batch, raws, strict=True):
+                if raw is None:  # expired since the scan
+                    continue
+                try:
+                    letters.append(decode_message(self.serializer, raw, self.short_name(key)))
+                except CorruptMessageError as error:
+                    log.warning("Skipping unreadable dead letter: %s", error)
+        return iter(letters)
+
+    def close(self) -> None:
+        """Close subscriptions and disconnect the client's pool (idempotent; the backend
+        reconnects if used again)."""
+        for subscription in list(self._subscriptions):
+            subscription.close()
+        if self._client is not None:
+            with translated():
+                self._client.connection_pool.disconnect()

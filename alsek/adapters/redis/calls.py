@@ -1,0 +1,136 @@
+"""Builds the keys and arguments of each script call, in the order the scripts read them.
+
+Everything is encoded here, before anything is sent: a value the serializer rejects raises
+:class:`SerializationError` and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alsek.adapters.redis.keys import KeyLayout, member
+from alsek.adapters.redis.scripts import Call
+from alsek.domain.model.effects import Effects
+from alsek.domain.model.errors import ValidationError
+from alsek.domain.model.message import Message
+from alsek.ports.serializer import Serializer
+
+
+def check_ttl(ttl: int | None, what: str = "ttl") -> int | None:
+    """Return ``ttl`` if it is None or a non-negative integer of milliseconds.
+
+    Raises:
+        ValidationError: otherwise.
+    """
+    if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 0):
+        raise ValidationError(f"{what} must be None or a non-negative integer (ms), got {ttl!r}")
+    return ttl
+
+
+def check_claim(limit: int, lease_ms: int) -> None:
+    """Validate a claim's ``limit`` (>= 0) and ``lease_ms`` (> 0).
+
+    Raises:
+        ValidationError: naming the bad value.
+    """
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")
+    if not isinstance(lease_ms, int) or isinstance(lease_ms, bool) or lease_ms <= 0:
+        raise ValidationError(f"lease_ms must be a positive integer (ms), got {lease_ms!r}")
+
+
+class CallBuilder:
+    """Appends script sections (see ``scripts/lib.lua``) to a :class:`Call`.
+
+    Args:
+        keys: the key layout of the backend.
+        serializer: encodes bodies and effect values.
+    """
+
+    def __init__(self, keys: KeyLayout, serializer: Serializer) -> None:
+        self.keys = keys
+        self.serializer = serializer
+
+    def queue(self, call: Call, queue: str) -> Call:
+        """A queue block: its six index keys and the prefix of its body keys."""
+        q = self.keys.queue(queue)
+        return call.key(q.slots, q.ready, q.delayed, q.leased, q.seq, q.signal).arg(q.bodies)
+
+    def message(self, call: Call, message: Message) -> Call:
+        """The queue block, body key, uuid and task of ``message`` (ack, remove)."""
+        self.queue(call, str(message.queue)).key(self.keys.body(message))
+        return call.arg(message.uuid, message.task_name)
+
+    def submit(self, call: Call, message: Message) -> Call:
+        """One submission (``submit_one``)."""
+        raw = self.serializer.forward(message.data)
+        ready_at = message.ready_at  # raises for bad backoff settings, before any write
+        self.queue(call, str(message.queue)).key(self.keys.body(message), self.keys.queue_set)
+        return call.arg(
+            raw, message.uuid, message.task_name, message.priority, ready_at, message.queue
+        )
+
+    def effects(self, call: Call, effects: Effects) -> Call:
+        """Writes, deletes, submits and publishes, applied after the operation."""
+        if not effects:
+            return call.arg(0, 0, 0, 0)
+        forward, full = self.serializer.forward, self.keys.full_name
+        call.arg(
+            len(effects.writes), len(effects.deletes), len(effects.submits), len(effects.publishes)
+        )
+        for write in effects.writes:
+            ttl = check_ttl(write.ttl_ms, "ttl_ms")
+            call.key(full(write.name)).arg(forward(write.value), "" if ttl is None else ttl)
+        call.key(*(full(name) for name in effects.deletes))
+        for message in effects.submits:
+            self.submit(call, message)
+        for publish in effects.publishes:
+            call.arg(full(publish.channel), forward(publish.value))
+        return call
+
+    def claim(self, call: Call, queues: Sequence[str], limit: int, lease_ms: int) -> Call:
+        """A claim over ``queues`` (in order, duplicates dropped)."""
+        check_claim(limit, lease_ms)
+        unique = list(dict.fromkeys(queues))
+        call.arg(limit, lease_ms, len(unique))
+        for queue in unique:
+            self.queue(call, queue)
+        return call
+
+    def retry(self, call: Call, message: Message) -> Call:
+        """A retry: the updated body and where to index it."""
+        raw = self.serializer.forward(message.data)
+        ready_at = message.ready_at
+        self.queue(call, str(message.queue)).key(self.keys.body(message))
+        return call.arg(raw, message.uuid, message.task_name, message.priority, ready_at)
+
+    def fail(self, call: Call, message: Message, dlq_ttl: int | None) -> Call:
+        """A failure, keeping the body as a dead letter for ``dlq_ttl`` ms when positive."""
+        keep = check_ttl(dlq_ttl, "dlq_ttl") or 0
+        raw = self.serializer.forward(message.data) if keep else b""
+        self.queue(call, str(message.queue))
+        call.key(self.keys.body(message), self.keys.dead_letter(message))
+        return call.arg(message.uuid, message.task_name, raw, keep)
+
+    def release(self, call: Call, messages: Sequence[Message]) -> Call:
+        """Leased messages back to ready."""
+        call.arg(len(messages))
+        for message in messages:
+            self.queue(call, str(message.queue)).arg(message.uuid, message.task_name)
+        return call
+
+    def extend(self, call: Call, messages: Sequence[Message], lease_ms: int) -> Call:
+        """Lease renewals."""
+        check_claim(0, lease_ms)
+        call.arg(lease_ms, len(messages))
+        for message in messages:
+            call.key(self.keys.queue(str(message.queue)).leased).arg(member(message))
+        return call
+
+    def poll(self, call: Call, queues: Sequence[str]) -> Call:
+        """Whether any of ``queues`` has work now."""
+        call.arg(len(queues))
+        for queue in queues:
+            q = self.keys.queue(queue)
+            call.key(q.ready, q.delayed, q.leased)
+        return call

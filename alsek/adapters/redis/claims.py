@@ -1,0 +1,143 @@
+"""Reading claim replies: decode bodies, bury corrupt ones in the dead letter queue, refill.
+
+A claim script returns ``{next_due or nil, queue index, member, body, ...}``. A body that does not
+decode to the message its key names is logged with its key, moved (raw bytes, no TTL) to the dead
+letter queue and reported in :attr:`Claim.corrupt`; the claim then takes another message in its
+place, so a corrupt body never costs a consumer a slot, never crashes it, and is never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from alsek.adapters.redis.calls import CallBuilder
+from alsek.adapters.redis.keys import KeyLayout, split_member
+from alsek.adapters.redis.scripts import Call
+from alsek.domain.model.effects import Effects
+from alsek.domain.model.errors import BackendError, CorruptMessageError, ValidationError
+from alsek.domain.model.message import Message
+from alsek.ports.backend import Claim
+from alsek.ports.serializer import Serializer
+
+log = logging.getLogger("alsek.adapters.redis")
+
+Runner = Callable[[str, Call], Any]
+
+
+def decode_message(serializer: Serializer, raw: bytes | str, name: str) -> Message:
+    """Decode the stored body ``raw`` found under the short ``name``.
+
+    Raises:
+        CorruptMessageError: for any failure, so that callers handle one error.
+    """
+    try:
+        data: Any = serializer.reverse(raw)
+        if not isinstance(data, dict):
+            raise ValidationError(f"expected a mapping, got {type(data).__name__}")
+        return Message.from_data(data)
+    except Exception as error:  # noqa: BLE001 - a corrupt body must never crash a consumer
+        raise CorruptMessageError(f"cannot decode {name!r}: {error}", name=name) from error
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+class ClaimReader:
+    """Runs claim scripts and turns their replies into :class:`Claim` values.
+
+    Args:
+        keys: the backend's key layout.
+        calls: the backend's call builder.
+        run: runs a script by name with a :class:`Call` (errors already translated).
+    """
+
+    def __init__(self, keys: KeyLayout, calls: CallBuilder, run: Runner) -> None:
+        self._keys = keys
+        self._calls = calls
+        self._run = run
+
+    def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int, now_ms: int) -> Claim:
+        """Claim up to ``limit`` messages from ``queues`` at ``now_ms``."""
+        unique = list(dict.fromkeys(queues))
+        call = self._calls.claim(Call(now_ms), unique, limit, lease_ms)
+        return self._finish(self._run("claim", call), unique, limit, lease_ms, now_ms)
+
+    def ack_and_claim(
+        self,
+        message: Message,
+        effects: Effects,
+        queues: Sequence[str],
+        *,
+        limit: int,
+        lease_ms: int,
+        now_ms: int,
+    ) -> Claim:
+        """Ack ``message`` with ``effects`` and claim, in one script call."""
+        unique = list(dict.fromkeys(queues))
+        call = self._calls.effects(self._calls.message(Call(now_ms), message), effects)
+        self._calls.claim(call, unique, limit, lease_ms)
+        return self._finish(self._run("ack_claim", call), unique, limit, lease_ms, now_ms)
+
+    def _finish(
+        self, reply: list[Any], queues: list[str], limit: int, lease_ms: int, now_ms: int
+    ) -> Claim:
+        messages: list[Message] = []
+        corrupt: list[str] = []
+        next_due = self._read(reply, queues, now_ms, messages, corrupt)
+        buried = len(corrupt)
+        while buried and len(messages) < limit:  # refill the slots that corrupt bodies took
+            before = len(corrupt)
+            call = self._calls.claim(Call(now_ms), queues, limit - len(messages), lease_ms)
+            # The refill sees the state after the burials: its next_due is the exact one.
+            next_due = self._read(self._run("claim", call), queues, now_ms, messages, corrupt)
+            buried = len(corrupt) - before
+        return Claim(messages=messages, corrupt=corrupt, next_due_ms=next_due)
+
+    def _read(
+        self,
+        reply: list[Any],
+        queues: list[str],
+        now_ms: int,
+        messages: list[Message],
+        corrupt: list[str],
+    ) -> int | None:
+        for position in range(1, len(reply), 3):
+            queue, member, raw = (
+                queues[reply[position]],
+                _text(reply[position + 1]),
+                reply[position + 2],
+            )
+            name = self._keys.short_name(self._keys.body_of_member(queue, member))
+            if raw is None:
+                log.warning("Dropped index entry of %r: its body is gone", name)
+                continue
+            try:
+                messages.append(self._decode(raw, queue, member, name))
+            except CorruptMessageError as error:
+                log.error(
+                    "Moving corrupt message body %r to the dead letter queue: %s", name, error
+                )
+                self._bury(queue, member, raw, now_ms)
+                corrupt.append(name)
+        return None if reply[0] is None else int(reply[0])
+
+    def _decode(self, raw: bytes | str, queue: str, member: str, name: str) -> Message:
+        message = decode_message(self._calls.serializer, raw, name)
+        if (message.uuid, message.task_name) != split_member(member) or message.queue != queue:
+            raise CorruptMessageError(
+                f"{name!r} holds another message ({message.summary})", name=name
+            )
+        return message
+
+    def _bury(self, queue: str, member: str, raw: bytes | str, now_ms: int) -> None:
+        uuid, task = split_member(member)
+        body = self._keys.body_of_member(queue, member)
+        dead = self._keys.full_name("dtq:" + self._keys.short_name(body))
+        call = self._calls.queue(Call(now_ms), queue).key(body, dead).arg(uuid, task, raw)
+        try:
+            self._run("bury", call)
+        except BackendError as error:  # the lease expires and a later claim buries it
+            log.error("Could not move %r to the dead letter queue: %s", body, error)

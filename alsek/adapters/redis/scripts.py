@@ -1,0 +1,77 @@
+"""The Lua scripts of the backend: loaded from package data, called by SHA (EVALSHA).
+
+Each script is ``scripts/lib.lua`` followed by the operation's file. A script is loaded into Redis
+once (``SCRIPT LOAD`` on the first ``NOSCRIPT`` reply, e.g. after a restart) and then called by its
+SHA, so a call costs one round trip and sends no source text.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from importlib import resources
+from typing import Any
+
+import redis
+
+_PACKAGE = "alsek.adapters.redis"
+NAMES = (
+    "submit", "claim", "ack", "ack_claim", "retry", "fail", "release", "extend", "remove", "bury",
+    "poll",
+)  # fmt: skip
+
+
+def _source(name: str) -> str:
+    folder = resources.files(_PACKAGE).joinpath("scripts")
+    return folder.joinpath(f"{name}.lua").read_text(encoding="utf-8")
+
+
+class Script:
+    """One Lua script, called by SHA.
+
+    Args:
+        name: the file name under ``scripts/`` without ``.lua``.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.source = _source("lib") + "\n" + _source(name)
+        self.sha = hashlib.sha1(self.source.encode("utf-8")).hexdigest()
+
+    def __call__(self, client: redis.Redis, call: Call) -> Any:
+        """Run the script with ``call``'s keys and arguments; load it first if Redis lacks it."""
+        try:
+            return client.evalsha(self.sha, len(call.keys), *call.keys, *call.args)
+        except redis.exceptions.NoScriptError:
+            client.script_load(self.source)
+            return client.evalsha(self.sha, len(call.keys), *call.keys, *call.args)
+
+
+class Call:
+    """Keys and arguments of one script call, appended in the order the script reads them.
+
+    Args:
+        now_ms: the backend clock's time, always the first argument.
+    """
+
+    __slots__ = ("keys", "args")
+
+    def __init__(self, now_ms: int) -> None:
+        self.keys: list[str] = []
+        self.args: list[Any] = [now_ms]
+
+    def key(self, *keys: str) -> Call:
+        """Append keys."""
+        self.keys.extend(keys)
+        return self
+
+    def arg(self, *args: Any) -> Call:
+        """Append arguments (str, bytes or int)."""
+        self.args.extend(args)
+        return self
+
+
+@functools.cache
+def load_all() -> dict[str, Script]:
+    """Every script of the backend, by name (read from the package, not yet sent to Redis)."""
+    return {name: Script(name) for name in NAMES}

@@ -1,0 +1,232 @@
+-- Shared by every alsek script (prepended to each one when it is loaded).
+-- Keys and arguments are read in order through key()/keys(n) and arg()/args(n), so sections
+-- compose: ack_claim.lua is the ack section followed by the claim section.
+-- Time is always the caller's now (the backend's clock, first ARGV), never Redis' TIME.
+--
+-- Per queue (all under the queue's hash tag):
+--   slots    hash  uuid -> "<ready score>|<task>"   (every indexed message)
+--   ready    zset  "<uuid>|<task>" by ready score (priority * 2^32 + sequence)
+--   delayed  zset  "<uuid>|<task>" by ready_at
+--   leased   zset  "<uuid>|<task>" by lease expiry
+--   seq      counter of submissions (FIFO among equal priorities)
+--   signal   list of wake-up tokens
+-- A message keeps its ready score until it is retried, so an expired lease or a release puts it
+-- back in its original place.
+
+local K, A = 0, 0
+local function key() K = K + 1; return KEYS[K] end
+local function arg() A = A + 1; return ARGV[A] end
+local function keys(n)
+  local t = {}
+  for i = 1, n do t[i] = KEYS[K + i] end
+  K = K + n
+  return t
+end
+local function args(n)
+  local t = {}
+  for i = 1, n do t[i] = ARGV[A + i] end
+  A = A + n
+  return t
+end
+
+local SPAN = 4294967296    -- priority * 2^32 + sequence: exact in a double
+local SIGNAL_MAX = 64      -- wake-up tokens kept per queue
+local BATCH_MAX = 1000     -- expired leases / due delayed messages moved per queue per claim
+
+-- keys: slots, ready, delayed, leased, seq, signal ; args: prefix of the queue's body keys
+local function queue_block()
+  local k = keys(6)
+  return {slots = k[1], ready = k[2], delayed = k[3], leased = k[4], seq = k[5], signal = k[6],
+          bodies = arg()}
+end
+
+local function body_key(q, uuid, task) return q.bodies .. task .. ':messages:' .. uuid end
+-- A member is "<uuid>|<task>": task names cannot hold '|', uuids may.
+local function split_member(m) return string.match(m, '^(.*)|([^|]*)$') end
+local function slot_score(slot) return string.match(slot, '^([^|]*)|') end
+local function slot_task(slot) return string.match(slot, '^[^|]*|(.*)$') end
+
+local function wake(signal)
+  if redis.call('RPUSH', signal, '1') > SIGNAL_MAX then
+    redis.call('LTRIM', signal, 0, SIGNAL_MAX - 1)
+  end
+end
+
+-- Remove a member from the queue's zsets; a leased member is in no other one.
+local function unindex(q, m)
+  if redis.call('ZREM', q.leased, m) == 1 then return 1 end
+  return redis.call('ZREM', q.ready, m) + redis.call('ZREM', q.delayed, m)
+end
+
+-- Drop an indexed message (zsets and slot); returns 1 if it was indexed.
+local function drop(q, uuid, task)
+  if unindex(q, uuid .. '|' .. task) == 0 then return 0 end
+  redis.call('HDEL', q.slots, uuid)
+  return 1
+end
+
+-- Index a message with a new sequence number: ready if due at now, else delayed.
+-- Whatever was indexed under its uuid before (its slot: old) is replaced.
+-- Returns the sequence number.
+local function index(q, uuid, task, prio, ready_at, now, old)
+  if old then unindex(q, uuid .. '|' .. slot_task(old)) end
+  local seq = redis.call('INCR', q.seq)
+  local score = string.format('%.0f', prio * SPAN + seq % SPAN)
+  local m = uuid .. '|' .. task
+  redis.call('HSET', q.slots, uuid, score .. '|' .. task)
+  if tonumber(ready_at) <= now then
+    redis.call('ZADD', q.ready, score, m)
+  else
+    redis.call('ZADD', q.delayed, ready_at, m)
+  end
+  return seq
+end
+
+-- keys: queue block, body, queue set ; args: queue block, body bytes, uuid, task, priority,
+-- ready_at, queue name. Returns false (and writes nothing) if a live body with this uuid exists
+-- in the queue (under this task or another).
+local function submit_one(now)
+  local q = queue_block()
+  local k = keys(2)
+  local a = args(6)
+  local old = redis.call('HGET', q.slots, a[2])
+  if old and slot_task(old) ~= a[3] and redis.call('EXISTS', body_key(q, a[2], slot_task(old))) == 1 then
+    return false
+  end
+  if not redis.call('SET', k[1], a[1], 'NX') then return false end
+  -- The counter and the queue set are created together (and only cleared together).
+  if index(q, a[2], a[3], tonumber(a[4]), a[5], now, old) == 1 then redis.call('SADD', k[2], a[6]) end
+  wake(q.signal)
+  return true
+end
+
+-- args: #writes, #deletes, #submits, #publishes; then per write one key and (value, ttl or '');
+-- the delete keys; per submit submit_one's keys and args; per publish (channel, value).
+-- Submits of messages already stored are skipped: a redelivered ack stays idempotent.
+local function apply_effects(now)
+  local c = args(4)
+  for _ = 1, tonumber(c[1]) do
+    local k = key()
+    local w = args(2)
+    if w[2] == '' then
+      redis.call('SET', k, w[1])
+    elseif tonumber(w[2]) > 0 then
+      redis.call('SET', k, w[1], 'PX', w[2])
+    else
+      redis.call('DEL', k)
+    end
+  end
+  local nd = tonumber(c[2])
+  if nd > 0 then redis.call('DEL', unpack(keys(nd))) end
+  for _ = 1, tonumber(c[3]) do submit_one(now) end
+  for _ = 1, tonumber(c[4]) do
+    local p = args(2)
+    redis.call('PUBLISH', p[1], p[2])
+  end
+end
+
+-- keys: queue block, body ; args: queue block, uuid, task. Returns 1 if it was stored.
+local function ack_one()
+  local q = queue_block()
+  local body = key()
+  local a = args(2)
+  local existed = redis.call('DEL', body)
+  local indexed = drop(q, a[1], a[2])
+  if existed + indexed > 0 then return 1 end
+  return 0
+end
+
+local function first_score(zset)
+  local r = redis.call('ZRANGE', zset, 0, 0, 'WITHSCORES')
+  if r[2] then return tonumber(r[2]) end
+  return nil
+end
+
+local function earliest(a, b)
+  if a == nil or (b ~= nil and b < a) then return b end
+  return a
+end
+
+-- Move members of zset scored <= now back to ready, at their own ready scores.
+-- Returns the zset's earliest remaining score.
+local function promote(q, zset, now)
+  local first = first_score(zset)
+  if first == nil or first > now then return first end
+  local due = redis.call('ZRANGEBYSCORE', zset, '-inf', now, 'LIMIT', 0, BATCH_MAX)
+  redis.call('ZREM', zset, unpack(due))
+  local uuids = {}
+  for i, m in ipairs(due) do uuids[i] = split_member(m) end
+  local slots = redis.call('HMGET', q.slots, unpack(uuids))
+  local za = {}
+  for i, m in ipairs(due) do
+    if slots[i] then
+      za[#za + 1] = slot_score(slots[i])
+      za[#za + 1] = m
+    end
+  end
+  if #za > 0 then redis.call('ZADD', q.ready, unpack(za)) end
+  return first_score(zset)
+end
+
+-- Lease up to want ready messages of q; append (queue index, member, body) to out, with body
+-- false for a member whose body vanished (it is dropped). Returns how many were leased.
+local function lease(q, qi, want, until_arg, out)
+  local got = 0
+  while got < want do
+    local ask = want - got
+    local popped = redis.call('ZPOPMIN', q.ready, ask)
+    local n = #popped / 2
+    if n < ask then redis.call('DEL', q.signal) end
+    if n == 0 then break end
+    local names, members = {}, {}
+    for i = 1, n do
+      local m = popped[2 * i - 1]
+      local uuid, task = split_member(m)
+      members[i] = m
+      names[i] = body_key(q, uuid, task)
+    end
+    local raws = redis.call('MGET', unpack(names))
+    local za, gone = {}, {}
+    for i = 1, n do
+      out[#out + 1] = qi
+      out[#out + 1] = members[i]
+      out[#out + 1] = raws[i]
+      if raws[i] then
+        za[#za + 1] = until_arg
+        za[#za + 1] = members[i]
+      else
+        gone[#gone + 1] = split_member(members[i])
+      end
+    end
+    if #gone > 0 then redis.call('HDEL', q.slots, unpack(gone)) end
+    if #za > 0 then redis.call('ZADD', q.leased, unpack(za)) end
+    got = got + #za / 2
+    if n < ask then break end
+  end
+  return got
+end
+
+-- args: limit, lease_ms, #queues ; then per queue a queue block.
+-- Returns {next_due or false, qi1, member1, body1, qi2, ...} (qi counts from 0).
+local function claim(now)
+  local a = args(3)
+  local limit = tonumber(a[1])
+  local lease_until = now + tonumber(a[2])
+  local until_arg = string.format('%.0f', lease_until)
+  local out = {false}
+  local next_due = nil
+  local got = 0
+  for qi = 1, tonumber(a[3]) do
+    local q = queue_block()
+    local lmin = promote(q, q.leased, now)
+    local dmin = promote(q, q.delayed, now)
+    next_due = earliest(next_due, earliest(lmin, dmin))
+    if got < limit then
+      local n = lease(q, qi - 1, limit - got, until_arg, out)
+      if n > 0 then next_due = earliest(next_due, lease_until) end
+      got = got + n
+    end
+  end
+  if next_due ~= nil then out[1] = next_due end
+  return out
+end
