@@ -131,6 +131,11 @@ class ExponentialBackoff(Backoff):
 
     algorithm: ClassVar[str] = "ExponentialBackoff"
     base: int = field(default=4, validator=_non_negative)
+
+    @base.validator
+    def _base_at_least_one(self, attribute: Any, value: int) -> None:
+        if value < 1:
+            raise ValidationError(f"base must be at least 1 (a smaller base shrinks), got {value}")
     factor: int = field(default=10_000, validator=_non_negative)
 
     def formula(self, incidents: int) -> int:

@@ -46,6 +46,17 @@ def _non_negative_int(name: str, value: Any) -> int:
     return value
 
 
+def _plain_callback(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Callback data as the serializer returns it: args as a list, nested callbacks alike."""
+    if data is None:
+        return None
+    return {
+        **data,
+        "args": list(data.get("args") or ()),
+        "callback_message_data": _plain_callback(data.get("callback_message_data")),
+    }
+
+
 def _format_ms(timestamp_ms: int) -> str:
     return str(datetime.fromtimestamp(timestamp_ms / 1000, tz=timezone.utc).replace(tzinfo=None))
 
@@ -94,7 +105,7 @@ class Message:
     delay: int | None = 0
     previous_result: Any = None
     previous_message_uuid: str | None = None
-    callback_message_data: dict[str, Any] | None = None
+    callback_message_data: dict[str, Any] | None = field(default=None, converter=_plain_callback)
     backoff_settings: dict[str, Any] | None = None
     mechanism: str = defaults.DEFAULT_MECHANISM
 
@@ -123,11 +134,14 @@ class Message:
 
     @property
     def data(self) -> dict[str, Any]:
-        """Everything the broker persists, as plain values (the inverse of :meth:`from_data`)."""
+        """Everything the broker persists, as plain values (the inverse of :meth:`from_data`).
+
+        Sequences are lists, as a serializer gives them back.
+        """
         return {
             "task_name": self.task_name,
             "queue": self.queue,
-            "args": self.args,
+            "args": list(self.args),
             "kwargs": self.kwargs,
             "priority": self.priority,
             "metadata": self.metadata,
@@ -246,7 +260,7 @@ class Message:
         return f"Message(uuid={self.uuid!r}, queue={self.queue!r}, task={self.task_name!r})"
 
     def __repr__(self) -> str:
-        data = self.data
+        data = {**self.data, "args": self.args}
         for name in ("created_at", "updated_at"):
             data[name] = _format_ms(data[name])
         body = "".join(f"    {name}={data[name]!r},\n" for name in _REPR_ORDER)

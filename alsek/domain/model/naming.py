@@ -21,7 +21,7 @@ def validate_queue_name(queue: object) -> str:
     """
     if not isinstance(queue, str) or not queue:
         raise ValidationError(f"queue must be a non-empty string, got {queue!r}")
-    bad = _FORBIDDEN_IN_QUEUE.intersection(queue)
+    bad = _FORBIDDEN_IN_QUEUE.intersection(queue) | {c for c in queue if c.isspace()}
     if bad:
         raise ValidationError(f"queue name {queue!r} may not contain {''.join(sorted(bad))!r}")
     return queue

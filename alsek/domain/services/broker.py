@@ -10,7 +10,7 @@ from alsek.domain.model.effects import NO_EFFECTS, Effects
 from alsek.domain.model.errors import MessageDoesNotExistError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import dlq_name, message_name
-from alsek.ports.backend import MISSING, Backend
+from alsek.ports.backend import Backend
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
@@ -113,7 +113,7 @@ class Broker:
             MessageDoesNotExistError: if it is in neither.
         """
         for name in (message_name(message), dlq_name(message)):
-            data = self.backend.get(name, default=MISSING)
-            if data is not MISSING:
+            data = self.backend.get(name, default=None)
+            if data is not None:
                 return Message.from_data(data)
         raise MessageDoesNotExistError(f"{message.summary} is not in the backend")
