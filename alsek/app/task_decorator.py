@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from alsek.adapters.scheduling.apscheduler import ApschedulerScheduler
+from alsek.app.facade import default_broker
 from alsek.domain.model import defaults
 from alsek.domain.model.backoff import DEFAULT_BACKOFF, Backoff
 from alsek.domain.model.errors import TaskNameCollisionError, ValidationError
@@ -34,8 +35,6 @@ def _same_function(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
 
 
 def _register(task: Task) -> None:
-    if not task.bound:
-        return
     existing = task.broker.tasks.get(task.name)
     if existing is not None and not _same_function(existing.function, task.function):
         raise TaskNameCollisionError(
@@ -63,7 +62,8 @@ def task(
     """Decorate a function to make it a task.
 
     Args:
-        broker: where messages go (``...`` or None: an unbound task, callable but not generated).
+        broker: where messages go. Omitted (or the tour's ``...``): a broker on the default Redis
+            (``ALSEK_REDIS_URL``, else localhost:6379), created without connecting.
         name: task name (default: the function's name); unique per broker.
         queue: queue for its messages (default ``"alsek_queue"``).
         priority: default message priority; lower integers run first.
@@ -83,7 +83,9 @@ def task(
         ValidationError: for an invalid option (checked when the decorator is applied).
         TaskNameCollisionError: if another function already uses the name on this broker.
     """
-    if broker is not None and broker is not Ellipsis and not isinstance(broker, Broker):
+    if broker is None or broker is Ellipsis:
+        broker = default_broker()
+    if not isinstance(broker, Broker):
         raise ValidationError(f"broker must be a Broker, got {type(broker).__name__}")
     cls = _task_class(base_task, trigger)
     options: dict[str, Any] = dict(

@@ -152,13 +152,22 @@ def test_redecorating_the_same_function_is_not_a_collision(broker: Broker) -> No
     assert "job" in broker.tasks
 
 
-def test_an_unbound_task_cannot_generate() -> None:
+def test_a_task_without_a_broker_gets_one_on_the_default_backend_without_connecting() -> None:
     @task(...)
     def lonely() -> None:
         return None
 
-    with pytest.raises(ValidationError, match="no broker"):
-        lonely.generate()
+    @task()
+    def other() -> None:
+        return None
+
+    assert isinstance(lonely.broker, Broker) and lonely.broker is not other.broker
+    assert lonely.broker.backend is other.broker.backend
+
+
+def test_a_broker_of_the_wrong_type_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="broker"):
+        task("redis://localhost")
 
 
 def test_callback_tuple_is_nested(broker: Broker) -> None:

@@ -60,8 +60,7 @@ class Task:
 
     Args:
         function: what to run.
-        broker: where messages go. ``None`` (or the tour's ``...``) leaves the task unbound:
-            it can be called directly, but :meth:`generate` raises.
+        broker: where messages go.
         name: the task's name (default: the function's name).
         queue: the queue its messages go to (default ``"alsek_queue"``).
         priority: default message priority; lower runs first.
@@ -76,7 +75,7 @@ class Task:
     def __init__(
         self,
         function: Callable[..., Any],
-        broker: Broker | None,
+        broker: Broker,
         *,
         name: str | None = None,
         queue: str | None = None,
@@ -89,7 +88,7 @@ class Task:
         result_store: ResultStore | None = None,
     ) -> None:
         self.function = function
-        self._broker = None if broker is Ellipsis else broker
+        self.broker = broker
         self.name = validate_task_name(name or getattr(function, "__name__", ""))
         self.queue = validate_queue_name(queue or defaults.DEFAULT_QUEUE)
         self.priority = validate_priority(priority)
@@ -109,21 +108,6 @@ class Task:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.function(*args, **kwargs)
 
-    @property
-    def broker(self) -> Broker:
-        """The broker this task submits to.
-
-        Raises:
-            ValidationError: if the task was defined without one.
-        """
-        if self._broker is None:
-            raise ValidationError(f"task {self.name!r} has no broker: define it with @task(broker)")
-        return self._broker
-
-    @property
-    def bound(self) -> bool:
-        """Whether the task has a broker."""
-        return self._broker is not None
 
     # -- building messages -------------------------------------------------------------------
 
