@@ -74,9 +74,11 @@ class ConstantBackoff(Backoff):
 
     Args:
         constant: the backoff in milliseconds (default 60,000).
+        floor: as for :class:`Backoff`, but no floor by default, so ``constant`` is what you get.
     """
 
     algorithm: ClassVar[str] = "ConstantBackoff"
+    floor: int | None = field(default=None, validator=_non_negative)
     constant: int = field(default=_MINUTE_MS, validator=_non_negative)
 
     def formula(self, incidents: int) -> int:
@@ -100,9 +102,12 @@ class LinearBackoff(Backoff):
 
     Args:
         factor: milliseconds added per incident (default 60,000).
+        floor: as for :class:`Backoff`, but no floor by default, so the first retry waits
+            ``factor``.
     """
 
     algorithm: ClassVar[str] = "LinearBackoff"
+    floor: int | None = field(default=None, validator=_non_negative)
     factor: int = field(default=_MINUTE_MS, validator=_non_negative)
 
     def formula(self, incidents: int) -> int:

@@ -1,0 +1,7 @@
+"""Tour import path for backends."""
+
+from alsek.adapters.memory import InMemoryBackend
+from alsek.adapters.redis import LazyClient
+from alsek.ports.backend import Backend
+
+__all__ = ["Backend", "InMemoryBackend", "LazyClient"]

@@ -1,0 +1,5 @@
+"""Tour import path for result storage."""
+
+from alsek.domain.services.result_store import ResultStore
+
+__all__ = ["ResultStore"]
