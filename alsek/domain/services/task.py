@@ -16,6 +16,7 @@ from alsek.domain.model.message import Message
 from alsek.domain.model.naming import validate_queue_name, validate_task_name
 from alsek.domain.model.priority import validate_priority
 from alsek.domain.model.status import TaskStatus
+from alsek.domain.services import revocation
 from alsek.domain.services.task_call import accepts_message, call_with_message
 
 if TYPE_CHECKING:
@@ -243,3 +244,18 @@ class Task:
         if self.result_store is None:
             return NO_EFFECTS
         return self.result_store.effects_for(message, result)
+
+    # -- revocation --------------------------------------------------------------------------
+
+    def revoke(self, message: Message, skip_if_running: bool = False) -> None:
+        """Revoke ``message``: remove it from its queue, record it as FAILED (with a status
+        tracker; a finished message keeps its status), mark it revoked and tell the workers,
+        who interrupt a run in progress unless ``skip_if_running``."""
+        revocation.revoke(
+            self.broker.backend, message,
+            status_tracker=self.status_tracker, skip_if_running=skip_if_running,
+        )  # fmt: skip
+
+    def is_revoked(self, message: Message) -> bool:
+        """Whether ``message`` has been revoked."""
+        return revocation.is_revoked(self.broker.backend, message)
