@@ -1,0 +1,199 @@
+"""Turn per-system results into the comparison table, the target checks and RESULTS.md."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+ALSEK = "alsek"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One column of the table."""
+
+    title: str
+    get: Callable[[dict], float | None]
+    higher_is_better: bool
+    fmt: str = "{:,.0f}"
+
+
+def _cfg(result: dict, config: str, key: str) -> float | None:
+    value = result.get("configs", {}).get(config, {}).get(key)
+    return value if isinstance(value, (int, float)) else None
+
+
+def _latency(result: dict, key: str) -> float | None:
+    return result.get("configs", {}).get("A", {}).get("latency", {}).get(key)
+
+
+def cmds_per_task(result: dict, config: str = "A") -> dict[str, float] | None:
+    """Redis commands per task: enqueue side, worker side, total, and beyond the task's own INCR."""
+    cfg = result.get("configs", {}).get(config, {})
+    tasks = result.get("tasks")
+    if "worker_cmds" not in cfg or not tasks:
+        return None
+    enq = sum(cfg["enqueue_cmds"].values()) / tasks
+    work = sum(cfg["worker_cmds"].values()) / tasks
+    return {"enqueue": enq, "worker": work, "total": enq + work, "non_task": enq + work - 1}
+
+
+def _cmds(result: dict, key: str) -> float | None:
+    per = cmds_per_task(result)
+    return per[key] if per else None
+
+
+def _enqueue(result: dict) -> float | None:
+    rates = [_cfg(result, c, "enqueue_rate") for c in ("A", "B")]
+    rates = [r for r in rates if r]
+    return max(rates) if rates else None
+
+
+METRICS = [
+    Metric("enqueue/s", _enqueue, True),
+    Metric("batch enqueue/s", lambda r: r.get("enqueue_batch_rate"), True),
+    Metric("drain/s A (1 proc × 8)", lambda r: _cfg(r, "A", "rate"), True),
+    Metric("drain/s B (2 procs)", lambda r: _cfg(r, "B", "rate"), True),
+    Metric("latency p50 ms", lambda r: _latency(r, "p50_ms"), False, "{:.2f}"),
+    Metric("latency p99 ms", lambda r: _latency(r, "p99_ms"), False, "{:.2f}"),
+    Metric("Redis cmds/task", lambda r: _cmds(r, "total"), False, "{:.2f}"),
+    Metric("cmds/task beyond INCR", lambda r: _cmds(r, "non_task"), False, "{:.2f}"),
+    Metric("sent by clients/task", lambda r: r.get("monitor", {}).get("client_total"), False, "{:.2f}"),
+    Metric("worker CPU ms/task A", lambda r: _cfg(r, "A", "cpu_ms_per_task"), False, "{:.2f}"),
+    Metric("RSS MB A", lambda r: _cfg(r, "A", "rss_mb"), False, "{:.0f}"),
+    Metric("RSS MB B", lambda r: _cfg(r, "B", "rss_mb"), False, "{:.0f}"),
+]
+
+
+def best_peer(results: list[dict], metric: Metric) -> tuple[str, float] | None:
+    """The best peer (not alsek) on ``metric``: its name and value."""
+    values = [(r["system"], metric.get(r)) for r in results if r["system"] != ALSEK]
+    values = [(name, v) for name, v in values if v is not None]
+    if not values:
+        return None
+    pick = max if metric.higher_is_better else min
+    return pick(values, key=lambda item: item[1])
+
+
+def _cell(result: dict, metric: Metric) -> str:
+    if result.get("status") != "ok":
+        return "n/a"
+    value = metric.get(result)
+    return "-" if value is None else metric.fmt.format(value)
+
+
+def table_rows(results: list[dict]) -> list[list[str]]:
+    """Header, one row per system, the best peer and the alsek ÷ best-peer ratio."""
+    rows = [["system", *[m.title for m in METRICS]]]
+    for r in results:
+        status = r.get("status", "?")
+        name = r["system"] if status == "ok" else f"{r['system']}: {status.split(':')[0]}"
+        rows.append([name, *[_cell(r, m) for m in METRICS]])
+    best_row, ratio_row = ["best peer"], ["alsek ÷ best peer"]
+    alsek = next((r for r in results if r["system"] == ALSEK and r.get("status") == "ok"), None)
+    for m in METRICS:
+        best = best_peer(results, m)
+        best_row.append("-" if best is None else f"{m.fmt.format(best[1])} ({best[0]})")
+        mine = m.get(alsek) if alsek else None
+        ratio_row.append("n/a" if not best or mine is None or not best[1] else f"{mine / best[1]:.2f}×")
+    return [*rows, best_row, ratio_row]
+
+
+def markdown_table(rows: list[list[str]]) -> str:
+    """Rows as a GitHub markdown table (first row is the header)."""
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+    return "\n".join(lines)
+
+
+def text_table(rows: list[list[str]]) -> str:
+    """Rows as an aligned plain-text table, transposed (one column per system) to fit a terminal."""
+    transposed = [list(col) for col in zip(*rows, strict=False)]
+    width = [max(len(row[i]) for row in transposed) for i in range(len(transposed[0]))]
+    return "\n".join("  ".join(c.ljust(width[i]) for i, c in enumerate(row)).rstrip() for row in transposed)
+
+
+def _metric(title: str) -> Metric:
+    return next(m for m in METRICS if m.title == title)
+
+
+def targets(results: list[dict], soak: list[dict] | None = None) -> list[list[str]]:
+    """The issue's targets for alsek: [target, measured, verdict] rows."""
+    alsek = next((r for r in results if r["system"] == ALSEK), None)
+    ok = alsek is not None and alsek.get("status") == "ok"
+    rows = [["target", "measured", "verdict"]]
+
+    def ratio(title: str, factor: float) -> None:
+        m = _metric(title)
+        best = best_peer(results, m)
+        mine = m.get(alsek) if ok else None
+        goal = f"{title} ≥ {factor:g}× best peer"
+        if mine is None or not best:
+            rows.append([goal, "n/a", "n/a"])
+            return
+        got = mine / best[1]
+        rows.append([goal, f"{m.fmt.format(mine)} = {got:.2f}× {best[0]}", "PASS" if got >= factor else "FAIL"])
+
+    def limit(title: str, bound: float, unit: str) -> None:
+        m = _metric(title)
+        mine = m.get(alsek) if ok else None
+        goal = f"{title} ≤ {bound:g}{unit}"
+        if mine is None:
+            rows.append([goal, "n/a", "n/a"])
+            return
+        rows.append([goal, m.fmt.format(mine), "PASS" if mine <= bound else "FAIL"])
+
+    ratio("drain/s A (1 proc × 8)", 3)
+    ratio("drain/s B (2 procs)", 3)
+    ratio("enqueue/s", 2)
+    limit("latency p50 ms", 0.5, " ms")
+    limit("latency p99 ms", 1.0, " ms")
+    limit("cmds/task beyond INCR", 2, "")
+    if ok and alsek.get("monitor"):
+        rows[-1][1] += f" (sent by clients: {alsek['monitor']['client_total'] - 1:.2f} beyond INCR)"
+    mine = next((s for s in soak or [] if s["system"] == ALSEK and s.get("status") == "ok"), None)
+    goal = "RSS flat over a 100,000-task run (growth ≤ 10% after warm-up)"
+    if mine is None:
+        rows.append([goal, "not run (python -m bench.run --soak 100000)", "n/a"])
+    else:
+        rows.append([goal, f"{mine['tasks']:,} tasks: {mine['summary']}", "PASS" if mine["flat"] else "FAIL"])
+    return rows
+
+
+def config_rows(results: list[dict]) -> list[list[str]]:
+    """How each system was run in each config."""
+    rows = [["system", "version", "config A (1 process × 8)", "config B (2 processes)"]]
+    for r in results:
+        labels = r.get("labels", {})
+        rows.append([r["system"], r.get("version", "-"), labels.get("A", "-"), labels.get("B", "-")])
+    return rows
+
+
+def detail_rows(results: list[dict]) -> list[list[str]]:
+    """Per system and config: Redis commands per task by command, start-up time, errors."""
+    rows = [["system", "config", "startup s", "enqueue cmds/task", "worker cmds/task (by command)"]]
+    for r in results:
+        tasks = r.get("tasks") or 1
+        for config, cfg in r.get("configs", {}).items():
+            if "error" in cfg:
+                rows.append([r["system"], config, "-", "-", "ERROR: " + cfg["error"].splitlines()[0]])
+                continue
+            enq = ", ".join(f"{k} {v / tasks:.2f}" for k, v in _top(cfg.get("enqueue_cmds", {})))
+            work = ", ".join(f"{k} {v / tasks:.2f}" for k, v in _top(cfg.get("worker_cmds", {})))
+            rows.append([r["system"], config, f"{cfg.get('startup_s', 0):.2f}", enq, work])
+    return rows
+
+
+def _top(counts: dict[str, int], n: int = 6) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda kv: -kv[1])[:n]
+
+
+def monitor_rows(results: list[dict]) -> list[list[str]]:
+    """Commands per task from the MONITOR pass: sent by clients vs run inside scripts, by side."""
+    rows = [["system", "sample", "enqueue: sent", "enqueue: in scripts", "worker: sent", "worker: in scripts"]]
+    for r in results:
+        m = r.get("monitor")
+        if m:
+            rows.append([r["system"], f"{m['tasks']:,}", *[f"{m[k]:.2f}" for k in
+                         ("enqueue_client", "enqueue_script", "worker_client", "worker_script")]])
+    return rows

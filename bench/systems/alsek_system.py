@@ -1,0 +1,101 @@
+"""alsek: ``alsek thread-pool`` (config A) and ``alsek process-pool`` (config B).
+
+Everything about how alsek is invoked lives in this module: if the CLI grows a
+different way to take the Redis URL, change :func:`redis_url_args` only.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import subprocess
+
+from bench.systems.base import CONFIG_A, CONFIG_B, System, script
+from bench.tasks._common import QUEUE, redis_url
+
+MODULE = "bench.tasks.alsek_tasks"
+POOL_ARGS = {
+    CONFIG_A: ["thread-pool", MODULE, "--n_processes", "1", "--n_threads", "8", "-qu", QUEUE],
+    CONFIG_B: ["process-pool", MODULE, "--n_processes", "2", "-qu", QUEUE],
+}
+HELP_TIMEOUT_S = 60
+NOT_BUILT = "n/a (not built)"
+
+
+@functools.cache
+def _help_text(command: str) -> tuple[int, str]:
+    """Exit code and output of ``alsek <command> --help`` (bounded)."""
+    try:
+        done = subprocess.run(
+            [script("alsek"), command, "--help"],
+            capture_output=True, text=True, timeout=HELP_TIMEOUT_S, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return 1, str(e)
+    return done.returncode, done.stdout + done.stderr
+
+
+def redis_url_args(command: str) -> list[str]:
+    """CLI arguments that point the pool at the benchmark's Redis, if the CLI takes any.
+
+    The task module already builds its broker from ``BENCH_REDIS_URL``, and the
+    workers also get ``ALSEK_REDIS_URL``; an explicit option is added only when
+    ``--help`` lists one.
+    """
+    _, text = _help_text(command)
+    for option in ("--redis-url", "--redis_url"):
+        if option in text:
+            return [option, redis_url()]
+    return []
+
+
+class AlsekSystem(System):
+    """alsek through its public API and CLI."""
+
+    name = "alsek"
+    dist = "alsek"
+    labels = {
+        CONFIG_A: "alsek thread-pool --n_processes 1 --n_threads 8",
+        CONFIG_B: "alsek process-pool --n_processes 2",
+    }
+
+    def unavailable_reason(self) -> str | None:
+        for module in ("alsek.storage.backends.redis", "alsek.cli.main"):
+            try:
+                importlib.import_module(module)
+            except Exception as e:  # noqa: BLE001 - anything here means "not built yet"
+                return f"{NOT_BUILT}: cannot import {module} ({type(e).__name__}: {e})"
+        try:
+            from alsek import Broker, task  # noqa: F401
+        except Exception as e:  # noqa: BLE001
+            return f"{NOT_BUILT}: {type(e).__name__}: {e}"
+        for args in POOL_ARGS.values():
+            code, text = _help_text(args[0])
+            if code != 0:
+                last = text.strip().splitlines()[-1:] or ["no output"]
+                return f"{NOT_BUILT}: `alsek {args[0]} --help` failed: {last[0]}"
+        return None
+
+    def setup(self) -> None:
+        from bench.tasks import alsek_tasks
+
+        self._tasks = alsek_tasks
+
+    def enqueue_noop(self, n: int) -> None:
+        generate = self._tasks.noop.generate
+        for _ in range(n):
+            generate()
+
+    def enqueue_noop_batch(self, n: int) -> bool:
+        # No batch submit API is documented yet. When one lands, use it here and return True.
+        return False
+
+    def enqueue_stamp(self) -> None:
+        self._tasks.stamp.generate()
+
+    def worker_argv(self, config: str) -> list[str]:
+        args = POOL_ARGS[config]
+        return [script("alsek"), *args, *redis_url_args(args[0])]
+
+    def worker_env(self) -> dict[str, str]:
+        return {"ALSEK_REDIS_URL": redis_url()}
