@@ -58,6 +58,9 @@ class RedisBackend(RedisKeySpace):
         clock: Clock | None = None,
     ) -> None:
         super().__init__(connection, namespace=namespace, serializer=serializer, clock=clock)
+
+    def _rebuild(self) -> None:
+        super()._rebuild()
         self._reader = ClaimReader(self._keys, self._calls, self._run)
 
     # -- queue operations --------------------------------------------------------------------

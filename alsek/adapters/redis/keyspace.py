@@ -62,8 +62,7 @@ class RedisKeySpace(Backend):
                 f"got {type(connection).__name__}"
             )
         self._keys = KeyLayout(namespace)
-        self.namespace = namespace
-        self.serializer = serializer if serializer is not None else JsonSerializer()
+        self._serializer: Serializer = serializer if serializer is not None else JsonSerializer()
         self.clock = clock if clock is not None else SystemClock()
         self._connection = connection
         self._client: redis.Redis | None = (
@@ -71,8 +70,34 @@ class RedisKeySpace(Backend):
         )
         self._lock = threading.Lock()
         self._scripts = load_all()
-        self._calls = CallBuilder(self._keys, self.serializer)
         self._subscriptions: weakref.WeakSet[RedisSubscription] = weakref.WeakSet()
+        self._rebuild()
+
+    # Both may be assigned after construction (the tour's namespaces; a copy with another
+    # namespace shares the client and keeps its own keys).
+    @property  # type: ignore[override]
+    def namespace(self) -> str:
+        """The prefix of every key; assigning it moves the backend to another namespace."""
+        return self._keys.namespace
+
+    @namespace.setter
+    def namespace(self, value: str) -> None:
+        self._keys = KeyLayout(value)
+        self._rebuild()
+
+    @property  # type: ignore[override]
+    def serializer(self) -> Serializer:
+        """Encodes every value stored or published."""
+        return self._serializer
+
+    @serializer.setter
+    def serializer(self, value: Serializer) -> None:
+        self._serializer = value
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        """Rebuild what depends on the namespace or the serializer."""
+        self._calls = CallBuilder(self._keys, self._serializer)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(namespace={self.namespace!r})"
