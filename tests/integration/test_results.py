@@ -1,0 +1,113 @@
+"""Results on a real redis-server, processed by a real worker pool.
+
+``running_pool`` (used by the other result, status and tour tests too) runs a ThreadWorkerPool
+in a background thread of the test process; its process groups are forked, so tasks defined in a
+test (or a tour snippet) work as they are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from alsek import Broker, Message, task
+from alsek.adapters.redis import RedisBackend
+from alsek.app.worker.thread_pool import ThreadWorkerPool
+from alsek.domain.model.errors import ResultNotFoundError
+from alsek.storage.result import ResultStore
+from alsek.tools import ResultPool
+
+N_TASKS = 3_000
+
+
+@contextlib.contextmanager
+def running_pool(tasks: list[Any], **options: Any) -> Iterator[ThreadWorkerPool]:
+    """A ThreadWorkerPool working on ``tasks`` until the block ends (stopped gracefully)."""
+    settings = {"n_threads": 8, "n_processes": 1, "grace_period": 5_000, **options}
+    pool = ThreadWorkerPool(tasks, **settings)
+    thread = threading.Thread(target=pool.run, name="test-pool", daemon=True)
+    thread.start()
+    try:
+        yield pool
+    finally:
+        pool.stop()
+        thread.join(30)
+        assert not thread.is_alive(), "the worker pool did not stop"
+
+
+@pytest.fixture
+def backend(redis_backend: RedisBackend) -> RedisBackend:
+    return redis_backend
+
+
+@pytest.fixture
+def broker(backend: RedisBackend) -> Broker:
+    return Broker(backend)
+
+
+@pytest.fixture
+def store(backend: RedisBackend) -> ResultStore:
+    return ResultStore(backend)
+
+
+def test_thousands_of_results_round_trip(broker: Broker, store: ResultStore) -> None:
+    @task(broker, result_store=store)
+    def square(n: int) -> int:
+        return n * n
+
+    messages = [square.generate(args=(n,)) for n in range(N_TASKS)]
+    with running_pool([square]):
+        got = {m.uuid: r for m, r in ResultPool(store).istream(*messages, timeout=60_000)}
+    assert got == {m.uuid: n * n for n, m in enumerate(messages)}
+    assert broker.backend.count("results:") == 0  # fetched means deleted
+
+
+def test_get_waits_for_the_worker(broker: Broker, store: ResultStore) -> None:
+    @task(broker, result_store=store, mechanism="thread")
+    def done() -> str:
+        return "done"
+
+    message = done.generate()
+    with pytest.raises(ResultNotFoundError):
+        store.get(message, timeout=0)
+    with running_pool([done]):
+        assert store.get(message, timeout=10_000) == "done"
+
+
+def test_callback_chains_are_found_from_the_root(broker: Broker, store: ResultStore) -> None:
+    @task(broker, result_store=store)
+    def add_1(number: int) -> int:
+        return number + 1
+
+    @task(broker, result_store=store)
+    def add_1_previous(message: Message) -> int:
+        return message.previous_result + 1
+
+    roots = [
+        add_1.generate(
+            args=(n,),
+            callback=(add_1_previous.defer().generate(), add_1_previous.defer().generate()),
+        )
+        for n in range(20)
+    ]
+    with running_pool([add_1, add_1_previous]):
+        got = {
+            m.uuid: r for m, r in ResultPool(store).stream(*roots, descendants=True, timeout=30_000)
+        }
+    assert got == {m.uuid: [n + 1, n + 2, n + 3] for n, m in enumerate(roots)}
+
+
+def test_result_ttl_on_redis(broker: Broker, store: ResultStore) -> None:
+    @task(broker, result_store=store)
+    def one() -> int:
+        return 1
+
+    message = one.generate(result_ttl=60_000)
+    with running_pool([one]):
+        assert store.get(message, timeout=10_000, keep=True) == 1
+    ttl = broker.backend.client.pttl(broker.backend.full_name(f"results:{message.uuid}"))
+    assert 0 < ttl <= 60_000
