@@ -98,8 +98,10 @@ class RedisBackend(RedisKeySpace):
         """Renew the leases of ``messages`` in one round trip; return those not leased any more."""
         if not messages:
             return []
-        call = self._calls.extend(Call(self._now()), messages, lease_ms)
-        return [messages[position] for position in self._run("extend", call)]
+        call = Call(self._now())
+        order = self._calls.extend(call, messages, lease_ms)
+        lost = sorted(order[position] for position in self._run("extend", call))
+        return [messages[index] for index in lost]
 
     def ack(self, message: Message, *, effects: Effects = NO_EFFECTS) -> bool:
         """Finish ``message`` and apply ``effects`` in one round trip; see :meth:`Backend.ack`."""

@@ -119,13 +119,18 @@ class CallBuilder:
             self.queue(call, str(message.queue)).arg(message.uuid, message.task_name)
         return call
 
-    def extend(self, call: Call, messages: Sequence[Message], lease_ms: int) -> Call:
-        """Lease renewals."""
+    def extend(self, call: Call, messages: Sequence[Message], lease_ms: int) -> list[int]:
+        """Lease renewals, grouped by queue. Returns, for each position the script numbers,
+        the index of the message in ``messages``."""
         check_claim(0, lease_ms)
-        call.arg(lease_ms, len(messages))
-        for message in messages:
-            call.key(self.keys.queue(str(message.queue)).leased).arg(member(message))
-        return call
+        groups: dict[str, list[int]] = {}
+        for index, message in enumerate(messages):
+            groups.setdefault(str(message.queue), []).append(index)
+        call.arg(lease_ms, len(groups))
+        for queue, indexes in groups.items():
+            call.key(self.keys.queue(queue).leased).arg(len(indexes))
+            call.arg(*(member(messages[index]) for index in indexes))
+        return [index for indexes in groups.values() for index in indexes]
 
     def poll(self, call: Call, queues: Sequence[str]) -> Call:
         """Whether any of ``queues`` has work now."""

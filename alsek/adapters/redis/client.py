@@ -109,6 +109,17 @@ def client_from_url(url: str | None) -> redis.Redis:
             raise ValidationError(f"invalid Redis URL {url!r}: {error}") from error
 
 
+def bytes_client(connection: redis.Redis | LazyClient) -> redis.Redis:
+    """The client of ``connection``, or, if it decodes replies to text, a client with the same
+    settings that does not (stored bodies are bytes and may not be UTF-8)."""
+    client = connection.get() if isinstance(connection, LazyClient) else connection
+    if not client.connection_pool.connection_kwargs.get("decode_responses"):
+        return client
+    description = describe_client(client)
+    description["kwargs"]["decode_responses"] = False
+    return client_from_description(description)
+
+
 def describe_client(client: redis.Redis) -> dict[str, Any]:
     """What a child process needs to build an equivalent client: plain values only."""
     pool = client.connection_pool

@@ -13,6 +13,7 @@ from alsek.adapters.clock import SystemClock
 from alsek.adapters.redis.calls import CallBuilder, check_ttl
 from alsek.adapters.redis.client import (
     LazyClient,
+    bytes_client,
     class_path,
     client_from_description,
     client_from_url,
@@ -65,9 +66,7 @@ class RedisKeySpace(Backend):
         self._serializer: Serializer = serializer if serializer is not None else JsonSerializer()
         self.clock = clock if clock is not None else SystemClock()
         self._connection = connection
-        self._client: redis.Redis | None = (
-            connection if isinstance(connection, redis.Redis) else None
-        )
+        self._client: redis.Redis | None = None
         self._lock = threading.Lock()
         self._scripts = load_all()
         self._subscriptions: weakref.WeakSet[RedisSubscription] = weakref.WeakSet()
@@ -114,9 +113,8 @@ class RedisKeySpace(Backend):
         return self._client
 
     def _make_client(self) -> redis.Redis:
-        if isinstance(self._connection, LazyClient):
-            return self._connection.get()
-        assert self._connection is None or isinstance(self._connection, str)
+        if isinstance(self._connection, (LazyClient, redis.Redis)):
+            return bytes_client(self._connection)
         return client_from_url(self._connection)
 
     def _now(self) -> int:
@@ -124,7 +122,7 @@ class RedisKeySpace(Backend):
 
     def _run(self, script: str, call: Call) -> Any:
         with translated():
-            return self._scripts[script](self.client, call)
+            return self._scripts.run(self.client, script, call)
 
     # -- description (pickling) --------------------------------------------------------------
 

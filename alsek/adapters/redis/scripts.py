@@ -38,13 +38,29 @@ class Script:
         self.source = _source("lib") + "\n" + _source(name)
         self.sha = hashlib.sha1(self.source.encode("utf-8")).hexdigest()
 
-    def __call__(self, client: redis.Redis, call: Call) -> Any:
-        """Run the script with ``call``'s keys and arguments; load it first if Redis lacks it."""
+
+class ScriptSet:
+    """Every script of the backend, run by name.
+
+    A call is one EVALSHA. When Redis does not know the script (first use on a server, or after
+    a restart or ``SCRIPT FLUSH``), one pipelined round trip loads every script and repeats the
+    call, so no later first use pays for a load.
+    """
+
+    def __init__(self) -> None:
+        self.scripts = {name: Script(name) for name in NAMES}
+
+    def run(self, client: redis.Redis, name: str, call: Call) -> Any:
+        """Run script ``name`` with ``call``'s keys and arguments."""
+        script = self.scripts[name]
         try:
-            return client.evalsha(self.sha, len(call.keys), *call.keys, *call.args)
+            return client.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
         except redis.exceptions.NoScriptError:
-            client.script_load(self.source)
-            return client.evalsha(self.sha, len(call.keys), *call.keys, *call.args)
+            pipe = client.pipeline(transaction=False)
+            for each in self.scripts.values():
+                pipe.script_load(each.source)
+            pipe.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
+            return pipe.execute()[-1]
 
 
 class Call:
@@ -72,6 +88,6 @@ class Call:
 
 
 @functools.cache
-def load_all() -> dict[str, Script]:
-    """Every script of the backend, by name (read from the package, not yet sent to Redis)."""
-    return {name: Script(name) for name in NAMES}
+def load_all() -> ScriptSet:
+    """Every script of the backend (read from the package once, not yet sent to Redis)."""
+    return ScriptSet()
