@@ -98,6 +98,19 @@ class LazyClient:
         return f"LazyClient({'resolved' if self.resolved else 'pending'})"
 
 
+def check_url(url: str) -> str:
+    """Return ``url`` if redis-py can parse it (parsing only: nothing connects).
+
+    Raises:
+        ValidationError: naming the problem.
+    """
+    try:
+        redis.connection.parse_url(url)
+    except ValueError as error:
+        raise ValidationError(f"invalid Redis URL {url!r}: {error}") from error
+    return url
+
+
 def client_from_url(url: str | None) -> redis.Redis:
     """A client (not yet connected) for ``url``, or for localhost:6379 when None."""
     with translated():

@@ -14,6 +14,7 @@ from alsek.adapters.redis.calls import CallBuilder, check_ttl
 from alsek.adapters.redis.client import (
     LazyClient,
     bytes_client,
+    check_url,
     class_path,
     client_from_description,
     client_from_url,
@@ -62,6 +63,8 @@ class RedisKeySpace(Backend):
                 "connection must be None, a URL, a redis.Redis or a LazyClient, "
                 f"got {type(connection).__name__}"
             )
+        if isinstance(connection, str):
+            check_url(connection)
         self._keys = KeyLayout(namespace)
         self._serializer: Serializer = serializer if serializer is not None else JsonSerializer()
         self.clock = clock if clock is not None else SystemClock()
