@@ -1,0 +1,1 @@
+"""Execution machinery for worker pools: interrupting threads, shared run slots, process lifecycle."""

@@ -1,0 +1,104 @@
+"""Process life cycle for worker pools: start methods, dying with the parent, signals."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.context import BaseContext
+from typing import Any
+
+from alsek.domain.model.errors import ValidationError
+
+log = logging.getLogger("alsek.execution")
+
+START_METHODS = ("fork", "forkserver", "spawn")
+_PR_SET_PDEATHSIG = 1
+_ORPHAN_CHECK_S = 1.0
+
+
+def process_context(start_method: str) -> BaseContext:
+    """The multiprocessing context for ``start_method``.
+
+    Raises:
+        ValidationError: if the method is unknown or unavailable on this platform.
+    """
+    if start_method not in START_METHODS:
+        raise ValidationError(f"start_method must be one of {START_METHODS}, got {start_method!r}")
+    if start_method not in multiprocessing.get_all_start_methods():
+        raise ValidationError(f"start method {start_method!r} is not available on {sys.platform}")
+    return multiprocessing.get_context(start_method)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this (child) process die when ``parent_pid`` does: a killed pool leaves no orphans
+    holding leases. Linux: the kernel's parent-death signal; elsewhere a watcher thread."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0:
+                if os.getppid() != parent_pid:  # the parent died before prctl took effect
+                    os._exit(1)
+                return
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    stop = threading.Event()
+    while not stop.wait(_ORPHAN_CHECK_S):
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+
+def install_stop_handlers(on_stop: Callable[[], None], *, ignore_sigint: bool = False) -> None:
+    """Call ``on_stop`` on SIGTERM (and SIGINT, unless ``ignore_sigint``: a child leaves Ctrl-C
+    to its parent, which stops it in order). Only possible from the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        log.info("Received %s; stopping.", signal.Signals(signum).name)
+        on_stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, signal.SIG_IGN if ignore_sigint else handler)
+
+
+def terminate(process: Any) -> None:
+    """Ask a child process to stop (SIGTERM), ignoring one that is already gone."""
+    with contextlib.suppress(ProcessLookupError, OSError, AttributeError):
+        if process.pid is not None and process.is_alive():
+            os.kill(process.pid, signal.SIGTERM)
+
+
+class StopFlag:
+    """A stop request that a signal handler may set safely (no locks), with ``Event``'s
+    ``is_set``/``wait`` for code that waits on it (waiting polls every ``poll_s`` seconds)."""
+
+    def __init__(self, poll_s: float = 0.05) -> None:
+        self._set = False
+        self._poll_s = poll_s
+
+    def set(self) -> None:
+        """Request the stop (safe inside a signal handler)."""
+        self._set = True
+
+    def is_set(self) -> bool:
+        """Whether the stop was requested."""
+        return self._set
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds (None: for ever) for the request."""
+        remaining = float("inf") if timeout is None else max(timeout, 0.0)
+        while not self._set and remaining > 0:
+            step = min(self._poll_s, remaining)
+            time.sleep(step)
+            remaining -= step
+        return self._set

@@ -1,0 +1,174 @@
+"""What both worker pools share: checking tasks, choosing queues, the supervisor's run loop."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from alsek.adapters.execution.lifecycle import StopFlag, install_stop_handlers, process_context
+from alsek.app.worker.group_process import broker_of
+from alsek.app.worker.spec import WorkerSpec
+from alsek.domain.model.backoff import Backoff
+from alsek.domain.model.errors import ValidationError
+from alsek.domain.model.naming import validate_queue_name
+from alsek.domain.services.consumer import DEFAULT_CONSUMER_BACKOFF, DEFAULT_LEASE_MS
+
+if TYPE_CHECKING:
+    from alsek.domain.services.task import Task
+
+log = logging.getLogger("alsek.worker")
+
+#: How long running tasks may finish after SIGTERM/SIGINT before they are stopped (ms).
+DEFAULT_GRACE_PERIOD_MS = 10_000
+
+
+def default_process_count() -> int:
+    """One process per CPU this process may use (at least 1)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def check_tasks(tasks: Iterable[Task]) -> dict[str, Task]:
+    """``tasks`` by name.
+
+    Raises:
+        ValidationError: if there are none, one is not a task, or two share a name.
+    """
+    from alsek.domain.services.task import Task
+
+    by_name: dict[str, Task] = {}
+    for task in tasks or ():
+        if not isinstance(task, Task):
+            raise ValidationError(f"not a task: {task!r}")
+        if task.name in by_name and by_name[task.name] is not task:
+            raise ValidationError(f"two tasks are named {task.name!r}")
+        by_name[task.name] = task
+    if not by_name:
+        raise ValidationError("a worker pool needs at least one task")
+    return by_name
+
+
+def choose_queues(
+    tasks: dict[str, Task], queues: Sequence[str] | str | None, task_specific_mode: bool
+) -> tuple[str, ...]:
+    """The queues to consume, in order: ``queues`` as given (in task-specific mode, only those
+    some task uses), else every queue of the tasks alphabetically.
+
+    Raises:
+        ValidationError: for a bad or duplicate queue name, or when nothing is left to consume.
+    """
+    if isinstance(queues, str):
+        queues = [q.strip() for q in queues.split(",") if q.strip()]
+    task_queues = {t.queue for t in tasks.values()}
+    if not queues:
+        chosen = sorted(task_queues)
+    else:
+        chosen = [validate_queue_name(q) for q in queues]
+        if len(set(chosen)) != len(chosen):
+            raise ValidationError(f"duplicate queues in {chosen}")
+        if task_specific_mode:
+            chosen = [q for q in chosen if q in task_queues]
+    if not chosen:
+        raise ValidationError(f"no task uses any of the queues {list(queues or [])}")
+    return tuple(chosen)
+
+
+def _positive(name: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValidationError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+class WorkerPool:
+    """Base of the worker pools: a supervisor process that starts child processes.
+
+    Args:
+        tasks: the tasks to run (all on one broker); a message of any other task is failed.
+        queues: queues to consume, most preferred first (default: the tasks' queues, sorted).
+        task_specific_mode: consume only those of ``queues`` that some task uses.
+        backoff: how long an idle consumer waits between passes (a submission wakes it at once).
+        lease_ms: how long a claimed message stays leased without a heartbeat; a worker that dies
+            has its messages run elsewhere this long after its last heartbeat.
+        grace_period: how long running tasks may finish after SIGTERM/SIGINT (ms).
+        start_method: how child processes start: ``"fork"`` (default: fast, and tasks defined in
+            a script work), ``"forkserver"`` or ``"spawn"`` (tasks re-imported by module).
+    """
+
+    def __init__(
+        self,
+        tasks: Iterable[Task],
+        *,
+        queues: Sequence[str] | str | None = None,
+        task_specific_mode: bool = False,
+        backoff: Backoff | None = None,
+        lease_ms: int = DEFAULT_LEASE_MS,
+        grace_period: int = DEFAULT_GRACE_PERIOD_MS,
+        start_method: str = "fork",
+    ) -> None:
+        self.tasks = check_tasks(tasks)
+        self.broker = broker_of(self.tasks)
+        self.queues = choose_queues(self.tasks, queues, task_specific_mode)
+        self.task_specific_mode = task_specific_mode
+        self.backoff = DEFAULT_CONSUMER_BACKOFF if backoff is None else backoff
+        self.lease_ms = _positive("lease_ms", lease_ms)
+        self.grace_period = _positive("grace_period", grace_period)
+        self.start_method = start_method
+        self.context = process_context(start_method)
+        self.stop_flag = StopFlag()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(tasks={sorted(self.tasks)}, queues={list(self.queues)})"
+
+    @property
+    def heartbeat_ms(self) -> int:
+        """How often leases of running messages are renewed (a fifth of the lease)."""
+        return max(self.lease_ms // 5, 10)
+
+    def spec(self, **settings: Any) -> WorkerSpec:
+        """What child processes are told."""
+        return WorkerSpec.for_tasks(
+            self.tasks.values(), queues=self.queues, lease_ms=self.lease_ms,
+            heartbeat_ms=self.heartbeat_ms, backoff=self.backoff, grace_ms=self.grace_period,
+            **settings,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to stop gracefully (what SIGTERM and SIGINT do)."""
+        self.stop_flag.set()
+
+    def run(self) -> None:
+        """Start the children and supervise them until :meth:`stop`, SIGTERM or SIGINT; then stop
+        claiming, let running tasks finish within the grace period and release the rest.
+
+        Raises:
+            BackendConnectionError: if the backend cannot be reached at start.
+        """
+        install_stop_handlers(self.stop)
+        self.broker.backend.depth(self.queues[0])  # fail fast when the backend is unreachable
+        log.info("%r starting (pid %s).", self, os.getpid())
+        started = time.monotonic()
+        try:
+            self.boot()
+            while not self.stop_flag.is_set():
+                self.step()
+        finally:
+            log.info("Worker pool stopping...")
+            self.shutdown()
+            log.info("Worker pool stopped after %.1f s.", time.monotonic() - started)
+
+    def boot(self) -> None:
+        """Start the children."""
+        raise NotImplementedError
+
+    def step(self) -> None:
+        """One round of supervision (it waits for its interval itself)."""
+        raise NotImplementedError
+
+    def shutdown(self) -> None:
+        """Stop the children gracefully."""
+        raise NotImplementedError

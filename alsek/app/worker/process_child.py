@@ -1,0 +1,74 @@
+"""The body of a process pool's child: runs one message at a time, inline, claiming for itself.
+
+The child reports each message it runs (and its deadline) in its shared-memory slot; the
+supervisor renews the leases, kills the child when its task times out, crashes or is revoked,
+settles that message and starts a fresh child. So a task that times out or crashes cannot harm
+the next one, while healthy children stay warm: no process start per task.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from alsek.adapters.execution.lifecycle import StopFlag, die_with_parent, install_stop_handlers
+from alsek.adapters.execution.slots import SlotState, SlotTable
+from alsek.app.worker.group_process import broker_of
+from alsek.app.worker.spec import WorkerSpec
+from alsek.domain.model.errors import BackendError
+from alsek.domain.model.message import Message
+from alsek.domain.services.consumer import Consumer
+from alsek.domain.services.message_processor import MessageProcessor
+
+log = logging.getLogger("alsek.worker")
+
+
+def run_child(spec: WorkerSpec, index: int, slots: SlotTable, parent_pid: int) -> None:
+    """Claim and run messages until SIGTERM; a running task is finished first.
+
+    Args:
+        spec: the tasks, queues and timings.
+        index: this child's slot.
+        slots: where the child reports what it runs.
+        parent_pid: the supervisor, which this process must not outlive.
+    """
+    die_with_parent(parent_pid)
+    flag = StopFlag()
+    install_stop_handlers(flag.set, ignore_sigint=True)
+    tasks = spec.resolve()
+    consumer = Consumer(
+        broker_of(tasks), spec.queues, spec.backoff, lease_ms=spec.lease_ms, stop_signal=flag
+    )
+    processor = MessageProcessor(consumer, tasks)
+    clock = consumer.backend.clock
+    log.debug("Process child %s (pid %s) started.", index, os.getpid())
+    message: Message | None = None
+    while not flag.is_set():
+        if message is None:
+            message = _next(consumer, slots, index)
+            continue
+        slots.write(index, SlotState.RUNNING, message, clock.now_ms() + message.timeout)
+        settlement = processor.process(message)
+        slots.write(index, SlotState.SETTLING, message)
+        claimed = processor.finish(settlement, claim_next=0 if flag.is_set() else 1)
+        message = claimed[0] if claimed else None
+    slots.write(index, SlotState.IDLE)
+    if message is not None:
+        _release(consumer, message)
+
+
+def _next(consumer: Consumer, slots: SlotTable, index: int) -> Message | None:
+    slots.write(index, SlotState.IDLE)
+    claimed = consumer.claim(1)
+    if claimed:
+        return claimed[0]
+    slots.write(index, SlotState.PARKED)
+    consumer.wait_for_work()
+    return None
+
+
+def _release(consumer: Consumer, message: Message) -> None:
+    try:
+        consumer.backend.release([message])
+    except BackendError as error:
+        log.warning("Could not release %s (%s); its lease will lapse.", message.summary, error)

@@ -1,0 +1,235 @@
+"""The process worker pool: each running task in a process of its own.
+
+``n_processes`` warm children each run one message at a time and claim for themselves (see
+:mod:`alsek.app.worker.process_child`). The supervisor (this process) reads their shared-memory
+slots every ``prune_interval`` ms: it renews the leases of every running message in one call, kills
+a child whose task passed its deadline or was revoked (then retries or fails that message) and
+replaces children that died. A task that times out or crashes takes only its own process with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from alsek.adapters.execution.lifecycle import terminate
+from alsek.adapters.execution.slots import SlotState, SlotTable, SlotView
+from alsek.app.worker.pool import WorkerPool, _positive, default_process_count
+from alsek.app.worker.process_child import run_child
+from alsek.app.worker.watchdog import Running, Watchdog
+from alsek.domain.model.errors import BackendError, RevokedError
+from alsek.domain.model.message import Message
+from alsek.domain.model.naming import message_name
+from alsek.domain.services.consumer import Consumer
+from alsek.domain.services.message_processor import MessageProcessor
+from alsek.domain.services.processing import Outcome, settle
+from alsek.ports.backend import MISSING
+
+if TYPE_CHECKING:
+    from alsek.domain.services.task import Task
+
+log = logging.getLogger("alsek.worker")
+
+_NEVER = 2**62
+_BUSY = (SlotState.RUNNING, SlotState.SETTLING)
+
+
+class ProcessWorkerPool(WorkerPool):
+    """Runs each task in a process of its own, up to ``n_processes`` at once.
+
+    Args:
+        tasks: the tasks to run (all on one broker).
+        n_processes: how many tasks may run at once (default: one per CPU).
+        prune_interval: how often (ms) the supervisor checks deadlines and children.
+        slot_wait_interval: accepted for compatibility with the thread pool's options; children
+            claim only when free, so nothing waits for a slot.
+        **options: as for :class:`~alsek.app.worker.pool.WorkerPool` (``queues``, ``backoff``,
+            ``lease_ms``, ``grace_period``, ...).
+    """
+
+    def __init__(
+        self,
+        tasks: Iterable[Task],
+        n_processes: int | None = None,
+        prune_interval: int = 100,
+        slot_wait_interval: int = 50,
+        **options: Any,
+    ) -> None:
+        super().__init__(tasks, **options)
+        self.n_processes = _positive("n_processes", n_processes or default_process_count())
+        self.prune_interval = _positive("prune_interval", prune_interval)
+        self.slot_wait_interval = _positive("slot_wait_interval", slot_wait_interval)
+        self.slots = SlotTable(self.n_processes, self.context)
+        self._children: list[Any] = [None] * self.n_processes
+        self._runs: dict[int, Running] = {}
+        self._spec = self.spec(n_threads=1)
+        consumer = Consumer(self.broker, self.queues, stop_signal=self.stop_flag)
+        self.processor = MessageProcessor(consumer, self.tasks)
+        self.watchdog = Watchdog(
+            self.broker.backend, self, lease_ms=self.lease_ms,
+            heartbeat_ms=self.heartbeat_ms, tick_ms=self.prune_interval,
+        )  # fmt: skip
+
+    # -- supervision -----------------------------------------------------------------------------
+
+    def boot(self) -> None:
+        """Start every child."""
+        log.info("Process pool: %s process(es) on queue(s) %s.",
+                 self.n_processes, ", ".join(self.queues))  # fmt: skip
+        for index in range(self.n_processes):
+            self._start(index)
+
+    def _start(self, index: int) -> None:
+        self.slots.reset(index)
+        process = self.context.Process(
+            target=run_child, args=(self._spec, index, self.slots, os.getpid()),
+            name=f"alsek-process-{index}", daemon=True,
+        )  # fmt: skip
+        process.start()
+        self._children[index] = process
+
+    def step(self) -> None:
+        """One watchdog round: revocations, deadlines, heartbeats, dead children."""
+        self.watchdog.step(self.stop_flag)
+
+    def running(self) -> list[Running]:
+        """The messages the children run (for the watchdog)."""
+        runs: dict[int, Running] = {}
+        for index in range(self.n_processes):
+            view = self.slots.read(index)
+            if view.state not in _BUSY:
+                continue
+            known = self._runs.get(index)
+            if known is None or known.run != view.sequence:
+                deadline = view.deadline_ms if view.state is SlotState.RUNNING else _NEVER
+                known = Running(message=view.stub(), deadline_ms=deadline, key=index,
+                                run=view.sequence, settling=view.state is SlotState.SETTLING)  # fmt: skip
+            runs[index] = known
+        self._runs = runs
+        return list(runs.values())
+
+    def on_timeout(self, running: Running) -> None:
+        """Kill the child whose task passed its deadline; retry or fail the message."""
+        error = TimeoutError(f"{running.message.summary} exceeded its timeout")
+        self._end_run(running.key, running.run, error)
+
+    def on_revoke(self, uuid: str) -> None:
+        """Kill the child running message ``uuid`` and fail the message."""
+        for running in self.running():
+            if running.message.uuid == uuid and not running.settling:
+                self._end_run(running.key, running.run, RevokedError(f"message {uuid} was revoked"))
+
+    def on_tick(self) -> None:
+        """Replace children that died; a message one was running fails as a crash."""
+        for index, process in enumerate(self._children):
+            if process is None or process.is_alive():
+                continue
+            process.join(0)
+            view = self.slots.read(index)
+            if not self.stop_flag.is_set():
+                log.error("Process child %s (pid %s) died with exit code %s.",
+                          index, process.pid, process.exitcode)  # fmt: skip
+            self._settle_dead(
+                view, ChildProcessError(f"the worker process died (exit code {process.exitcode})")
+            )
+            self._children[index] = None
+            if not self.stop_flag.is_set():
+                self._start(index)
+
+    # -- ending runs -----------------------------------------------------------------------------
+
+    def _end_run(self, index: int, sequence: int, error: BaseException) -> None:
+        process = self._children[index]
+        if process is None:
+            return
+        if self.slots.read(index).sequence != sequence:
+            return  # the run ended on its own meanwhile
+        log.warning("Killing process child %s (pid %s): %s", index, process.pid, error)
+        process.kill()
+        process.join(5)
+        view = self.slots.read(index)
+        if view.sequence == sequence:
+            self._settle_dead(view, error)
+        else:  # the judged run finished just before the kill; the next one was cut short
+            self._settle_dead(view, None)
+        self._children[index] = None
+        if not self.stop_flag.is_set():
+            self._start(index)
+
+    def _settle_dead(self, view: SlotView, error: BaseException | None) -> None:
+        """Settle the message a dead child held: fail or retry it with ``error`` if it was
+        running, else (settling, or cut short innocently) give it back to the queue."""
+        if view.state not in _BUSY:
+            return
+        if error is None or view.state is SlotState.SETTLING:
+            self._release(view.stub())
+            return
+        message = self._load(view)
+        if message is None:
+            return
+        task = self.tasks.get(message.task_name)
+        self.processor.finish(settle(task, message, Outcome.failure(error)))
+
+    def _load(self, view: SlotView) -> Message | None:
+        try:
+            data = self.broker.backend.get(message_name(view.stub()), default=MISSING)
+            return None if data is MISSING else Message.from_data(data)
+        except (BackendError, ValueError) as error:
+            log.error("Cannot load %s to settle it (%s); its lease will lapse.", view.uuid, error)
+            return None
+
+    def _release(self, message: Message) -> None:
+        try:
+            self.broker.backend.release([message])
+        except BackendError as error:
+            log.warning("Could not release %s (%s); its lease will lapse.", message.summary, error)
+
+    # -- shutdown --------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """SIGTERM every child, keep renewing leases while running tasks finish (within the
+        grace period), kill idle children at once, then kill the rest and release their messages."""
+        self.stop_flag.set()
+        for process in self._children:
+            if process is not None:
+                terminate(process)
+        deadline = time.monotonic() + self.grace_period / 1000
+        while time.monotonic() < deadline and self._stop_idle_children():
+            self.watchdog.step(_Deadline(deadline))
+        for index, process in enumerate(self._children):
+            if process is not None and process.is_alive():
+                view = self.slots.read(index)
+                process.kill()
+                process.join(5)
+                self._settle_dead(view, None)
+        self.watchdog.close()
+
+    def _stop_idle_children(self) -> bool:
+        """Kill children parked with nothing to do; return whether any child is still alive."""
+        alive = False
+        for index, process in enumerate(self._children):
+            if process is None or not process.is_alive():
+                continue
+            if self.slots.read(index).state is SlotState.PARKED:
+                process.kill()
+                process.join(5)
+            else:
+                alive = True
+        return alive
+
+
+class _Deadline:
+    """A stop signal that is never set but keeps the watchdog's waits short near a deadline."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def is_set(self) -> bool:
+        return False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        time.sleep(max(0.0, min(timeout or 0.0, self.deadline - time.monotonic(), 0.05)))
+        return False

@@ -1,0 +1,107 @@
+"""What a pool's child process needs to start working: plain values only.
+
+A child never receives live clients or the container. It finds its tasks by module and name (with
+the ``fork`` start method the modules are already imported; with ``spawn``/``forkserver`` they are
+imported afresh), so the tasks' broker and backend are the child's own and it opens its own
+connections.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from attrs import field, frozen
+
+from alsek.domain.model.backoff import Backoff
+from alsek.domain.model.errors import ValidationError
+
+if TYPE_CHECKING:
+    from alsek.domain.services.task import Task
+
+
+@frozen
+class TaskRef:
+    """Where a task lives: the module that defines it and its name."""
+
+    module: str
+    name: str
+
+    @classmethod
+    def of(cls, task: Task) -> TaskRef:
+        """The reference of ``task`` (by its function's module)."""
+        return cls(module=getattr(task.function, "__module__", "__main__"), name=task.name)
+
+
+@frozen(kw_only=True)
+class WorkerSpec:
+    """Everything a child process of a pool is told.
+
+    Attributes:
+        tasks: where to find the tasks to run.
+        queues: the queues to consume, most preferred first.
+        lease_ms: the lease of a claimed message.
+        heartbeat_ms: how often running messages' leases are renewed.
+        backoff: the consumer's idle backoff.
+        n_threads: worker threads per process (1 in a process pool's child).
+        complete_only_on_thread_exit: see :class:`ThreadGroup`.
+        abandon_ms: how long an interrupted thread may take to unwind before it is abandoned.
+        tick_ms: the watchdog's longest sleep.
+        grace_ms: how long running tasks may finish after a stop request.
+    """
+
+    tasks: tuple[TaskRef, ...]
+    queues: tuple[str, ...]
+    lease_ms: int
+    heartbeat_ms: int
+    backoff: Backoff
+    n_threads: int = 1
+    complete_only_on_thread_exit: bool = False
+    abandon_ms: int = 1_000
+    tick_ms: int = 100
+    grace_ms: int = 10_000
+    local: dict[str, Any] = field(factory=dict, eq=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {a.name: getattr(self, a.name) for a in attrs.fields(type(self))}
+        state["local"] = {}  # live task objects never cross a process boundary
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def for_tasks(cls, tasks: Iterable[Task], **settings: Any) -> WorkerSpec:
+        """A spec for ``tasks`` (kept in memory too, for children forked from this process)."""
+        tasks = list(tasks)
+        return cls(
+            tasks=tuple(TaskRef.of(t) for t in tasks), local={t.name: t for t in tasks}, **settings
+        )
+
+    def resolve(self) -> dict[str, Task]:
+        """The tasks by name: the ones in memory (forked child), else imported by module.
+
+        Raises:
+            ValidationError: if a module cannot be imported or does not define the task.
+        """
+        if self.local:
+            return dict(self.local)
+        return {ref.name: _import_task(ref) for ref in self.tasks}
+
+
+def _import_task(ref: TaskRef) -> Task:
+    from alsek.domain.services.task import Task
+
+    try:
+        module = importlib.import_module(ref.module)
+    except Exception as error:
+        raise ValidationError(
+            f"cannot import {ref.module!r} for task {ref.name!r}: {error}"
+        ) from error
+    for value in vars(module).values():
+        if isinstance(value, Task) and value.name == ref.name:
+            return value
+    raise ValidationError(f"module {ref.module!r} defines no task named {ref.name!r}")

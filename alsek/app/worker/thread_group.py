@@ -1,0 +1,320 @@
+"""A group of worker threads in one process that claim messages for themselves.
+
+Each thread runs a message, then acknowledges it and leases the next in one round trip
+(``ack_and_claim``) and runs that one directly: no hand-off, one backend call per task. When a
+thread finds nothing, it goes idle; one idle thread (the leader) claims for all idle threads at
+once, or blocks on ``wait_for_work`` until a submission wakes it, so the group claims only for
+free threads and never polls. A watchdog thread renews leases, times tasks out and applies
+revocations.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from alsek.adapters.execution.interrupt import ThreadInterrupter
+from alsek.app.worker.runs import RunTable
+from alsek.app.worker.watchdog import Running, Watchdog
+from alsek.domain.model.errors import BackendError, RevokedError, TerminationError
+from alsek.domain.model.message import Message
+from alsek.domain.services.consumer import Consumer
+from alsek.domain.services.message_processor import MessageProcessor
+from alsek.domain.services.processing import Outcome, run_task, settle
+
+if TYPE_CHECKING:
+    from alsek.domain.services.task import Task
+
+log = logging.getLogger("alsek.worker")
+
+
+class _Worker:
+    """One worker thread and its interrupter."""
+
+    def __init__(self, group: ThreadGroup, number: int) -> None:
+        self.group = group
+        self.number = number
+        self.retired = False
+        self.thread = threading.Thread(
+            target=self._main, name=f"alsek-worker-{number}", daemon=True
+        )
+        self.interrupter: ThreadInterrupter | None = None
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _main(self) -> None:
+        self.interrupter = ThreadInterrupter()
+        try:
+            self.group.work(self)
+        except BaseException:  # a worker thread must never die silently
+            log.exception("Worker thread %s crashed.", self.thread.name)
+
+
+class ThreadGroup:
+    """``n_threads`` worker threads in this process, with their watchdog.
+
+    Args:
+        consumer: leases messages (its stop signal must be ``stop``).
+        tasks: the tasks to run, by name.
+        n_threads: how many messages may run at once.
+        stop: set to stop claiming and wind down (see :meth:`shutdown`).
+        heartbeat_ms: how often leases are renewed.
+        complete_only_on_thread_exit: after a timeout or revocation, keep the thread's slot
+            until its task really unwinds (True), or, when the thread stays stuck for
+            ``abandon_ms``, settle its message, abandon it and start a fresh thread (False).
+        abandon_ms: see above.
+        tick_ms: the watchdog's longest sleep (bounds how late a timeout is noticed).
+        report_load: called by the watchdog after each wake-up with the number of busy threads.
+    """
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        tasks: Mapping[str, Task],
+        *,
+        n_threads: int,
+        stop: threading.Event,
+        heartbeat_ms: int,
+        complete_only_on_thread_exit: bool = False,
+        abandon_ms: int = 1_000,
+        tick_ms: int = 100,
+        report_load: Callable[[int], None] | None = None,
+    ) -> None:
+        self.consumer = consumer
+        self.processor = MessageProcessor(consumer, tasks)
+        self.n_threads = n_threads
+        self.stop = stop
+        self.complete_only_on_thread_exit = complete_only_on_thread_exit
+        self.abandon_ms = abandon_ms
+        self.report_load = report_load
+        self.runs = RunTable()
+        self._cond = threading.Condition()
+        self._pending: deque[Message] = deque()
+        self._followers = 0
+        self._leading = False
+        self._parked = False
+        self._leader_name = ""
+        self._numbers = itertools.count()
+        self._run_numbers = itertools.count(1)
+        self._workers: list[_Worker] = []
+        self._watchdog_stop = threading.Event()
+        self.watchdog = Watchdog(
+            consumer.backend, self, lease_ms=consumer.lease_ms,
+            heartbeat_ms=heartbeat_ms, tick_ms=tick_ms,
+        )  # fmt: skip
+        self._watchdog_thread = threading.Thread(
+            target=self.watchdog.run, args=(self._watchdog_stop,), name="alsek-watchdog",
+            daemon=True,
+        )  # fmt: skip
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the watchdog and the worker threads."""
+        self._watchdog_thread.start()
+        for _ in range(self.n_threads):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        worker = _Worker(self, next(self._numbers))
+        self._workers.append(worker)
+        worker.start()
+
+    def shutdown(self, grace_ms: int) -> None:
+        """Stop claiming, let running tasks finish for up to ``grace_ms``, interrupt the rest
+        with ``TerminationError`` and release their messages and any claimed but not started."""
+        self.stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        deadline = time.monotonic() + grace_ms / 1000
+        self._join_workers(deadline)
+        if self.runs.snapshot():
+            for running in self.runs.snapshot():
+                self._interrupt(running, TerminationError, "the worker is shutting down")
+            self._join_workers(time.monotonic() + min(self.abandon_ms, 1_000) / 1000)
+        stuck = [r for r in self.runs.snapshot() if self._abandon(r)]
+        leftover = [r.message for r in stuck] + self._take_pending()
+        self._release(leftover)
+        self._watchdog_stop.set()
+        self._watchdog_thread.join(timeout=5)
+
+    def _join_workers(self, deadline: float) -> None:
+        for worker in list(self._workers):
+            while worker.thread.is_alive() and not self._idle_leader(worker):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                worker.thread.join(min(remaining, 0.05))
+
+    def _idle_leader(self, worker: _Worker) -> bool:
+        # A leader parked in wait_for_work holds nothing and sees the stop when it wakes.
+        with self._cond:
+            return self._parked and worker.thread.name == self._leader_name
+
+    def _abandon(self, running: Running) -> bool:
+        worker: _Worker = running.key
+        return worker.interrupter is None or worker.interrupter.abandon(running.run)
+
+    def _take_pending(self) -> list[Message]:
+        with self._cond:
+            pending = list(self._pending)
+            self._pending.clear()
+        return pending
+
+    def _release(self, messages: list[Message]) -> None:
+        if not messages:
+            return
+        try:
+            self.consumer.backend.release(messages)
+            log.info("Released %s message(s) for other workers.", len(messages))
+        except BackendError as error:
+            log.warning("Could not release %s message(s) (%s); their leases will lapse.",
+                        len(messages), error)  # fmt: skip
+
+    # -- the worker loop -----------------------------------------------------------------------
+
+    def work(self, worker: _Worker) -> None:
+        """The loop of one worker thread."""
+        message: Message | None = None
+        while not worker.retired:
+            if message is None:
+                message = self._acquire()
+                if message is None:
+                    return
+            if self.stop.is_set():
+                self._release([message])
+                return
+            message = self._run(worker, message)
+
+    def _run(self, worker: _Worker, message: Message) -> Message | None:
+        task = self.processor.task_for(message)
+        running = Running(
+            message=message, key=worker, run=next(self._run_numbers),
+            deadline_ms=self.consumer.backend.clock.now_ms() + message.timeout,
+        )  # fmt: skip
+        self.runs.add(running)
+        try:
+            if task is None:
+                settlement = settle(None, message, Outcome())
+            else:
+                self.processor.begin(task, message)
+                assert worker.interrupter is not None
+                outcome = worker.interrupter.execute(running.run, lambda: run_task(task, message))
+                if outcome is None:  # abandoned: the watchdog settled it and started a new thread
+                    worker.retired = True
+                    return None
+                if isinstance(outcome.error, TerminationError):
+                    self._release([message])
+                    return None
+                settlement = settle(task, message, outcome)
+            running.settling = True
+            claim_next = 0 if self.stop.is_set() else 1
+            claimed = self.processor.finish(settlement, claim_next=claim_next)
+        finally:
+            self.runs.discard(running)
+        return claimed[0] if claimed else None
+
+    def _acquire(self) -> Message | None:
+        """An idle thread's next message: handed over by the leader, or claimed as the leader."""
+        with self._cond:
+            self._followers += 1
+            try:
+                while True:
+                    if self.stop.is_set():
+                        return None
+                    if self._pending:
+                        return self._pending.popleft()
+                    if not self._leading:
+                        self._leading = True
+                        self._leader_name = threading.current_thread().name
+                        break
+                    self._cond.wait()
+            finally:
+                self._followers -= 1
+        return self._lead()
+
+    def _lead(self) -> Message | None:
+        try:
+            while not self.stop.is_set():
+                with self._cond:
+                    limit = max(1, 1 + self._followers - len(self._pending))
+                messages = self.consumer.claim(limit)
+                if messages:
+                    with self._cond:
+                        self._pending.extend(messages[1:])
+                    return messages[0]
+                with self._cond:
+                    self._parked = True
+                try:
+                    self.consumer.wait_for_work()
+                finally:
+                    with self._cond:
+                        self._parked = False
+            return None
+        finally:
+            with self._cond:
+                self._leading = False
+                self._cond.notify_all()
+
+    # -- watchdog hooks --------------------------------------------------------------------------
+
+    def running(self) -> list[Running]:
+        """The runs in progress (for the watchdog)."""
+        return self.runs.snapshot()
+
+    def on_timeout(self, running: Running) -> None:
+        """Raise ``TimeoutError`` in the thread running a message past its deadline."""
+        reason = f"{running.message.summary} exceeded its timeout of {running.message.timeout} ms"
+        self._interrupt(running, TimeoutError, reason)
+
+    def on_revoke(self, uuid: str) -> None:
+        """Raise ``RevokedError`` in the thread running message ``uuid``, if any."""
+        for running in self.runs.by_uuid(uuid):
+            self._interrupt(running, RevokedError, f"message {uuid} was revoked")
+
+    def on_tick(self) -> None:
+        """Abandon stuck interrupted threads (unless told not to) and report the load."""
+        if not self.complete_only_on_thread_exit:
+            self._abandon_stuck()
+        if self.report_load is not None:
+            self.report_load(len(self.runs))
+
+    def _interrupt(self, running: Running, exc_type: type[BaseException], reason: str) -> None:
+        worker: _Worker = running.key
+        if worker.interrupter is not None and worker.interrupter.interrupt(
+            running.run, exc_type, reason
+        ):
+            running.interrupted_at = time.monotonic()
+            running.interrupt = exc_type
+
+    def _abandon_stuck(self) -> None:
+        now = time.monotonic()
+        for running in self.runs.snapshot():
+            since = running.interrupted_at
+            worker: _Worker = running.key
+            if since is None or now - since < self.abandon_ms / 1000:
+                continue
+            if worker.interrupter is None or not worker.interrupter.abandon(running.run):
+                continue
+            log.error("%s did not stop after an interrupt; abandoning its thread.",
+                      running.message.summary)  # fmt: skip
+            self.runs.discard(running)
+            self._settle_abandoned(running)
+            if not self.stop.is_set():
+                self._spawn()
+
+    def _settle_abandoned(self, running: Running) -> None:
+        message = running.message
+        if running.interrupt is TerminationError:
+            self._release([message])
+            return
+        task = self.processor.tasks.get(message.task_name)
+        exc_type = running.interrupt or TimeoutError
+        error = exc_type(f"{message.summary} did not stop after an interrupt")
+        self.processor.finish(settle(task, message, Outcome.failure(error)))

@@ -1,0 +1,202 @@
+"""The consumer: leases messages from a broker's backend, in queue order, as they become ready.
+
+Queue order is the order of ``queues`` (the CLI's ``-qu``), else alphabetical. Within a queue the
+backend hands out messages by priority, then first in first out. An idle consumer does not poll:
+it blocks on :meth:`Backend.wait_for_work` until a submission wakes it, bounded by the next due
+delayed message or lease (``Claim.next_due_ms``) and by its backoff (``LinearBackoff`` by default),
+which grows with each pass that finds nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from alsek.domain.model.backoff import Backoff, LinearBackoff
+from alsek.domain.model.effects import NO_EFFECTS, Effects
+from alsek.domain.model.errors import BackendConnectionError, ValidationError
+from alsek.domain.model.message import Message
+from alsek.domain.model.naming import validate_queue_name
+from alsek.domain.services.broker import Broker
+from alsek.ports.backend import Claim
+
+log = logging.getLogger("alsek.consumer")
+
+#: How long a claimed message stays invisible to other consumers without a heartbeat (ms).
+DEFAULT_LEASE_MS = 5_000
+
+#: How long an idle consumer waits between passes, by number of empty passes (ms).
+DEFAULT_CONSUMER_BACKOFF = LinearBackoff(
+    factor=1_000, floor=1_000, ceiling=10_000, zero_override=False
+)
+
+#: Back off after a backend connection error: first wait, and the longest wait (ms).
+RECONNECT_FLOOR_MS = 100
+RECONNECT_CEILING_MS = 2_000
+
+
+class StopSignal(Protocol):
+    """What a consumer checks to know it should stop (``threading.Event`` fits)."""
+
+    def is_set(self) -> bool:
+        """Whether stopping was requested."""
+        ...
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for the request; return whether it was made."""
+        ...
+
+
+class _NeverStop:
+    """The stop signal of a consumer nobody stops: waiting is sleeping."""
+
+    def is_set(self) -> bool:
+        return False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        time.sleep(timeout or 0)
+        return False
+
+
+def _queues(queues: Sequence[str] | str | None) -> tuple[str, ...] | None:
+    if queues is None:
+        return None
+    if isinstance(queues, str):
+        queues = [q for q in queues.split(",") if q.strip()]
+    names = tuple(validate_queue_name(q.strip()) for q in queues)
+    if not names:
+        raise ValidationError("queues is empty: give at least one queue, or None for all")
+    if len(set(names)) != len(names):
+        raise ValidationError(f"duplicate queues in {list(names)}")
+    return names
+
+
+class Consumer:
+    """Leases messages from ``broker``'s backend.
+
+    Args:
+        broker: whose backend to consume.
+        queues: the queues to consume, most preferred first (a list or a comma-separated string);
+            None: every queue the backend knows, alphabetically (looked up again on each pass).
+        backoff: how long to wait after passes that find nothing, by number of such passes
+            (milliseconds; a new submission ends the wait at once).
+        lease_ms: how long a claimed message stays leased without a heartbeat.
+        stop_signal: ends :meth:`stream` and the waits when set (default: never).
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        queues: Sequence[str] | str | None = None,
+        backoff: Backoff | None = None,
+        *,
+        lease_ms: int = DEFAULT_LEASE_MS,
+        stop_signal: StopSignal | None = None,
+    ) -> None:
+        if not isinstance(lease_ms, int) or lease_ms <= 0:
+            raise ValidationError(f"lease_ms must be a positive integer (ms), got {lease_ms!r}")
+        self.broker = broker
+        self.backend = broker.backend
+        self._queues = _queues(queues)
+        self.backoff = DEFAULT_CONSUMER_BACKOFF if backoff is None else backoff
+        self.lease_ms = lease_ms
+        self.stop_signal: StopSignal = stop_signal or _NeverStop()
+        self._empty_passes = 0
+        self._next_due_ms: int | None = None
+        self._errors = 0
+
+    def __repr__(self) -> str:
+        return f"Consumer(broker={self.broker!r}, queues={self._queues!r})"
+
+    @property
+    def queues(self) -> list[str]:
+        """The queues consumed, in order of preference."""
+        if self._queues is not None:
+            return list(self._queues)
+        return self.backend.queues()
+
+    # -- claiming ----------------------------------------------------------------------------
+
+    def claim(self, limit: int = 1) -> list[Message]:
+        """Lease up to ``limit`` ready messages, best first ([] when there are none).
+
+        A backend connection error is logged and answered with a growing pause (so callers can
+        simply call again); it never propagates.
+        """
+        try:
+            claim = self.backend.claim(self.queues, limit=limit, lease_ms=self.lease_ms)
+        except BackendConnectionError as error:
+            self.pause_after_error(error)
+            return []
+        return self._record(claim)
+
+    def ack_and_claim(
+        self, message: Message, effects: Effects = NO_EFFECTS, limit: int = 1
+    ) -> list[Message]:
+        """Acknowledge ``message`` (with ``effects``) and lease up to ``limit`` more, in one step.
+
+        Raises:
+            BackendConnectionError: if the backend could not be reached; whether the ack happened
+                is unknown, so the caller retries it (acks are idempotent).
+        """
+        claim = self.backend.ack_and_claim(
+            message, effects=effects, queues=self.queues, limit=limit, lease_ms=self.lease_ms
+        )
+        return self._record(claim)
+
+    def _record(self, claim: Claim) -> list[Message]:
+        self._errors = 0
+        for name in claim.corrupt:
+            log.error("Skipped unreadable message %r (kept in the dead letter queue).", name)
+        self._next_due_ms = claim.next_due_ms
+        self._empty_passes = 0 if claim.messages else self._empty_passes + 1
+        return claim.messages
+
+    # -- waiting -----------------------------------------------------------------------------
+
+    def idle_timeout_ms(self) -> int:
+        """How long the next idle wait may last: the backoff, cut short by the next due item."""
+        timeout = self.backoff.get(max(self._empty_passes, 1))
+        if self._next_due_ms is not None:
+            timeout = min(timeout, max(self._next_due_ms - self.backend.clock.now_ms(), 0))
+        return timeout
+
+    def wait_for_work(self) -> bool:
+        """Block until a submission may have made work, the next item falls due, the backoff
+        passes or the stop signal is set. Returns whether it was woken by a submission."""
+        if self.stop_signal.is_set():
+            return False
+        timeout = self.idle_timeout_ms()
+        if timeout <= 0:
+            return True
+        try:
+            return self.backend.wait_for_work(self.queues, timeout)
+        except BackendConnectionError as error:
+            self.pause_after_error(error)
+            return False
+
+    def pause_after_error(self, error: BaseException) -> None:
+        """Log a backend error and wait before the next attempt, longer each time in a row."""
+        self._errors += 1
+        pause = min(RECONNECT_FLOOR_MS * 2 ** (self._errors - 1), RECONNECT_CEILING_MS)
+        level = logging.WARNING if self._errors == 1 else logging.DEBUG
+        log.log(level, "Backend unavailable (%s); retrying in %s ms.", error, pause)
+        self.stop_signal.wait(pause / 1000)
+
+    # -- streaming ---------------------------------------------------------------------------
+
+    def stream(self) -> Iterator[Message]:
+        """Yield leased messages one at a time, in queue, priority and submission order, waiting
+        (without polling) whenever nothing is ready. Ends when the stop signal is set.
+
+        Each message is leased for ``lease_ms``: acknowledge it (``broker.ack``) within that time,
+        or it is delivered again.
+        """
+        while not self.stop_signal.is_set():
+            messages = self.claim(limit=1)
+            if messages:
+                yield from messages
+            else:
+                self.wait_for_work()

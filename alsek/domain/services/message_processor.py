@@ -1,0 +1,139 @@
+"""Runs messages and applies their settlements to the backend, riding out backend outages.
+
+A worker thread (or a process pool's child) uses one :class:`MessageProcessor`: it marks the run
+RUNNING (only when the task has a status tracker), runs the task, settles the outcome, and applies
+the settlement. An acknowledgement can lease the next message in the same round trip
+(``ack_and_claim``), so a busy worker costs one backend call per task.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from alsek.domain.model.effects import Effects
+from alsek.domain.model.errors import (
+    BackendConnectionError,
+    BackendError,
+    MessageDoesNotExistError,
+    SerializationError,
+)
+from alsek.domain.model.message import Message
+from alsek.domain.model.status import TaskStatus
+from alsek.domain.services.consumer import Consumer
+from alsek.domain.services.processing import Outcome, Settlement, Verdict, run_task, settle
+
+if TYPE_CHECKING:
+    from alsek.domain.services.task import Task
+
+log = logging.getLogger("alsek.processing")
+
+
+def apply_effects(consumer: Consumer, effects: Effects) -> None:
+    """Apply ``effects`` outside a queue operation (writes, deletes, then publishes).
+
+    Used for the RUNNING status only: it is advisory, so it need not commit with anything.
+    """
+    backend = consumer.backend
+    for write in effects.writes:
+        backend.set(write.name, write.value, ttl=write.ttl_ms)
+    for name in effects.deletes:
+        backend.delete(name, missing_ok=True)
+    for publish in effects.publishes:
+        backend.publish(publish.channel, publish.value)
+
+
+class MessageProcessor:
+    """Runs messages of known tasks and settles them.
+
+    Args:
+        consumer: leases the messages (its broker and backend settle them).
+        tasks: the tasks this worker runs, by name.
+    """
+
+    def __init__(self, consumer: Consumer, tasks: Mapping[str, Task]) -> None:
+        self.consumer = consumer
+        self.broker = consumer.broker
+        self.tasks = dict(tasks)
+
+    def task_for(self, message: Message) -> Task | None:
+        """The task that runs ``message``, or None (logged as an error) if it is unknown."""
+        task = self.tasks.get(message.task_name)
+        if task is None:
+            log.error("Unknown task %r in %s; failing it.", message.task_name, message.summary)
+        return task
+
+    def begin(self, task: Task, message: Message) -> None:
+        """Record the RUNNING status of ``message`` (only when ``task`` tracks statuses)."""
+        effects = task.status_effects(message, TaskStatus.RUNNING)
+        if not effects:
+            return
+        try:
+            apply_effects(self.consumer, effects)
+        except BackendError as error:  # a status is not worth failing a run for
+            log.warning("Could not record RUNNING for %s: %s", message.summary, error)
+
+    def process(self, message: Message) -> Settlement:
+        """Run ``message`` in this thread and decide how it ends (nothing is applied yet)."""
+        task = self.task_for(message)
+        if task is None:
+            return settle(None, message, Outcome())
+        self.begin(task, message)
+        return settle(task, message, run_task(task, message))
+
+    def finish(self, settlement: Settlement, *, claim_next: int = 0) -> list[Message]:
+        """Apply ``settlement`` and, when ``claim_next`` > 0, lease up to that many more messages
+        (in the same round trip for an acknowledgement).
+
+        Backend outages are logged and retried with a growing pause; once the consumer's stop
+        signal is set and a lease's worth of time has passed, it gives up (the lease then lapses
+        and the message is delivered again: nothing is lost). A result the serializer rejects
+        turns the run into a failure of the task.
+
+        Returns:
+            The newly leased messages.
+        """
+        clock = self.consumer.backend.clock
+        first_error_at: int | None = None
+        while True:
+            try:
+                return self._apply(settlement, claim_next)
+            except BackendConnectionError as error:
+                now = clock.now_ms()
+                first_error_at = now if first_error_at is None else first_error_at
+                if (
+                    self.consumer.stop_signal.is_set()
+                    and now - first_error_at >= self.consumer.lease_ms
+                ):
+                    log.error("Gave up settling %s: %s", settlement.message.summary, error)
+                    return []
+                self.consumer.pause_after_error(error)
+            except SerializationError as error:
+                settlement = self._unencodable(settlement, error)
+            except MessageDoesNotExistError:
+                log.info(
+                    "%s was removed while it ran; nothing to settle.", settlement.message.summary
+                )
+                return self.consumer.claim(claim_next) if claim_next else []
+
+    def _apply(self, settlement: Settlement, claim_next: int) -> list[Message]:
+        message, effects = settlement.message, settlement.effects
+        if settlement.verdict is Verdict.ACK:
+            if claim_next:
+                return self.consumer.ack_and_claim(message, effects, limit=claim_next)
+            self.broker.ack(message, effects=effects)
+            return []
+        if settlement.verdict is Verdict.RETRY:
+            self.broker.retry(message, effects=effects)
+        else:
+            self.broker.fail(message, effects=effects)
+        return self.consumer.claim(claim_next) if claim_next else []
+
+    def _unencodable(self, settlement: Settlement, error: SerializationError) -> Settlement:
+        log.error("Could not store the outcome of %s: %s", settlement.message.summary, error)
+        task = self.tasks.get(settlement.message.task_name)
+        if settlement.verdict is Verdict.ACK and task is not None:
+            return settle(task, settlement.message, Outcome.failure(error))
+        # Even the failure's effects could not be encoded: fail it bare.
+        return Settlement(Verdict.FAIL, settlement.message)

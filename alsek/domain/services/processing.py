@@ -1,0 +1,156 @@
+"""What a worker does with one message: run the task's hooks, then decide how the message ends.
+
+``run_task`` calls ``pre_op`` → the function → ``post_op`` (and ``do_callback`` when there is a
+callback) and captures the outcome. ``settle`` turns an outcome into a :class:`Settlement`: acknowledge
+it (with the result, the SUCCEEDED status and the callback as effects of the same atomic step), retry
+it (``do_retry`` said yes: RETRYING status, exception details kept), or fail it (FAILED status, to the
+dead letter queue when enabled). Neither function touches the backend; the
+:class:`~alsek.domain.services.message_processor.MessageProcessor` applies settlements.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from attrs import frozen
+
+from alsek.domain.model.callback import next_callback
+from alsek.domain.model.effects import NO_EFFECTS, Effects
+from alsek.domain.model.errors import RevokedError, UnknownTaskError
+from alsek.domain.model.message import Message
+from alsek.domain.model.status import TaskStatus
+
+if TYPE_CHECKING:
+    from alsek.domain.services.task import Task
+
+log = logging.getLogger("alsek.processing")
+
+#: Longest traceback text kept on a message (characters, the end is kept).
+MAX_TRACEBACK_CHARS = 20_000
+
+
+@frozen
+class Outcome:
+    """How one run of a task went.
+
+    Attributes:
+        result: what the function returned (when it succeeded).
+        error: what it raised (None when it succeeded).
+        traceback: the formatted traceback of ``error``.
+        callback: whether the message's callback is to be submitted (``do_callback`` said yes).
+    """
+
+    result: Any = None
+    error: BaseException | None = None
+    traceback: str | None = None
+    callback: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the run raised nothing."""
+        return self.error is None
+
+    @classmethod
+    def failure(cls, error: BaseException) -> Outcome:
+        """The outcome of a run that raised ``error`` (the traceback is taken from it)."""
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        return cls(error=error, traceback=text[-MAX_TRACEBACK_CHARS:])
+
+
+def run_task(task: Task, message: Message) -> Outcome:
+    """Run ``message`` on ``task``: ``pre_op``, the function, ``post_op``, then ``do_callback``.
+
+    Anything raised by any of them (a timeout or revocation delivered into the thread included)
+    makes the run a failure.
+    """
+    try:
+        task.pre_op(message)
+        result = task.op(message)
+        task.post_op(message, result)
+        callback = bool(message.callback_message_data) and bool(task.do_callback(message, result))
+    except BaseException as error:  # the task's errors are data here, whatever they are
+        return Outcome.failure(error)
+    return Outcome(result=result, callback=callback)
+
+
+def exception_details(outcome: Outcome) -> dict[str, Any]:
+    """``{"name", "text", "traceback"}`` of a failed outcome, as kept on the message."""
+    error = outcome.error
+    return {
+        "name": type(error).__name__,
+        "text": str(error),
+        "traceback": outcome.traceback,
+    }
+
+
+class Verdict(enum.Enum):
+    """How a message's run ends."""
+
+    ACK = "ack"
+    RETRY = "retry"
+    FAIL = "fail"
+
+
+@frozen
+class Settlement:
+    """A decision about a finished run, to be applied to the backend in one atomic step.
+
+    Attributes:
+        verdict: acknowledge, retry or fail.
+        message: the message (exception details set when the run failed).
+        effects: what commits with it: result, status, callback.
+    """
+
+    verdict: Verdict
+    message: Message
+    effects: Effects = NO_EFFECTS
+
+
+def _wants_retry(task: Task, message: Message, error: BaseException) -> bool:
+    if isinstance(error, RevokedError):
+        return False
+    try:
+        return bool(task.do_retry(message, error))
+    except Exception:
+        log.exception("do_retry() of %s raised; failing %s.", task.name, message.summary)
+        return False
+
+
+def _callback_effects(task: Task, message: Message, result: Any) -> Effects:
+    callback = next_callback(message, result)
+    if callback is None:
+        return NO_EFFECTS
+    callback_task = task.broker.tasks.get(callback.task_name) if task.bound else None
+    status = (
+        callback_task.status_effects(callback, TaskStatus.SUBMITTED)
+        if callback_task is not None
+        else NO_EFFECTS
+    )
+    return Effects(submits=(callback,)) + status
+
+
+def settle(task: Task | None, message: Message, outcome: Outcome) -> Settlement:
+    """Decide how ``message`` ends after a run of ``task`` (None: the task is unknown).
+
+    Success: acknowledged with its result, the SUCCEEDED status and, when ``outcome.callback``,
+    the callback submitted (all effects of the ack). Failure: retried if ``do_retry`` says so
+    (never after a revocation), with the RETRYING status; else failed with the FAILED status.
+    """
+    if task is None:
+        error = UnknownTaskError(f"unknown task {message.task_name!r}")
+        message.exception_details = exception_details(Outcome.failure(error))
+        return Settlement(Verdict.FAIL, message)
+    if outcome.succeeded:
+        effects = task.result_effects(message, outcome.result)
+        effects += task.status_effects(message, TaskStatus.SUCCEEDED)
+        if outcome.callback:
+            effects += _callback_effects(task, message, outcome.result)
+        return Settlement(Verdict.ACK, message, effects)
+    assert outcome.error is not None
+    message.exception_details = exception_details(outcome)
+    if _wants_retry(task, message, outcome.error):
+        return Settlement(Verdict.RETRY, message, task.status_effects(message, TaskStatus.RETRYING))
+    return Settlement(Verdict.FAIL, message, task.status_effects(message, TaskStatus.FAILED))
