@@ -168,7 +168,6 @@ def test_invalid_settings_raise(settings):
         settings_to_backoff(settings)
 
 
-
 def test_exponential_with_base_zero_is_not_accepted():
     with pytest.raises(ValidationError):
         ExponentialBackoff(base=0, zero_override=False, floor=None, ceiling=None)

@@ -83,7 +83,6 @@ def test_clone_is_equal_and_independent(message):
     assert "__new__" not in message.kwargs
 
 
-
 def test_json_round_trip_of_a_message_with_a_callback():
     serializer = JsonSerializer()
     message = Message("a", callback_message_data=Message("b", args=(1,)).data)

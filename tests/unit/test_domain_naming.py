@@ -56,7 +56,6 @@ def test_task_names_may_hold_colons_and_spaces():
     assert validate_task_name("module:my task") == "module:my task"
 
 
-
 @pytest.mark.parametrize("space", ["\r", "\f", "\v", "\u00a0"])
 def test_queue_names_reject_all_white_space(space):
     with pytest.raises(ValidationError):
