@@ -1,11 +1,22 @@
-"""Settings: the one place (with the CLI) that reads the environment."""
+"""Settings: the one place (with the CLI) that reads the environment.
+
+:class:`Settings` says where the default Redis is. :class:`WorkerSettings` says how to run a worker
+pool: every field can be set by an environment variable named ``ALSEK_`` + the field in capitals
+(``ALSEK_LEASE_MS=8000``, ``ALSEK_QUEUES=a,b``); explicit options win over the environment, which
+wins over the defaults.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
-from attrs import frozen
+import attrs
+from attrs import field, frozen
+
+from alsek.domain.model.backoff import LinearBackoff
+from alsek.domain.model.errors import ValidationError
 
 REDIS_URL_VARIABLE = "ALSEK_REDIS_URL"
 NAMESPACE_VARIABLE = "ALSEK_NAMESPACE"
@@ -31,3 +42,115 @@ class Settings:
             redis_url=env.get(REDIS_URL_VARIABLE) or None,
             namespace=env.get(NAMESPACE_VARIABLE) or "alsek",
         )
+
+
+POOLS = ("thread", "process")
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+ENV_PREFIX = "ALSEK_"
+
+
+def _positive(instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+        raise ValidationError(f"{attribute.name} must be a positive integer, got {value!r}")
+
+
+def _non_negative(instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValidationError(f"{attribute.name} must be a non-negative integer, got {value!r}")
+
+
+def _one_of(choices: tuple[str, ...]) -> Any:
+    def check(instance: Any, attribute: Any, value: Any) -> None:
+        if value not in choices:
+            raise ValidationError(f"{attribute.name} must be one of {choices}, got {value!r}")
+
+    return check
+
+
+def _queues(value: Any) -> tuple[str, ...] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(q.strip() for q in value if q.strip()) or None
+
+
+@frozen(kw_only=True)
+class WorkerSettings:
+    """How to run a worker pool (all durations in milliseconds).
+
+    Attributes:
+        pool: ``"thread"`` or ``"process"``.
+        target: where the tasks are (module, file, dotted path or package).
+        queues: queues to consume, most preferred first (None: the tasks' queues, sorted).
+        task_specific_mode: consume only those of ``queues`` that some task uses.
+        n_threads: threads per process group (thread pool).
+        n_processes: most process groups (thread pool) or processes (process pool); None: CPUs.
+        n_process_floor: process groups always kept (thread pool).
+        slot_wait_interval: how often the thread pool's supervisor looks at the load.
+        prune_interval: how often the process pool's supervisor checks deadlines and children.
+        complete_only_on_thread_exit: keep an interrupted thread's slot until it unwinds.
+        consumer_backoff_factor: idle backoff growth per empty pass.
+        consumer_backoff_floor: shortest idle backoff.
+        consumer_backoff_ceiling: longest idle backoff (a submission ends any wait at once).
+        lease_ms: lease of a claimed message without heartbeat (recovery time of a dead worker).
+        grace_period: how long running tasks may finish after SIGTERM/SIGINT.
+        start_method: ``"fork"``, ``"forkserver"`` or ``"spawn"``.
+        log_level: logging level name.
+    """
+
+    pool: str = field(default="thread", validator=_one_of(POOLS))
+    target: str = ""
+    queues: tuple[str, ...] | None = field(default=None, converter=_queues)
+    task_specific_mode: bool = False
+    n_threads: int = field(default=8, validator=_positive)
+    n_processes: int | None = field(default=None, validator=_positive)
+    n_process_floor: int = field(default=1, validator=_non_negative)
+    slot_wait_interval: int = field(default=50, validator=_positive)
+    prune_interval: int = field(default=100, validator=_positive)
+    complete_only_on_thread_exit: bool = False
+    consumer_backoff_factor: int = field(default=1_000, validator=_non_negative)
+    consumer_backoff_floor: int = field(default=1_000, validator=_non_negative)
+    consumer_backoff_ceiling: int = field(default=10_000, validator=_non_negative)
+    lease_ms: int = field(default=5_000, validator=_positive)
+    grace_period: int = field(default=10_000, validator=_positive)
+    start_method: str = field(default="fork", validator=_one_of(("fork", "forkserver", "spawn")))
+    log_level: str = field(default="INFO", converter=str.upper, validator=_one_of(LOG_LEVELS))
+
+    @property
+    def consumer_backoff(self) -> LinearBackoff:
+        """The idle consumers' backoff."""
+        return LinearBackoff(
+            factor=self.consumer_backoff_factor, floor=self.consumer_backoff_floor,
+            ceiling=self.consumer_backoff_ceiling, zero_override=False,
+        )  # fmt: skip
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> WorkerSettings:
+        """Settings from ``options`` (None values ignored), then ``ALSEK_*`` variables, then
+        the defaults.
+
+        Raises:
+            ValidationError: for a value of the wrong type or out of range.
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for attribute in attrs.fields(cls):
+            raw = environ.get(ENV_PREFIX + attribute.name.upper())
+            if raw is not None:
+                values[attribute.name] = _parse(attribute, raw)
+        values.update({k: v for k, v in options.items() if v is not None})
+        return cls(**values)
+
+
+def _parse(attribute: Any, raw: str) -> Any:
+    kind = attribute.default
+    if isinstance(kind, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(kind, int) or attribute.name == "n_processes":
+        try:
+            return int(raw)
+        except ValueError as error:
+            env = ENV_PREFIX + attribute.name.upper()
+            raise ValidationError(f"{env} must be an integer, got {raw!r}") from error
+    return raw

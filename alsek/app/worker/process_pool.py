@@ -171,7 +171,7 @@ class ProcessWorkerPool(WorkerPool):
         if message is None:
             return
         task = self.tasks.get(message.task_name)
-        self.processor.finish(settle(task, message, Outcome.failure(error)))
+        self.processor.finish(settle(task, message, Outcome.failure(error), self.tasks))
 
     def _load(self, view: SlotView) -> Message | None:
         try:

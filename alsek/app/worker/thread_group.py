@@ -212,7 +212,7 @@ class ThreadGroup:
                 if isinstance(outcome.error, TerminationError):
                     self._release([message])
                     return None
-                settlement = settle(task, message, outcome)
+                settlement = settle(task, message, outcome, self.processor.tasks)
             running.settling = True
             claim_next = 0 if self.stop.is_set() else 1
             claimed = self.processor.finish(settlement, claim_next=claim_next)
@@ -317,4 +317,4 @@ class ThreadGroup:
         task = self.processor.tasks.get(message.task_name)
         exc_type = running.interrupt or TimeoutError
         error = exc_type(f"{message.summary} did not stop after an interrupt")
-        self.processor.finish(settle(task, message, Outcome.failure(error)))
+        self.processor.finish(settle(task, message, Outcome.failure(error), self.processor.tasks))

@@ -25,6 +25,7 @@ from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.processing import Outcome, Settlement, Verdict, run_task, settle
 
 if TYPE_CHECKING:
+    from alsek.domain.services.broker import Broker
     from alsek.domain.services.task import Task
 
 log = logging.getLogger("alsek.processing")
@@ -80,7 +81,7 @@ class MessageProcessor:
         if task is None:
             return settle(None, message, Outcome())
         self.begin(task, message)
-        return settle(task, message, run_task(task, message))
+        return settle(task, message, run_task(task, message), self.tasks)
 
     def finish(self, settlement: Settlement, *, claim_next: int = 0) -> list[Message]:
         """Apply ``settlement`` and, when ``claim_next`` > 0, lease up to that many more messages
@@ -117,23 +118,29 @@ class MessageProcessor:
                 )
                 return self.consumer.claim(claim_next) if claim_next else []
 
+    def broker_for(self, message: Message) -> Broker:
+        """The broker of ``message``'s task (its dead letter settings apply), else the consumer's."""
+        task = self.tasks.get(message.task_name)
+        return self.broker if task is None else task.broker
+
     def _apply(self, settlement: Settlement, claim_next: int) -> list[Message]:
         message, effects = settlement.message, settlement.effects
+        broker = self.broker_for(message)
         if settlement.verdict is Verdict.ACK:
             if claim_next:
                 return self.consumer.ack_and_claim(message, effects, limit=claim_next)
-            self.broker.ack(message, effects=effects)
+            broker.ack(message, effects=effects)
             return []
         if settlement.verdict is Verdict.RETRY:
-            self.broker.retry(message, effects=effects)
+            broker.retry(message, effects=effects)
         else:
-            self.broker.fail(message, effects=effects)
+            broker.fail(message, effects=effects)
         return self.consumer.claim(claim_next) if claim_next else []
 
     def _unencodable(self, settlement: Settlement, error: SerializationError) -> Settlement:
         log.error("Could not store the outcome of %s: %s", settlement.message.summary, error)
         task = self.tasks.get(settlement.message.task_name)
         if settlement.verdict is Verdict.ACK and task is not None:
-            return settle(task, settlement.message, Outcome.failure(error))
+            return settle(task, settlement.message, Outcome.failure(error), self.tasks)
         # Even the failure's effects could not be encoded: fail it bare.
         return Settlement(Verdict.FAIL, settlement.message)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import logging
 import traceback
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
@@ -119,11 +120,15 @@ def _wants_retry(task: Task, message: Message, error: BaseException) -> bool:
         return False
 
 
-def _callback_effects(task: Task, message: Message, result: Any) -> Effects:
+def _callback_effects(
+    task: Task, message: Message, result: Any, tasks: Mapping[str, Task] | None
+) -> Effects:
     callback = next_callback(message, result)
     if callback is None:
         return NO_EFFECTS
-    callback_task = task.broker.tasks.get(callback.task_name) if task.bound else None
+    callback_task = (tasks or {}).get(callback.task_name) or task.broker.tasks.get(
+        callback.task_name
+    )
     status = (
         callback_task.status_effects(callback, TaskStatus.SUBMITTED)
         if callback_task is not None
@@ -132,11 +137,17 @@ def _callback_effects(task: Task, message: Message, result: Any) -> Effects:
     return Effects(submits=(callback,)) + status
 
 
-def settle(task: Task | None, message: Message, outcome: Outcome) -> Settlement:
+def settle(
+    task: Task | None,
+    message: Message,
+    outcome: Outcome,
+    tasks: Mapping[str, Task] | None = None,
+) -> Settlement:
     """Decide how ``message`` ends after a run of ``task`` (None: the task is unknown).
 
     Success: acknowledged with its result, the SUCCEEDED status and, when ``outcome.callback``,
-    the callback submitted (all effects of the ack). Failure: retried if ``do_retry`` says so
+    the callback submitted (all effects of the ack; the callback's task, for its SUBMITTED status, is
+    looked up in ``tasks``, then in the task's broker). Failure: retried if ``do_retry`` says so
     (never after a revocation), with the RETRYING status; else failed with the FAILED status.
     """
     if task is None:
@@ -147,7 +158,7 @@ def settle(task: Task | None, message: Message, outcome: Outcome) -> Settlement:
         effects = task.result_effects(message, outcome.result)
         effects += task.status_effects(message, TaskStatus.SUCCEEDED)
         if outcome.callback:
-            effects += _callback_effects(task, message, outcome.result)
+            effects += _callback_effects(task, message, outcome.result, tasks)
         return Settlement(Verdict.ACK, message, effects)
     assert outcome.error is not None
     message.exception_details = exception_details(outcome)
