@@ -144,16 +144,18 @@ class ExponentialBackoff(Backoff):
     factor: int = field(default=10_000, validator=_non_negative)
 
     def formula(self, incidents: int) -> int:
-        """``factor * base ** incidents``, computed without overflowing past the ceiling."""
-        if self.ceiling is not None and self.base > 1:
-            # Stop multiplying once past the ceiling: huge incident counts stay cheap.
-            value = self.factor
-            for _ in range(incidents):
-                value *= self.base
-                if value > self.ceiling:
-                    return value
-            return int(value)
-        return int(self.factor * self.base**incidents)
+        """``factor * base ** incidents``, computed in at most ~64 steps whatever ``incidents``."""
+        if self.factor == 0 or self.base == 1:
+            return self.factor
+        # Stop multiplying once past the ceiling (or 2**63 without one): the result is clamped
+        # anyway, and huge incident counts stay cheap.
+        limit = self.ceiling if self.ceiling is not None else 2**63
+        value = self.factor
+        for _ in range(incidents):
+            value *= self.base
+            if value > limit:
+                break
+        return value
 
     @property
     def parameters(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@ callback with the result and lineage filled in."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from alsek.domain.model.errors import ValidationError
@@ -39,7 +40,7 @@ def nest_callbacks(callback: Message | tuple[Message, ...] | list[Message]) -> M
                 "only the last message of a tuple may carry one"
             )
     for earlier, later in zip(reversed(chain[:-1]), reversed(chain[1:]), strict=True):
-        earlier.callback_message_data = later.data
+        earlier.callback_message_data = copy.deepcopy(later.data)  # no dicts shared with `later`
     return chain[0]
 
 

@@ -229,6 +229,7 @@ class Message:
             if name not in _REPR_ORDER:
                 raise KeyError(f"Unsupported key '{name}'")
             setattr(self, name, value)
+        self.__attrs_post_init__()  # the same checks as at construction
         return self
 
     def clone(self) -> Message:

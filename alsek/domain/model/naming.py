@@ -42,7 +42,7 @@ def validate_task_name(name: object) -> str:
 
 
 def queue_prefix(queue: str) -> str:
-    """The name prefix under which a queue's message bodies live."""
+    """The name prefix under which a queue's message bodies live (add ``:`` to match exactly)."""
     return f"queues:{queue}"
 
 
@@ -57,7 +57,8 @@ def dlq_name(message: Message) -> str:
 
 
 def dlq_prefix(queue: str | None = None) -> str:
-    """The name prefix of the dead letter queue (of one queue, or of all)."""
+    """The name prefix of the dead letter queue, of one queue or of all (add ``:`` to match
+    exactly one queue)."""
     return f"dtq:queues:{queue}" if queue else "dtq:queues"
 
 

@@ -1,7 +1,8 @@
 """Priority within a queue: lower integers first, first in first out among equals.
 
 A ready message's sort key is ``priority * 2**32 + sequence``, where ``sequence`` is a per-queue
-counter. Both parts fit in a double's exact integer range, so Redis sorted-set scores keep it exact.
+counter. Both parts fit in a double's exact integer range, so Redis sorted-set scores keep it exact. The sequence wraps after 2**32
+submissions to one queue; only the FIFO order among equal priorities around the wrap is affected.
 """
 
 from __future__ import annotations
