@@ -56,6 +56,7 @@ METRICS = [
     Metric("drain/s B (2 procs)", lambda r: _cfg(r, "B", "rate"), True),
     Metric("latency p50 ms", lambda r: _latency(r, "p50_ms"), False, "{:.2f}"),
     Metric("latency p99 ms", lambda r: _latency(r, "p99_ms"), False, "{:.2f}"),
+    Metric("p50 ms incl. enqueue call", lambda r: _latency(r, "call_p50_ms"), False, "{:.2f}"),
     Metric("Redis cmds/task", lambda r: _cmds(r, "total"), False, "{:.2f}"),
     Metric("cmds/task beyond INCR", lambda r: _cmds(r, "non_task"), False, "{:.2f}"),
     Metric("sent by clients/task", lambda r: r.get("monitor", {}).get("client_total"), False, "{:.2f}"),

@@ -41,7 +41,8 @@ def main_section(results: list[dict], info: dict[str, str], command: str, soak: 
         f"## Comparison ({info['date']})",
         _machine(info, command),
         f"No-op tasks (one `INCR` each), backlog of {tasks:,} tasks per drain; latency on idle config-A "
-        "workers, from just before the enqueue call to the first line of the task body; Redis commands "
+        "workers, from the return of the enqueue call to the first line of the task body (and, in "
+        "its own column, from just before the enqueue call); Redis commands "
         "per task from INFO commandstats over enqueue + drain in config A (harness commands removed; "
         "this counts commands run inside Lua scripts and MULTI/EXEC too); \"sent by clients\" leaves "
         "out the commands run inside scripts (from a separate, untimed MONITOR pass); RSS summed over "
