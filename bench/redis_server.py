@@ -34,6 +34,15 @@ def server_version(binary: str = "redis-server") -> str:
     return out.stdout.strip()
 
 
+def launcher():  # type: ignore[no-untyped-def]
+    """alsek's own RedisServer (free loopback port, no persistence) when it imports, else LocalRedis."""
+    try:
+        from alsek.adapters.redis.server import RedisServer
+    except Exception:  # noqa: BLE001 - fall back to the local launcher
+        return LocalRedis()
+    return RedisServer()
+
+
 class LocalRedis:
     """Start and stop one redis-server process (no persistence, loopback only)."""
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from bench import report, results_md
 from bench.machine import machine_info
 from bench.procs import REPO_ROOT
-from bench.redis_server import LocalRedis
+from bench.redis_server import launcher
 from bench.systems import DEFAULT_ORDER, REGISTRY
 
 DRIVER_GRACE_S = 30.0
@@ -108,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"worker logs: {logdir}", file=sys.stderr)
     results: list[dict] = []
     soak: list[dict] = []
-    with LocalRedis() as server:
+    with launcher() as server:
         env = dict(os.environ, BENCH_REDIS_URL=server.url)
-        print(f"redis-server on {server.url}", file=sys.stderr)
+        print(f"redis-server on {server.url} ({type(server).__name__})", file=sys.stderr)
         if not args.soak_only:
             results = measure_all(args, env, logdir)
         if args.soak:

@@ -35,6 +35,12 @@ def _help_text(command: str) -> tuple[int, str]:
     return done.returncode, done.stdout + done.stderr
 
 
+def quiet_args(command: str) -> list[str]:
+    """Keep the pool's logging at WARNING, as the peers run (no per-task INFO lines)."""
+    _, text = _help_text(command)
+    return ["--log-level", "warning"] if "--log-level" in text else []
+
+
 def redis_url_args(command: str) -> list[str]:
     """CLI arguments that point the pool at the benchmark's Redis, if the CLI takes any.
 
@@ -95,7 +101,7 @@ class AlsekSystem(System):
 
     def worker_argv(self, config: str) -> list[str]:
         args = POOL_ARGS[config]
-        return [script("alsek"), *args, *redis_url_args(args[0])]
+        return [script("alsek"), *args, *redis_url_args(args[0]), *quiet_args(args[0])]
 
     def worker_env(self) -> dict[str, str]:
         return {"ALSEK_REDIS_URL": redis_url()}
