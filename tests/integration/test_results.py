@@ -2,13 +2,16 @@
 
 ``running_pool`` (used by the other result, status and tour tests too) runs a ThreadWorkerPool
 in a background thread of the test process; its process groups are forked, so tasks defined in a
-test (or a tour snippet) work as they are.
+test (or a tour snippet) work as they are. It returns once the first group is forked: a fork
+while another thread of the test uses the same Redis client can copy redis-py's pool lock in its
+locked state and hang the child (reported to the workers' owner).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +34,10 @@ def running_pool(tasks: list[Any], **options: Any) -> Iterator[ThreadWorkerPool]
     pool = ThreadWorkerPool(tasks, **settings)
     thread = threading.Thread(target=pool.run, name="test-pool", daemon=True)
     thread.start()
+    deadline = time.monotonic() + 10
+    while pool.groups < 1 and thread.is_alive():  # the fork is done once a group is recorded
+        assert time.monotonic() < deadline, "the worker pool did not start"
+        time.sleep(0.005)
     try:
         yield pool
     finally:
