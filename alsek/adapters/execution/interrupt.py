@@ -20,16 +20,16 @@ from alsek.domain.services.processing import Outcome
 log = logging.getLogger("alsek.execution")
 
 _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
-_set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
-_set_async_exc.restype = ctypes.c_int
+_set_async_exc.restype = ctypes.c_int  # no argtypes: None must pass as NULL (clear), not Py_None
 
 
 def raise_in_thread(thread_id: int, exc_type: type[BaseException] | None) -> bool:
     """Make ``exc_type`` raise in thread ``thread_id`` at its next bytecode (None: clear a pending
     one). Returns whether a thread was affected."""
-    affected = _set_async_exc(ctypes.c_ulong(thread_id), ctypes.py_object(exc_type))
+    exc = None if exc_type is None else ctypes.py_object(exc_type)
+    affected = _set_async_exc(ctypes.c_ulong(thread_id), exc)
     if affected > 1:  # cannot happen for a valid id; undo as CPython's docs require
-        _set_async_exc(ctypes.c_ulong(thread_id), ctypes.py_object(None))
+        _set_async_exc(ctypes.c_ulong(thread_id), None)
         return False
     return affected == 1
 

@@ -22,20 +22,20 @@ log = logging.getLogger("alsek.worker")
 
 
 def broker_of(tasks: Mapping[str, Task]) -> Broker:
-    """The one broker every task uses.
+    """A broker for the pool's consumer: the first task's. Each task's own broker still settles
+    its messages (its dead letter settings apply).
 
     Raises:
-        ValidationError: if there are no tasks, a task has no broker, or they use several.
+        ValidationError: if there are no tasks or their brokers use different backends.
     """
     if not tasks:
         raise ValidationError("no tasks to run")
-    brokers = {id(t.broker): t.broker for t in tasks.values()}
-    if len(brokers) > 1:
-        names = sorted(tasks)
+    backends = {id(t.broker.backend) for t in tasks.values()}
+    if len(backends) > 1:
         raise ValidationError(
-            f"tasks {names} use {len(brokers)} different brokers; a pool needs one"
+            f"tasks {sorted(tasks)} use {len(backends)} different backends; a pool needs one"
         )
-    return next(iter(brokers.values()))
+    return next(iter(tasks.values())).broker
 
 
 def run_group(spec: WorkerSpec, index: int, load: Any, parent_pid: int) -> None:

@@ -1,0 +1,134 @@
+"""Execution machinery: interrupting threads safely, shared-memory slots, worker settings."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+
+import pytest
+
+from alsek import Message
+from alsek.adapters.execution.interrupt import ThreadInterrupter
+from alsek.adapters.execution.lifecycle import StopFlag, process_context
+from alsek.adapters.execution.slots import SlotState, SlotTable
+from alsek.app.settings import WorkerSettings
+from alsek.domain.model.errors import ValidationError
+from alsek.domain.services.processing import Outcome
+
+
+def _interrupt_when_running(
+    interrupter: ThreadInterrupter, run: int, started: threading.Event
+) -> None:
+    assert started.wait(5)
+    assert interrupter.interrupt(run, TimeoutError, "too slow")
+    assert not interrupter.interrupt(run, TimeoutError, "again"), "one interrupt per run"
+
+
+def test_an_interrupt_lands_in_the_running_work_with_its_reason() -> None:
+    interrupter = ThreadInterrupter()
+    started = threading.Event()
+
+    def spin() -> Outcome:
+        started.set()
+        try:
+            while True:
+                pass
+        except TimeoutError as error:
+            return Outcome.failure(error)
+
+    helper = threading.Thread(target=_interrupt_when_running, args=(interrupter, 1, started))
+    helper.start()
+    outcome = interrupter.execute(1, spin)
+    helper.join(5)
+    assert outcome is not None and isinstance(outcome.error, TimeoutError)
+    assert str(outcome.error) == "too slow"
+    assert interrupter.interrupted(1)
+
+
+def test_no_interrupt_reaches_a_finished_run_or_the_next_one() -> None:
+    interrupter = ThreadInterrupter()
+    assert interrupter.execute(1, lambda: Outcome(result=1)) == Outcome(result=1)
+    assert not interrupter.interrupt(1, TimeoutError, "late")
+    assert not interrupter.interrupt(2, TimeoutError, "not started")
+    assert interrupter.execute(2, lambda: Outcome(result=2)) == Outcome(result=2)
+
+
+def test_an_interrupt_outside_the_tasks_own_handlers_still_becomes_the_outcome() -> None:
+    interrupter = ThreadInterrupter()
+
+    def interrupted_after_its_handlers() -> Outcome:
+        # Sent from this very thread: it lands at the next call, outside any handler here.
+        assert interrupter.interrupt(1, TimeoutError, "late")
+        return Outcome(result="done")
+
+    outcome = interrupter.execute(1, interrupted_after_its_handlers)
+    assert outcome is not None and isinstance(outcome.error, TimeoutError)
+    assert str(outcome.error) == "late"
+    time.sleep(0.01)  # bytecodes run here: nothing may be left pending
+
+
+def test_an_abandoned_run_has_no_outcome() -> None:
+    interrupter = ThreadInterrupter()
+
+    def abandon_self() -> Outcome:
+        assert interrupter.abandon(1)
+        return Outcome(result=1)
+
+    assert interrupter.execute(1, abandon_self) is None
+    assert not interrupter.abandon(1), "a finished run cannot be abandoned"
+
+
+def test_slots_round_trip_and_sequence() -> None:
+    slots = SlotTable(2, multiprocessing.get_context("fork"))
+    message = Message(task_name="t", queue="q", uuid="u-1")
+    first = slots.read(0)
+    assert first.state is SlotState.IDLE
+    slots.write(0, SlotState.RUNNING, message, 123)
+    view = slots.read(0)
+    assert (view.state, view.deadline_ms, view.queue, view.task, view.uuid) == (
+        SlotState.RUNNING, 123, "q", "t", "u-1",
+    )  # fmt: skip
+    assert view.sequence > first.sequence and view.sequence % 2 == 0
+    assert view.stub().uuid == "u-1"
+    slots.write(0, SlotState.PARKED)
+    assert slots.read(0).state is SlotState.PARKED
+    assert slots.read(1).state is SlotState.IDLE
+
+
+def test_slots_are_shared_with_a_forked_child() -> None:
+    context = multiprocessing.get_context("fork")
+    slots = SlotTable(1, context)
+    message = Message(task_name="t", queue="q", uuid="from-child")
+    child = context.Process(target=slots.write, args=(0, SlotState.RUNNING, message, 7))
+    child.start()
+    child.join(10)
+    assert slots.read(0).uuid == "from-child"
+
+
+def test_stop_flag() -> None:
+    flag = StopFlag(poll_s=0.001)
+    assert not flag.wait(0.01)
+    flag.set()
+    assert flag.is_set() and flag.wait(10)
+
+
+def test_unknown_start_method() -> None:
+    with pytest.raises(ValidationError):
+        process_context("teleport")
+
+
+def test_worker_settings_precedence_and_validation() -> None:
+    env = {"ALSEK_LEASE_MS": "8000", "ALSEK_QUEUES": "a, b", "ALSEK_N_THREADS": "3",
+           "ALSEK_COMPLETE_ONLY_ON_THREAD_EXIT": "true"}  # fmt: skip
+    settings = WorkerSettings.from_env(env, n_threads=4, target="m", n_processes=None)
+    assert settings.lease_ms == 8_000 and settings.queues == ("a", "b")
+    assert settings.n_threads == 4 and settings.n_processes is None
+    assert settings.complete_only_on_thread_exit is True
+    assert settings.consumer_backoff.get(1) == 1_000
+    with pytest.raises(ValidationError):
+        WorkerSettings.from_env({"ALSEK_LEASE_MS": "soon"})
+    with pytest.raises(ValidationError):
+        WorkerSettings.from_env({}, n_threads=0)
+    with pytest.raises(ValidationError):
+        WorkerSettings.from_env({}, pool="fibers")
