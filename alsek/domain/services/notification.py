@@ -54,7 +54,7 @@ class Deadline:
 
 def drain(subscription: Subscription) -> list[Any]:
     """Everything already delivered to ``subscription``, without waiting."""
-    values = []
+    values: list[Any] = []
     while len(values) < _MAX_DRAIN and (value := subscription.get(0)) is not MISSING:
         values.append(value)
     return values

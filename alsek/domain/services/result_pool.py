@@ -139,8 +139,8 @@ class ResultPool:
         if not indexes:
             return
         if not descendants:
-            records = self.result_store.collect_many([messages[i] for i in indexes])
-            for index, record in zip(indexes, records, strict=True):
+            found = self.result_store.collect_many([messages[i] for i in indexes])
+            for index, record in zip(indexes, found, strict=True):
                 if record is not None:
                     yield index, [record]
             return

@@ -204,11 +204,11 @@ class StatusTracker:
         with self._subscribe(message) as subscription:
             current = self.get_update(message)
             backlog = drain(subscription)
-            last = None
-            for update in _after(current, backlog):
-                yield update
-                last = update
-                if update.final:
+            last: StatusUpdate | None = None
+            for first in _after(current, backlog):
+                yield first
+                last = first
+                if first.final:
                     return
             while not deadline.passed:
                 note = subscription.get(deadline.remaining_ms())
