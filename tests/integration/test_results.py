@@ -19,6 +19,7 @@ import pytest
 
 from alsek import Broker, Message, task
 from alsek.adapters.redis import RedisBackend
+from alsek.app.worker.process_pool import ProcessWorkerPool
 from alsek.app.worker.thread_pool import ThreadWorkerPool
 from alsek.domain.model.errors import ResultNotFoundError
 from alsek.storage.result import ResultStore
@@ -27,15 +28,26 @@ from alsek.tools import ResultPool
 N_TASKS = 3_000
 
 
+def _forked(pool: Any) -> bool:
+    """Whether the pool has started its first children (so no fork is still to come at once)."""
+    if isinstance(pool, ThreadWorkerPool):
+        return pool.groups >= 1
+    return all(child is not None for child in pool._children)
+
+
 @contextlib.contextmanager
-def running_pool(tasks: list[Any], **options: Any) -> Iterator[ThreadWorkerPool]:
-    """A ThreadWorkerPool working on ``tasks`` until the block ends (stopped gracefully)."""
-    settings = {"n_threads": 8, "n_processes": 1, "grace_period": 5_000, **options}
-    pool = ThreadWorkerPool(tasks, **settings)
+def running_pool(tasks: list[Any], *, processes: bool = False, **options: Any) -> Iterator[Any]:
+    """A worker pool (ThreadWorkerPool, or ProcessWorkerPool with ``processes``) working on
+    ``tasks`` until the block ends, then stopped gracefully."""
+    if processes:
+        pool: Any = ProcessWorkerPool(tasks, **{"n_processes": 4, "grace_period": 5_000, **options})
+    else:
+        settings = {"n_threads": 8, "n_processes": 1, "grace_period": 5_000, **options}
+        pool = ThreadWorkerPool(tasks, **settings)
     thread = threading.Thread(target=pool.run, name="test-pool", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
-    while pool.groups < 1 and thread.is_alive():  # the fork is done once a group is recorded
+    while not _forked(pool) and thread.is_alive():
         assert time.monotonic() < deadline, "the worker pool did not start"
         time.sleep(0.005)
     try:
@@ -71,6 +83,22 @@ def test_thousands_of_results_round_trip(broker: Broker, store: ResultStore) -> 
         got = {m.uuid: r for m, r in ResultPool(store).istream(*messages, timeout=60_000)}
     assert got == {m.uuid: n * n for n, m in enumerate(messages)}
     assert broker.backend.count("results:") == 0  # fetched means deleted
+
+
+def test_results_and_statuses_through_a_process_pool(broker: Broker, store: ResultStore) -> None:
+    from alsek.core.status import StatusTracker, TaskStatus
+
+    tracker = StatusTracker(broker.backend)
+
+    @task(broker, result_store=store, status_tracker=tracker)
+    def cube(n: int) -> int:
+        return n**3
+
+    messages = [cube.generate(args=(n,)) for n in range(300)]
+    with running_pool([cube], processes=True):
+        got = {m.uuid: r for m, r in ResultPool(store).stream(*messages, timeout=60_000)}
+    assert got == {m.uuid: n**3 for n, m in enumerate(messages)}
+    assert {tracker.get(m) for m in messages} == {TaskStatus.SUCCEEDED}
 
 
 def test_get_waits_for_the_worker(broker: Broker, store: ResultStore) -> None:
