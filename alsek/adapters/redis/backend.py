@@ -188,6 +188,7 @@ class RedisBackend(RedisKeySpace):
         reconnects if used again)."""
         for subscription in list(self._subscriptions):
             subscription.close()
-        if self._client is not None:
-            with translated():
-                self._client.connection_pool.disconnect()
+        with translated():
+            for client in (self._client, self._resp2_client):
+                if client is not None:
+                    client.connection_pool.disconnect()

@@ -70,6 +70,7 @@ class RedisKeySpace(Backend):
         self.clock = clock if clock is not None else SystemClock()
         self._connection = connection
         self._client: redis.Redis | None = None
+        self._resp2_client: redis.Redis | None = None
         self._lock = threading.Lock()
         self._scripts = load_all()
         self._subscriptions: weakref.WeakSet[RedisSubscription] = weakref.WeakSet()
@@ -119,6 +120,18 @@ class RedisKeySpace(Backend):
         if isinstance(self._connection, (LazyClient, redis.Redis)):
             return bytes_client(self._connection)
         return client_from_url(self._connection)
+
+    def _pubsub_client(self) -> redis.Redis:
+        """The client subscriptions use: the backend's own, or for a RESP3 client a RESP2 twin
+        (redis-py 5's pure-Python RESP3 parser blocks in ``get_message`` after a push reply)."""
+        client = self.client
+        if str(client.connection_pool.connection_kwargs.get("protocol")) != "3":
+            return client
+        if self._resp2_client is None:
+            description = describe_client(client)
+            description["kwargs"]["protocol"] = 2
+            self._resp2_client = client_from_description(description)
+        return self._resp2_client
 
     def _now(self) -> int:
         return self.clock.now_ms()
@@ -272,6 +285,6 @@ class RedisKeySpace(Backend):
         if not channels:
             raise ValidationError("subscribe() needs at least one channel")
         names = [self.full_name(channel) for channel in channels]
-        subscription = RedisSubscription(self.client, names, self.serializer)
+        subscription = RedisSubscription(self._pubsub_client(), names, self.serializer)
         self._subscriptions.add(subscription)
         return subscription
