@@ -28,7 +28,7 @@ from alsek.domain.model.status import TaskStatus
 from alsek.domain.services.status_tracker import StatusTracker
 from alsek.storage.result import ResultStore
 from alsek.tools import ResultPool
-from tests.integration.test_results import running_pool
+from tests.integration.test_results_redis import running_pool
 
 N = 300
 #: Sent once per new connection, not per task or per wait: left out of the counts.

@@ -15,7 +15,7 @@ import pytest
 
 from alsek.core.status import StatusTracker, TaskStatus
 from alsek.storage.result import ResultStore
-from tests.integration.test_results import running_pool
+from tests.integration.test_results_redis import running_pool
 from tests.integration.tour import redirect_localhost, run
 
 TRIGGERS = """

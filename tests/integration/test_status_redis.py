@@ -14,7 +14,7 @@ from alsek.core.status import StatusTracker, StatusTrackerIntegrityScanner, Task
 from alsek.domain.model.naming import REVOCATION_CHANNEL
 from alsek.storage.result import ResultStore
 from alsek.tools import ResultPool
-from tests.integration.test_results import N_TASKS, running_pool
+from tests.integration.test_results_redis import N_TASKS, running_pool
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from alsek.adapters.redis import RedisBackend
 from alsek.core.task import TriggerTask
 from alsek.domain.services.lineage import runs_name
 from alsek.storage.result import ResultStore
-from tests.integration.test_results import running_pool
+from tests.integration.test_results_redis import running_pool
 
 TICK = IntervalTrigger(seconds=0.1)
 
