@@ -109,7 +109,6 @@ class Task:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.function(*args, **kwargs)
 
-
     # -- building messages -------------------------------------------------------------------
 
     def defer(self) -> Task:

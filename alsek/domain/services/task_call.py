@@ -41,9 +41,7 @@ def has_parameters(function: Callable[..., Any]) -> bool:
         return False
 
 
-def call_with_message(
-    function: Callable[..., Any], message: Message, *, pass_message: bool
-) -> Any:
+def call_with_message(function: Callable[..., Any], message: Message, *, pass_message: bool) -> Any:
     """Call ``function`` with the message's args and kwargs, adding ``message=`` when the function
     takes it and the kwargs do not already hold a ``message`` key."""
     kwargs = message.kwargs
