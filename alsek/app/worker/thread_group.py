@@ -50,10 +50,14 @@ class _Worker:
 
     def _main(self) -> None:
         self.interrupter = ThreadInterrupter()
-        try:
-            self.group.work(self)
-        except BaseException:  # a worker thread must never die silently
-            log.exception("Worker thread %s crashed.", self.thread.name)
+        while not self.retired:
+            try:
+                self.group.work(self)
+                return
+            except Exception:  # a worker thread must never die silently, nor for good
+                log.exception("Worker thread %s failed; it carries on.", self.thread.name)
+                if self.group.stop.wait(1.0):
+                    return
 
 
 class ThreadGroup:

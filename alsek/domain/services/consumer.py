@@ -16,7 +16,7 @@ from typing import Protocol
 
 from alsek.domain.model.backoff import Backoff, LinearBackoff
 from alsek.domain.model.effects import NO_EFFECTS, Effects
-from alsek.domain.model.errors import BackendConnectionError, ValidationError
+from alsek.domain.model.errors import BackendError, ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import validate_queue_name
 from alsek.domain.services.broker import Broker
@@ -122,12 +122,12 @@ class Consumer:
     def claim(self, limit: int = 1) -> list[Message]:
         """Lease up to ``limit`` ready messages, best first ([] when there are none).
 
-        A backend connection error is logged and answered with a growing pause (so callers can
-        simply call again); it never propagates.
+        A backend error (Redis down, or garbage of the wrong type in a queue's keys) is logged and
+        answered with a growing pause, so callers can simply call again; it never propagates.
         """
         try:
             claim = self.backend.claim(self.queues, limit=limit, lease_ms=self.lease_ms)
-        except BackendConnectionError as error:
+        except BackendError as error:
             self.pause_after_error(error)
             return []
         return self._record(claim)
@@ -173,15 +173,16 @@ class Consumer:
             return True
         try:
             return self.backend.wait_for_work(self.queues, timeout)
-        except BackendConnectionError as error:
+        except BackendError as error:
             self.pause_after_error(error)
             return False
 
     def pause_after_error(self, error: BaseException) -> None:
-        """Log a backend error and wait before the next attempt, longer each time in a row."""
+        """Log a backend error and wait before the next attempt, longer each time in a row (the
+        first of a series is a warning, then one every ten, so an outage does not flood logs)."""
         self._errors += 1
-        pause = min(RECONNECT_FLOOR_MS * 2 ** (self._errors - 1), RECONNECT_CEILING_MS)
-        level = logging.WARNING if self._errors == 1 else logging.DEBUG
+        pause = min(RECONNECT_FLOOR_MS * 2 ** min(self._errors - 1, 16), RECONNECT_CEILING_MS)
+        level = logging.WARNING if self._errors % 10 == 1 else logging.DEBUG
         log.log(level, "Backend unavailable (%s); retrying in %s ms.", error, pause)
         self.stop_signal.wait(pause / 1000)
 

@@ -110,6 +110,11 @@ class MessageProcessor:
                     log.error("Gave up settling %s: %s", settlement.message.summary, error)
                     return []
                 self.consumer.pause_after_error(error)
+            except BackendError as error:  # not an outage: retrying the same call cannot help
+                log.error("Could not settle %s (%s); it will be delivered again when its lease "
+                          "lapses.", settlement.message.summary, error)  # fmt: skip
+                self.consumer.pause_after_error(error)
+                return []
             except SerializationError as error:
                 settlement = self._unencodable(settlement, error)
             except MessageDoesNotExistError:
