@@ -185,7 +185,7 @@ def detail_rows(results: list[dict]) -> list[list[str]]:
     return rows
 
 
-def _top(counts: dict[str, int], n: int = 6) -> list[tuple[str, int]]:
+def _top(counts: dict[str, int], n: int = 10) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: -kv[1])[:n]
 
 

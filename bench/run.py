@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bench import report, results_md
 from bench.machine import machine_info
+from bench.merge import best_of
 from bench.procs import REPO_ROOT
 from bench.redis_server import launcher
 from bench.systems import DEFAULT_ORDER, REGISTRY
@@ -32,6 +33,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--only", default="", help=f"comma-separated subset of {','.join(DEFAULT_ORDER)}")
     p.add_argument("--quick", action="store_true", help="small run (~2 minutes): 2000 tasks, 100 latency samples")
     p.add_argument("--latency-samples", type=int, default=None, help="default 300 (--quick 100)")
+    p.add_argument("--repeat", type=int, default=1, help="rounds over all systems; best of them is shown")
     p.add_argument("--drain-timeout", type=float, default=120.0, help="seconds allowed for one drain")
     p.add_argument("--soak", type=int, default=0, metavar="N", help="also run N tasks through long-lived workers and track RSS")
     p.add_argument("--soak-only", action="store_true", help="run only the soak")
@@ -76,12 +78,19 @@ def run_driver(module: str, system: str, extra: list[str], env: dict[str, str], 
 
 
 def measure_all(args: argparse.Namespace, env: dict[str, str], logdir: Path) -> list[dict]:
-    """Measure every selected system, one driver process each."""
+    """Measure every selected system ``--repeat`` times (interleaved rounds); best of the rounds."""
+    rounds = [measure_round(args, env, logdir, i) for i in range(max(1, args.repeat))]
+    return [best_of([r[i] for r in rounds]) for i in range(len(args.systems))]
+
+
+def measure_round(args: argparse.Namespace, env: dict[str, str], logdir: Path, round_no: int) -> list[dict]:
+    """Measure every selected system once, one driver process each."""
     results = []
     budget = 2 * args.drain_timeout + args.latency_samples * 0.2 + 180
     for name in args.systems:
-        print(f"== {name}", file=sys.stderr, flush=True)
+        print(f"== {name} (round {round_no + 1}/{max(1, args.repeat)})", file=sys.stderr, flush=True)
         extra = ["--tasks", str(args.tasks), "--latency-samples", str(args.latency_samples),
+                 "--monitor-tasks", str(min(1000, args.tasks // 4)),
                  "--drain-timeout", str(args.drain_timeout), "--logdir", str(logdir)]
         started = time.monotonic()
         result = run_driver("bench.measure", name, extra, env, budget)
@@ -117,13 +126,15 @@ def main(argv: list[str] | None = None) -> int:
             soak = soak_all(args, env, logdir)
     info = machine_info()
     if results:
+        info["rounds (best of)"] = str(max(1, args.repeat))
+    if results:
         rows = report.table_rows(results)
         print("\n" + report.text_table(rows))
         print("\n" + report.markdown_table(report.targets(results, soak)))
     if soak:
         print("\n" + results_md.soak_section(soak, info, command))
     write_to = None if args.no_results else args.results
-    full = not args.only and not args.quick and args.tasks == 10000
+    full = not args.only and not args.quick and args.tasks == 10_000
     if write_to is None and not args.no_results and (full or args.soak_only):
         write_to = str(results_md.RESULTS)
     if write_to:
