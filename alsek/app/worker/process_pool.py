@@ -26,7 +26,6 @@ from alsek.domain.model.naming import message_name
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Outcome, settle
-from alsek.ports.backend import MISSING
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
@@ -175,8 +174,8 @@ class ProcessWorkerPool(WorkerPool):
 
     def _load(self, view: SlotView) -> Message | None:
         try:
-            data = self.broker.backend.get(message_name(view.stub()), default=MISSING)
-            return None if data is MISSING else Message.from_data(data)
+            data = self.broker.backend.get(message_name(view.stub()), default=None)
+            return None if data is None else Message.from_data(data)
         except (BackendError, ValueError) as error:
             log.error("Cannot load %s to settle it (%s); its lease will lapse.", view.uuid, error)
             return None

@@ -49,6 +49,7 @@ class ThreadWorkerPool(WorkerPool):
         complete_only_on_thread_exit: after a timeout or revocation, keep the thread's slot until
             its task really unwinds (True), or abandon a thread that stays stuck for a second,
             settle its message and start a fresh thread (False, default).
+        idle_group_ms: a process group idle this long (ms) is stopped, down to the floor.
         **options: as for :class:`~alsek.app.worker.pool.WorkerPool` (``queues``, ``backoff``,
             ``lease_ms``, ``grace_period``, ...).
     """
@@ -61,9 +62,11 @@ class ThreadWorkerPool(WorkerPool):
         n_process_floor: int = 1,
         slot_wait_interval: int = 50,
         complete_only_on_thread_exit: bool = False,
+        idle_group_ms: int = GROUP_IDLE_MS,
         **options: Any,
     ) -> None:
         super().__init__(tasks, **options)
+        self.idle_group_ms = _positive("idle_group_ms", idle_group_ms)
         self.n_threads = _positive("n_threads", n_threads)
         self.n_processes = _positive("n_processes", n_processes or default_process_count())
         if not isinstance(n_process_floor, int) or not 0 <= n_process_floor <= self.n_processes:
@@ -137,7 +140,7 @@ class ThreadWorkerPool(WorkerPool):
         if full and len(self._groups) < self.n_processes and self._backlog():
             self._start_group()
             return
-        idle = [g for g in live if now - g.busy_at >= GROUP_IDLE_MS / 1000]
+        idle = [g for g in live if now - g.busy_at >= self.idle_group_ms / 1000]
         if idle and len(live) > max(self.n_process_floor, 1):
             group = idle[-1]
             group.stopping = True
