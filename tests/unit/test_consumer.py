@@ -82,7 +82,7 @@ def test_without_queues_every_queue_is_consumed_alphabetically(broker: Broker) -
 
 
 def test_queues_may_be_a_comma_separated_string(broker: Broker) -> None:
-    assert Consumer(broker, "x, y").queues == ["x", "y"]
+    assert list(Consumer(broker, "x, y").queues) == ["x", "y"]
     with pytest.raises(ValidationError):
         Consumer(broker, ["x", "x"])
     with pytest.raises(ValidationError):

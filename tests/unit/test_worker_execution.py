@@ -132,3 +132,17 @@ def test_worker_settings_precedence_and_validation() -> None:
         WorkerSettings.from_env({}, n_threads=0)
     with pytest.raises(ValidationError):
         WorkerSettings.from_env({}, pool="fibers")
+
+
+def test_a_slot_torn_by_a_killed_writer_reads_idle_and_heals() -> None:
+    slots = SlotTable(1, multiprocessing.get_context("fork"))
+    view = slots._view()
+    slots.write(0, SlotState.RUNNING, Message(task_name="t", queue="q"), 5)
+    import struct
+
+    struct.pack_into("<q", view, 0, slots.read(0).sequence + 1)  # a writer died halfway
+    torn = slots.read(0)
+    assert torn.state is SlotState.IDLE and torn.sequence % 2 == 1
+    slots.reset(0)
+    healed = slots.read(0)
+    assert healed.sequence % 2 == 0 and healed.state is SlotState.IDLE

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import struct
+import time
 from typing import Any
 
 from attrs import frozen
@@ -22,7 +23,9 @@ NAME_BYTES = 1_000
 _HEADER = struct.Struct("<qqqH")  # sequence, state, deadline_ms, name length
 SLOT_BYTES = _HEADER.size + NAME_BYTES
 _SEPARATOR = "\x00"
-_READ_ATTEMPTS = 1_000
+_SPINS = 20
+_READ_ATTEMPTS = 200  # spins, then pauses of _PAUSE_S: at most about 0.1 s
+_PAUSE_S = 0.0005
 
 
 class SlotState(enum.IntEnum):
@@ -85,21 +88,29 @@ class SlotTable:
             name = _SEPARATOR.join((str(message.queue), message.task_name, str(message.uuid)))
             name = name.encode()[:NAME_BYTES]  # type: ignore[assignment]
         view, offset = self._view(), index * SLOT_BYTES
-        sequence = struct.unpack_from("<q", view, offset)[0]
-        struct.pack_into("<q", view, offset, sequence + 1)  # odd: writing
+        current = struct.unpack_from("<q", view, offset)[0]
+        writing = current if current % 2 else current + 1  # odd: a write killed halfway stays odd
+        struct.pack_into("<q", view, offset, writing)
         view[offset + _HEADER.size : offset + _HEADER.size + len(name)] = name
-        struct.pack_into("<qqqH", view, offset, sequence + 1, int(state), deadline_ms, len(name))
-        struct.pack_into("<q", view, offset, sequence + 2)  # even: done
+        struct.pack_into("<qqqH", view, offset, writing, int(state), deadline_ms, len(name))
+        struct.pack_into("<q", view, offset, writing + 1)  # even: done
 
     def read(self, index: int) -> SlotView:
-        """A consistent reading of slot ``index`` (from the supervisor)."""
+        """A consistent reading of slot ``index`` (from the supervisor).
+
+        A writer preempted halfway is waited for briefly; a slot that stays torn (its writer was
+        killed halfway) reads as idle with an odd sequence number, which no run ever has.
+        """
         view, offset = self._view(), index * SLOT_BYTES
-        for _ in range(_READ_ATTEMPTS):
+        sequence = 1
+        for attempt in range(_READ_ATTEMPTS):
             sequence, state, deadline, length = _HEADER.unpack_from(view, offset)
             raw = bytes(view[offset + _HEADER.size : offset + _HEADER.size + length])
             if sequence % 2 == 0 and struct.unpack_from("<q", view, offset)[0] == sequence:
                 return _parse(sequence, state, deadline, raw)
-        raise RuntimeError(f"slot {index} kept changing while being read")
+            if attempt >= _SPINS:
+                time.sleep(_PAUSE_S)
+        return SlotView(sequence=sequence | 1, state=SlotState.IDLE, deadline_ms=0)
 
     def reset(self, index: int) -> None:
         """Mark slot ``index`` idle (before a new child takes it)."""

@@ -111,10 +111,10 @@ class Consumer:
         return f"Consumer(broker={self.broker!r}, queues={self._queues!r})"
 
     @property
-    def queues(self) -> list[str]:
+    def queues(self) -> Sequence[str]:
         """The queues consumed, in order of preference."""
         if self._queues is not None:
-            return list(self._queues)
+            return self._queues
         return self.backend.queues()
 
     # -- claiming ----------------------------------------------------------------------------

@@ -137,6 +137,17 @@ def _callback_effects(
     return Effects(submits=(callback,)) + status
 
 
+def _combined(*parts: Effects | None) -> Effects:
+    """The sum of the non-empty ``parts`` (the hot path usually has none: nothing to build)."""
+    present = [p for p in parts if p]
+    if not present:
+        return NO_EFFECTS
+    total = present[0]
+    for part in present[1:]:
+        total += part
+    return total
+
+
 def settle(
     task: Task | None,
     message: Message,
@@ -155,10 +166,11 @@ def settle(
         message.exception_details = exception_details(Outcome.failure(error))
         return Settlement(Verdict.FAIL, message)
     if outcome.succeeded:
-        effects = task.result_effects(message, outcome.result)
-        effects += task.status_effects(message, TaskStatus.SUCCEEDED)
-        if outcome.callback:
-            effects += _callback_effects(task, message, outcome.result, tasks)
+        effects = _combined(
+            task.result_effects(message, outcome.result),
+            task.status_effects(message, TaskStatus.SUCCEEDED),
+            _callback_effects(task, message, outcome.result, tasks) if outcome.callback else None,
+        )
         return Settlement(Verdict.ACK, message, effects)
     assert outcome.error is not None
     message.exception_details = exception_details(outcome)
