@@ -43,28 +43,38 @@ def run_child(spec: WorkerSpec, index: int, slots: SlotTable, parent_pid: int) -
     clock = consumer.backend.clock
     log.debug("Process child %s (pid %s) started.", index, os.getpid())
     message: Message | None = None
+    claimed_nothing = False
     while not flag.is_set():
         if message is None:
-            message = _next(consumer, slots, index)
+            message = _next(consumer, slots, index, claimed_nothing)
+            claimed_nothing = message is None
             continue
         slots.write(index, SlotState.RUNNING, message, clock.now_ms() + message.timeout)
         settlement = processor.process(message)
         slots.write(index, SlotState.SETTLING, message)
         claimed = processor.finish(settlement, claim_next=0 if flag.is_set() else 1)
         message = claimed[0] if claimed else None
+        claimed_nothing = True
     slots.write(index, SlotState.IDLE)
     if message is not None:
         _release(consumer, message)
 
 
-def _next(consumer: Consumer, slots: SlotTable, index: int) -> Message | None:
-    slots.write(index, SlotState.IDLE)
-    claimed = consumer.claim(1)
-    if claimed:
-        return claimed[0]
+def _next(
+    consumer: Consumer, slots: SlotTable, index: int, claimed_nothing: bool
+) -> Message | None:
+    """Claim one message; if the last claim (or this one) found nothing, wait for work first
+    (``wait_for_work`` returns at once when work arrived meanwhile)."""
+    if not claimed_nothing:
+        slots.write(index, SlotState.IDLE)
+        claimed = consumer.claim(1)
+        if claimed:
+            return claimed[0]
     slots.write(index, SlotState.PARKED)
     consumer.wait_for_work()
-    return None
+    slots.write(index, SlotState.IDLE)
+    claimed = consumer.claim(1)
+    return claimed[0] if claimed else None
 
 
 def _release(consumer: Consumer, message: Message) -> None:

@@ -186,15 +186,17 @@ class ThreadGroup:
     def work(self, worker: _Worker) -> None:
         """The loop of one worker thread."""
         message: Message | None = None
+        claimed_nothing = False
         while not worker.retired:
             if message is None:
-                message = self._acquire()
+                message = self._acquire(claimed_nothing)
                 if message is None:
                     return
             if self.stop.is_set():
                 self._release([message])
                 return
             message = self._run(worker, message)
+            claimed_nothing = True  # when message is None: the ack's claim found nothing
 
     def _run(self, worker: _Worker, message: Message) -> Message | None:
         task = self.processor.task_for(message)
@@ -224,8 +226,12 @@ class ThreadGroup:
             self.runs.discard(running)
         return claimed[0] if claimed else None
 
-    def _acquire(self) -> Message | None:
-        """An idle thread's next message: handed over by the leader, or claimed as the leader."""
+    def _acquire(self, claimed_nothing: bool = False) -> Message | None:
+        """An idle thread's next message: handed over by the leader, or claimed as the leader.
+
+        A thread whose own claim just found nothing and that leads at once goes straight to
+        waiting (``wait_for_work`` returns at once if work arrived meanwhile): no second claim.
+        """
         with self._cond:
             self._followers += 1
             try:
@@ -239,16 +245,18 @@ class ThreadGroup:
                         self._leader_name = threading.current_thread().name
                         break
                     self._cond.wait()
+                    claimed_nothing = False
             finally:
                 self._followers -= 1
-        return self._lead()
+        return self._lead(wait_first=claimed_nothing)
 
-    def _lead(self) -> Message | None:
+    def _lead(self, wait_first: bool = False) -> Message | None:
         try:
             while not self.stop.is_set():
                 with self._cond:
                     limit = max(1, 1 + self._followers - len(self._pending))
-                messages = self.consumer.claim(limit)
+                messages = [] if wait_first else self.consumer.claim(limit)
+                wait_first = False
                 if messages:
                     with self._cond:
                         self._pending.extend(messages[1:])
@@ -311,6 +319,7 @@ class ThreadGroup:
             self.runs.discard(running)
             self._settle_abandoned(running)
             if not self.stop.is_set():
+                self._workers = [w for w in self._workers if not w.retired]
                 self._spawn()
 
     def _settle_abandoned(self, running: Running) -> None:
