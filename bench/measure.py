@@ -166,7 +166,7 @@ def run_config(r: redis.Redis, system: System, config: str, args: argparse.Names
         out["worker_cmds"] = {k: v for k, v in worker_cmds.items() if v > 0}
         out["rss_mb"] = workers.rss_bytes() / 2**20
         out["processes"] = len(workers.tree())
-        log(f"{config}: drained at {out['rate']:.0f}/s, RSS {out['rss_mb']:.0f} MB")
+        log(f"{config}: drained at {out['rate'] or 0:.0f}/s, RSS {out['rss_mb']:.0f} MB")
         if config == CONFIG_A and args.latency_samples > 0:
             out["latency"] = measure_latency(r, system, args.latency_samples, workers)
             log(f"{config}: latency {out['latency']}")

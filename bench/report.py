@@ -172,16 +172,16 @@ def config_rows(results: list[dict]) -> list[list[str]]:
 
 def detail_rows(results: list[dict]) -> list[list[str]]:
     """Per system and config: Redis commands per task by command, start-up time, errors."""
-    rows = [["system", "config", "startup s", "enqueue cmds/task", "worker cmds/task (by command)"]]
+    rows = [["system", "config", "processes", "startup s", "enqueue cmds/task", "worker cmds/task (by command)"]]
     for r in results:
         tasks = r.get("tasks") or 1
         for config, cfg in r.get("configs", {}).items():
             if "error" in cfg:
-                rows.append([r["system"], config, "-", "-", "ERROR: " + cfg["error"].splitlines()[0]])
+                rows.append([r["system"], config, "-", "-", "-", "ERROR: " + cfg["error"].splitlines()[0]])
                 continue
             enq = ", ".join(f"{k} {v / tasks:.2f}" for k, v in _top(cfg.get("enqueue_cmds", {})))
             work = ", ".join(f"{k} {v / tasks:.2f}" for k, v in _top(cfg.get("worker_cmds", {})))
-            rows.append([r["system"], config, f"{cfg.get('startup_s', 0):.2f}", enq, work])
+            rows.append([r["system"], config, str(cfg.get("processes", "-")), f"{cfg.get('startup_s', 0):.2f}", enq, work])
     return rows
 
 

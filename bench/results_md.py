@@ -46,7 +46,8 @@ def main_section(results: list[dict], info: dict[str, str], command: str, soak: 
         "per task from INFO commandstats over enqueue + drain in config A (harness commands removed; "
         "this counts commands run inside Lua scripts and MULTI/EXEC too); \"sent by clients\" leaves "
         "out the commands run inside scripts (from a separate, untimed MONITOR pass); RSS summed over "
-        "the worker process tree at the end of the drain.",
+        "the worker process tree at the end of the drain. A load average above the core count means "
+        "other work shared the CPUs during the run: compare systems within one run, not across runs.",
         report.markdown_table(report.table_rows(results)),
         "### Targets (issue #3)",
         report.markdown_table(report.targets(results, soak)),

@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     command = "python -m bench.run " + shlex.join(sys.argv[1:] if argv is None else argv)
     logdir = Path(tempfile.mkdtemp(prefix="bench-logs-"))
+    load_at_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"worker logs: {logdir}", file=sys.stderr)
     results: list[dict] = []
     soak: list[dict] = []
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.soak:
             soak = soak_all(args, env, logdir)
     info = machine_info()
+    info["load average (1/5/15 min) at the start"] = load_at_start
     if results:
         info["rounds (best of)"] = str(max(1, args.repeat))
     if results:
