@@ -205,10 +205,18 @@ def submit_counts(harness: Harness, n: int, **options: Any) -> None:
         harness.tasks.count.generate(args=(i,), **options)
 
 
-@pytest.mark.parametrize("pool", ["thread", "process"])
-def test_the_harness_runs_a_pool_and_stops_it(harness: Harness, pool: str) -> None:
-    worker = harness.start(pool, "--n_processes", "1", "--log-level", "debug")
+@pytest.mark.parametrize(
+    ("pool", "start_method"),
+    [("thread", "fork"), ("process", "fork"), ("thread", "spawn"), ("process", "forkserver")],
+)
+def test_the_harness_runs_a_pool_and_stops_it(
+    harness: Harness, pool: str, start_method: str
+) -> None:
+    worker = harness.start(
+        pool, "--n_processes", "1", "--log-level", "debug", "--start_method", start_method
+    )
     submit_counts(harness, 20)
     wait_until(lambda: len(harness.counts()) == 20, 30, "20 runs")
     assert worker.stop() == 0, worker.tail()
     assert_exactly_once(harness, 20)
+    assert "started" in worker.log.read_text(), "children log like the supervisor"

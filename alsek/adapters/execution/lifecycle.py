@@ -38,9 +38,11 @@ def process_context(start_method: str) -> BaseContext:
 
 
 def die_with_parent(parent_pid: int) -> None:
-    """Make this (child) process die when ``parent_pid`` does: a killed pool leaves no orphans
-    holding leases. Linux: the kernel's parent-death signal; elsewhere a watcher thread."""
-    if sys.platform.startswith("linux"):
+    """Make this (child) process die when the supervisor ``parent_pid`` does: a killed pool
+    leaves no orphans holding leases. A direct child on Linux uses the kernel's parent-death
+    signal; otherwise (other systems, or started by a fork server) a thread watches the pid."""
+    direct = os.getppid() == parent_pid
+    if direct and sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
             libc = ctypes.CDLL(None, use_errno=True)
             if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0:
@@ -50,10 +52,20 @@ def die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else (cannot be our supervisor, but keep)
+        return True
+    return True
+
+
 def _watch_parent(parent_pid: int) -> None:
     stop = threading.Event()
     while not stop.wait(_ORPHAN_CHECK_S):
-        if os.getppid() != parent_pid:
+        if not _alive(parent_pid):
             os._exit(1)
 
 
@@ -102,3 +114,28 @@ class StopFlag:
             time.sleep(step)
             remaining -= step
         return self._set
+
+
+class Restarts:
+    """When to restart a child that died: at once, unless it keeps dying young (then after
+    a pause doubling from 0.1 s to 10 s), so a broken child cannot fork in a tight loop."""
+
+    YOUNG_S = 1.0
+    FIRST_PAUSE_S = 0.1
+    LONGEST_PAUSE_S = 10.0
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.not_before = 0.0
+
+    def died(self, lived_s: float) -> None:
+        """Record a death after ``lived_s`` seconds of life."""
+        self.failures = self.failures + 1 if lived_s < self.YOUNG_S else 0
+        pause = min(self.FIRST_PAUSE_S * 2 ** (self.failures - 1), self.LONGEST_PAUSE_S)
+        self.not_before = time.monotonic() + (pause if self.failures else 0.0)
+        if self.failures > 1:
+            log.error("A child process keeps dying at start; next attempt in %.1f s.", pause)
+
+    def due(self) -> bool:
+        """Whether a restart may happen now."""
+        return time.monotonic() >= self.not_before

@@ -50,6 +50,7 @@ def run_group(spec: WorkerSpec, index: int, load: Any, parent_pid: int) -> None:
     die_with_parent(parent_pid)
     flag = StopFlag()
     install_stop_handlers(flag.set, ignore_sigint=True)
+    spec.configure_logging()
     tasks = spec.resolve()
     stop = threading.Event()
     consumer = Consumer(

@@ -35,6 +35,7 @@ def run_child(spec: WorkerSpec, index: int, slots: SlotTable, parent_pid: int) -
     die_with_parent(parent_pid)
     flag = StopFlag()
     install_stop_handlers(flag.set, ignore_sigint=True)
+    spec.configure_logging()
     tasks = spec.resolve()
     consumer = Consumer(
         broker_of(tasks), spec.queues, spec.backoff, lease_ms=spec.lease_ms, stop_signal=flag

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from alsek.adapters.execution.lifecycle import terminate
+from alsek.adapters.execution.lifecycle import Restarts, terminate
 from alsek.adapters.execution.slots import SlotState, SlotTable, SlotView
 from alsek.app.worker.pool import WorkerPool, _positive, default_process_count
 from alsek.app.worker.process_child import run_child
@@ -63,6 +63,8 @@ class ProcessWorkerPool(WorkerPool):
         self.slot_wait_interval = _positive("slot_wait_interval", slot_wait_interval)
         self.slots = SlotTable(self.n_processes, self.context)
         self._children: list[Any] = [None] * self.n_processes
+        self._started_at = [0.0] * self.n_processes
+        self._restart = [Restarts() for _ in range(self.n_processes)]
         self._runs: dict[int, Running] = {}
         self._spec = self.spec(n_threads=1)
         consumer = Consumer(self.broker, self.queues, stop_signal=self.stop_flag)
@@ -89,6 +91,7 @@ class ProcessWorkerPool(WorkerPool):
         )  # fmt: skip
         process.start()
         self._children[index] = process
+        self._started_at[index] = time.monotonic()
 
     def step(self) -> None:
         """One watchdog round: revocations, deadlines, heartbeats, dead children."""
@@ -122,21 +125,27 @@ class ProcessWorkerPool(WorkerPool):
                 self._end_run(running.key, running.run, RevokedError(f"message {uuid} was revoked"))
 
     def on_tick(self) -> None:
-        """Replace children that died; a message one was running fails as a crash."""
+        """Replace children that died (a message one was running fails as a crash); a child
+        that keeps dying at start is restarted after a growing pause."""
         for index, process in enumerate(self._children):
-            if process is None or process.is_alive():
+            if process is not None and process.is_alive():
                 continue
-            process.join(0)
-            view = self.slots.read(index)
-            if not self.stop_flag.is_set():
-                log.error("Process child %s (pid %s) died with exit code %s.",
-                          index, process.pid, process.exitcode)  # fmt: skip
-            self._settle_dead(
-                view, ChildProcessError(f"the worker process died (exit code {process.exitcode})")
-            )
-            self._children[index] = None
-            if not self.stop_flag.is_set():
+            if process is not None:
+                self._buried(index, process)
+            if not self.stop_flag.is_set() and self._restart[index].due():
                 self._start(index)
+
+    def _buried(self, index: int, process: Any) -> None:
+        process.join(0)
+        view = self.slots.read(index)
+        if not self.stop_flag.is_set():
+            log.error("Process child %s (pid %s) died with exit code %s.",
+                      index, process.pid, process.exitcode)  # fmt: skip
+        self._settle_dead(
+            view, ChildProcessError(f"the worker process died (exit code {process.exitcode})")
+        )
+        self._children[index] = None
+        self._restart[index].died(lived_s=time.monotonic() - self._started_at[index])
 
     # -- ending runs -----------------------------------------------------------------------------
 

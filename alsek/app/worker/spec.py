@@ -9,6 +9,7 @@ connections.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,8 @@ class WorkerSpec:
         abandon_ms: how long an interrupted thread may take to unwind before it is abandoned.
         tick_ms: the watchdog's longest sleep.
         grace_ms: how long running tasks may finish after a stop request.
+        logging: the parent's root logging ``(level, format)``, applied by a child that starts
+            without handlers (``spawn``/``forkserver``; a forked child inherits them).
     """
 
     tasks: tuple[TaskRef, ...]
@@ -62,6 +65,7 @@ class WorkerSpec:
     abandon_ms: int = 1_000
     tick_ms: int = 100
     grace_ms: int = 10_000
+    logging: tuple[int, str] | None = None
     local: dict[str, Any] = field(factory=dict, eq=False, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -78,8 +82,18 @@ class WorkerSpec:
         """A spec for ``tasks`` (kept in memory too, for children forked from this process)."""
         tasks = list(tasks)
         return cls(
-            tasks=tuple(TaskRef.of(t) for t in tasks), local={t.name: t for t in tasks}, **settings
+            tasks=tuple(TaskRef.of(t) for t in tasks),
+            local={t.name: t for t in tasks},
+            logging=_root_logging(),
+            **settings,
         )
+
+    def configure_logging(self) -> None:
+        """Give a freshly started child the parent's logging (a forked child has it already)."""
+        root = logging.getLogger()
+        if self.logging is not None and not root.handlers:
+            level, form = self.logging
+            logging.basicConfig(level=level, format=form)
 
     def resolve(self) -> dict[str, Task]:
         """The tasks by name: the ones in memory (forked child), else imported by module.
@@ -90,6 +104,14 @@ class WorkerSpec:
         if self.local:
             return dict(self.local)
         return {ref.name: _import_task(ref) for ref in self.tasks}
+
+
+def _root_logging() -> tuple[int, str] | None:
+    root = logging.getLogger()
+    if not root.handlers:
+        return None
+    formatter = root.handlers[0].formatter
+    return root.level, (formatter._fmt if formatter and formatter._fmt else logging.BASIC_FORMAT)
 
 
 def _import_task(ref: TaskRef) -> Task:

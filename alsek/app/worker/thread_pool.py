@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from alsek.adapters.execution.lifecycle import terminate
+from alsek.adapters.execution.lifecycle import Restarts, terminate
 from alsek.app.worker.group_process import run_group
 from alsek.app.worker.pool import WorkerPool, _positive, default_process_count
 from alsek.domain.model.errors import BackendError, ValidationError
@@ -33,7 +33,7 @@ class _Group:
     def __init__(self, process: Any, index: int) -> None:
         self.process = process
         self.index = index
-        self.busy_at = time.monotonic()
+        self.started_at = self.busy_at = time.monotonic()
         self.stopping = False
 
 
@@ -79,6 +79,7 @@ class ThreadWorkerPool(WorkerPool):
         self.complete_only_on_thread_exit = complete_only_on_thread_exit
         self._load = self.context.RawArray("q", self.n_processes)
         self._groups: dict[int, _Group] = {}
+        self._restarts = Restarts()
         self._spec = self.spec(
             n_threads=self.n_threads, complete_only_on_thread_exit=complete_only_on_thread_exit
         )
@@ -127,7 +128,9 @@ class ThreadWorkerPool(WorkerPool):
                           group.process.exitcode)  # fmt: skip
             del self._groups[index]
             self._load[index] = 0
-        while len(self._groups) < max(self.n_process_floor, 1):
+            if not group.stopping:
+                self._restarts.died(lived_s=time.monotonic() - group.started_at)
+        while len(self._groups) < max(self.n_process_floor, 1) and self._restarts.due():
             self._start_group()
 
     def _scale(self) -> None:
