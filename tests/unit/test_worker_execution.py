@@ -146,3 +146,18 @@ def test_a_slot_torn_by_a_killed_writer_reads_idle_and_heals() -> None:
     slots.reset(0)
     healed = slots.read(0)
     assert healed.sequence % 2 == 0 and healed.state is SlotState.IDLE
+
+
+def test_restarts_back_off_only_for_children_that_die_young() -> None:
+    from alsek.adapters.execution.lifecycle import Restarts
+
+    restarts = Restarts()
+    assert restarts.due()
+    restarts.died(lived_s=60.0)
+    assert restarts.due(), "a child that lived long is replaced at once"
+    restarts.died(lived_s=0.01)
+    restarts.died(lived_s=0.01)
+    assert not restarts.due(), "one that keeps dying young waits"
+    assert restarts.failures == 2
+    restarts.died(lived_s=5.0)
+    assert restarts.due() and restarts.failures == 0
