@@ -79,7 +79,8 @@ class Consumer:
     Args:
         broker: whose backend to consume.
         queues: the queues to consume, most preferred first (a list or a comma-separated string);
-            None: every queue the backend knows, alphabetically (looked up again on each pass).
+            None: every queue the backend knows, alphabetically (looked up again after each pass
+            that finds nothing).
         backoff: how long to wait after passes that find nothing, by number of such passes
             (milliseconds; a new submission ends the wait at once).
         lease_ms: how long a claimed message stays leased without a heartbeat.
@@ -106,6 +107,7 @@ class Consumer:
         self._empty_passes = 0
         self._next_due_ms: int | None = None
         self._errors = 0
+        self._all_queues: Sequence[str] | None = None
 
     def __repr__(self) -> str:
         return f"Consumer(broker={self.broker!r}, queues={self._queues!r})"
@@ -115,7 +117,9 @@ class Consumer:
         """The queues consumed, in order of preference."""
         if self._queues is not None:
             return self._queues
-        return self.backend.queues()
+        if self._all_queues is None:  # looked up again after every pass that found nothing
+            self._all_queues = self.backend.queues()
+        return self._all_queues
 
     # -- claiming ----------------------------------------------------------------------------
 
@@ -152,6 +156,8 @@ class Consumer:
             log.error("Skipped unreadable message %r (kept in the dead letter queue).", name)
         self._next_due_ms = claim.next_due_ms
         self._empty_passes = 0 if claim.messages else self._empty_passes + 1
+        if not claim.messages:
+            self._all_queues = None
         return claim.messages
 
     # -- waiting -----------------------------------------------------------------------------
