@@ -2,10 +2,9 @@
 
 Each thread runs a message, then acknowledges it and leases the next in one round trip
 (``ack_and_claim``) and runs that one directly: no hand-off, one backend call per task. When a
-thread finds nothing, it goes idle; one idle thread (the leader) claims for all idle threads at
-once, or blocks on ``wait_for_work`` until a submission wakes it, so the group claims only for
-free threads and never polls. A watchdog thread renews leases, times tasks out and applies
-revocations.
+thread finds nothing, it goes idle (:class:`~alsek.app.worker.idle.IdleThreads`: one idle thread
+claims for all of them or blocks on ``wait_for_work``), so the group claims only for free threads
+and never polls. A watchdog thread renews leases, times tasks out and applies revocations.
 """
 
 from __future__ import annotations
@@ -14,11 +13,11 @@ import itertools
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from alsek.adapters.execution.interrupt import ThreadInterrupter
+from alsek.app.worker.idle import IdleThreads
 from alsek.app.worker.runs import RunTable
 from alsek.app.worker.watchdog import Running, Watchdog
 from alsek.domain.model.errors import BackendError, RevokedError, TerminationError
@@ -98,12 +97,7 @@ class ThreadGroup:
         self.abandon_ms = abandon_ms
         self.report_load = report_load
         self.runs = RunTable()
-        self._cond = threading.Condition()
-        self._pending: deque[Message] = deque()
-        self._followers = 0
-        self._leading = False
-        self._parked = False
-        self._leader_name = ""
+        self.idle = IdleThreads(consumer, stop)
         self._numbers = itertools.count()
         self._run_numbers = itertools.count(1)
         self._workers: list[_Worker] = []
@@ -134,8 +128,7 @@ class ThreadGroup:
         """Stop claiming, let running tasks finish for up to ``grace_ms``, interrupt the rest
         with ``TerminationError`` and release their messages and any claimed but not started."""
         self.stop.set()
-        with self._cond:
-            self._cond.notify_all()
+        self.idle.wake_all()
         deadline = time.monotonic() + grace_ms / 1000
         self._join_workers(deadline)
         if self.runs.snapshot():
@@ -143,33 +136,22 @@ class ThreadGroup:
                 self._interrupt(running, TerminationError, "the worker is shutting down")
             self._join_workers(time.monotonic() + min(self.abandon_ms, 1_000) / 1000)
         stuck = [r for r in self.runs.snapshot() if self._abandon(r)]
-        leftover = [r.message for r in stuck] + self._take_pending()
+        leftover = [r.message for r in stuck] + self.idle.take_pending()
         self._release(leftover)
         self._watchdog_stop.set()
         self._watchdog_thread.join(timeout=5)
 
     def _join_workers(self, deadline: float) -> None:
         for worker in list(self._workers):
-            while worker.thread.is_alive() and not self._idle_leader(worker):
+            while worker.thread.is_alive() and not self.idle.parked_leader(worker.thread):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return
                 worker.thread.join(min(remaining, 0.05))
 
-    def _idle_leader(self, worker: _Worker) -> bool:
-        # A leader parked in wait_for_work holds nothing and sees the stop when it wakes.
-        with self._cond:
-            return self._parked and worker.thread.name == self._leader_name
-
     def _abandon(self, running: Running) -> bool:
         worker: _Worker = running.key
         return worker.interrupter is None or worker.interrupter.abandon(running.run)
-
-    def _take_pending(self) -> list[Message]:
-        with self._cond:
-            pending = list(self._pending)
-            self._pending.clear()
-        return pending
 
     def _release(self, messages: list[Message]) -> None:
         if not messages:
@@ -189,7 +171,7 @@ class ThreadGroup:
         claimed_nothing = False
         while not worker.retired:
             if message is None:
-                message = self._acquire(claimed_nothing)
+                message = self.idle.acquire(claimed_nothing)
                 if message is None:
                     return
             if self.stop.is_set():
@@ -225,54 +207,6 @@ class ThreadGroup:
         finally:
             self.runs.discard(running)
         return claimed[0] if claimed else None
-
-    def _acquire(self, claimed_nothing: bool = False) -> Message | None:
-        """An idle thread's next message: handed over by the leader, or claimed as the leader.
-
-        A thread whose own claim just found nothing and that leads at once goes straight to
-        waiting (``wait_for_work`` returns at once if work arrived meanwhile): no second claim.
-        """
-        with self._cond:
-            self._followers += 1
-            try:
-                while True:
-                    if self.stop.is_set():
-                        return None
-                    if self._pending:
-                        return self._pending.popleft()
-                    if not self._leading:
-                        self._leading = True
-                        self._leader_name = threading.current_thread().name
-                        break
-                    self._cond.wait()
-                    claimed_nothing = False
-            finally:
-                self._followers -= 1
-        return self._lead(wait_first=claimed_nothing)
-
-    def _lead(self, wait_first: bool = False) -> Message | None:
-        try:
-            while not self.stop.is_set():
-                with self._cond:
-                    limit = max(1, 1 + self._followers - len(self._pending))
-                messages = [] if wait_first else self.consumer.claim(limit)
-                wait_first = False
-                if messages:
-                    with self._cond:
-                        self._pending.extend(messages[1:])
-                    return messages[0]
-                with self._cond:
-                    self._parked = True
-                try:
-                    self.consumer.wait_for_work()
-                finally:
-                    with self._cond:
-                        self._parked = False
-            return None
-        finally:
-            with self._cond:
-                self._leading = False
-                self._cond.notify_all()
 
     # -- watchdog hooks --------------------------------------------------------------------------
 
