@@ -69,18 +69,32 @@ def _watch_parent(parent_pid: int) -> None:
             os._exit(1)
 
 
-def install_stop_handlers(on_stop: Callable[[], None], *, ignore_sigint: bool = False) -> None:
+def install_stop_handlers(
+    on_stop: Callable[[], None], *, ignore_sigint: bool = False
+) -> Callable[[], None]:
     """Call ``on_stop`` on SIGTERM (and SIGINT, unless ``ignore_sigint``: a child leaves Ctrl-C
-    to its parent, which stops it in order). Only possible from the main thread."""
+    to its parent, which stops it in order). Only possible from the main thread (elsewhere
+    nothing is installed).
+
+    Returns:
+        A function that puts the previous handlers back.
+    """
     if threading.current_thread() is not threading.main_thread():
-        return
+        return lambda: None
 
     def handler(signum: int, frame: Any) -> None:
         log.info("Received %s; stopping.", signal.Signals(signum).name)
         on_stop()
 
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, signal.SIG_IGN if ignore_sigint else handler)
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+    return restore
 
 
 def terminate(process: Any) -> None:

@@ -148,8 +148,8 @@ class WorkerPool:
         Raises:
             BackendConnectionError: if the backend cannot be reached at start.
         """
-        install_stop_handlers(self.stop)
         self.broker.backend.depth(self.queues[0])  # fail fast when the backend is unreachable
+        restore_handlers = install_stop_handlers(self.stop)
         log.info("%r starting (pid %s).", self, os.getpid())
         started = time.monotonic()
         try:
@@ -159,6 +159,7 @@ class WorkerPool:
         finally:
             log.info("Worker pool stopping...")
             self.shutdown()
+            restore_handlers()
             log.info("Worker pool stopped after %.1f s.", time.monotonic() - started)
 
     def boot(self) -> None:
