@@ -263,3 +263,10 @@ def test_a_spawned_child_process_builds_its_own_backend(redis_backend):
     assert claimed.uuid == "from-child"
     raw = redis_backend.client.get(redis_backend.full_name(message_name(claimed)))
     assert raw.startswith(b"T")  # the child used the parent's serializer class
+
+
+def test_the_default_connection_describes_the_url_in_use(monkeypatch):
+    import alsek.adapters.redis.client as client_module
+
+    monkeypatch.setattr(client_module, "DEFAULT_URL", "redis://127.0.0.1:9/3")
+    assert RedisBackend().describe()["connection"] == {"url": "redis://127.0.0.1:9/3"}

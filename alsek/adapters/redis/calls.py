@@ -15,6 +15,8 @@ from alsek.domain.model.errors import ValidationError
 from alsek.domain.model.message import Message
 from alsek.ports.serializer import Serializer
 
+_GROUP = 1_000
+
 
 def check_ttl(ttl: int | None, what: str = "ttl") -> int | None:
     """Return ``ttl`` if it is None or a non-negative integer of milliseconds.
@@ -123,14 +125,19 @@ class CallBuilder:
         """Lease renewals, grouped by queue. Returns, for each position the script numbers,
         the index of the message in ``messages``."""
         check_claim(0, lease_ms)
-        groups: dict[str, list[int]] = {}
+        by_queue: dict[str, list[int]] = {}
         for index, message in enumerate(messages):
-            groups.setdefault(str(message.queue), []).append(index)
+            by_queue.setdefault(str(message.queue), []).append(index)
+        groups = [  # Lua's unpack() takes a few thousand values at most: 1,000 per group
+            (queue, indexes[start : start + _GROUP])
+            for queue, indexes in by_queue.items()
+            for start in range(0, len(indexes), _GROUP)
+        ]
         call.arg(lease_ms, len(groups))
-        for queue, indexes in groups.items():
+        for queue, indexes in groups:
             call.key(self.keys.queue(queue).leased).arg(len(indexes))
             call.arg(*(member(messages[index]) for index in indexes))
-        return [index for indexes in groups.values() for index in indexes]
+        return [index for _, indexes in groups for index in indexes]
 
     def poll(self, call: Call, queues: Sequence[str]) -> Call:
         """Whether any of ``queues`` has work now."""

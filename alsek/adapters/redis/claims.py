@@ -118,8 +118,9 @@ class ClaimReader:
                 messages.append(self._decode(raw, queue, member, name))
             except CorruptMessageError as error:
                 log.error(
-                    "Moving corrupt message body %r to the dead letter queue: %s", name, error
-                )
+                    "Moving corrupt message body %r (key %r) to the dead letter queue: %s",
+                    name, self._keys.body_of_member(queue, member), error,
+                )  # fmt: skip
                 self._bury(queue, member, raw, now_ms)
                 corrupt.append(name)
         return None if reply[0] is None else int(reply[0])

@@ -10,6 +10,7 @@ from typing import Any
 import redis
 
 from alsek.adapters.clock import SystemClock
+from alsek.adapters.redis import client as client_module
 from alsek.adapters.redis.calls import CallBuilder, check_ttl
 from alsek.adapters.redis.client import (
     LazyClient,
@@ -150,7 +151,8 @@ class RedisKeySpace(Backend):
         nothing). Passwords are included. Credential providers and custom objects are not.
         """
         if self._connection is None or isinstance(self._connection, str):
-            connection: dict[str, Any] = {"url": self._connection}
+            # The URL actually used, so that a child reaches the same server as its parent.
+            connection: dict[str, Any] = {"url": self._connection or client_module.DEFAULT_URL}
         else:
             connection = describe_client(self.client)
         return {

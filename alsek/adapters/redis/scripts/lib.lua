@@ -31,7 +31,7 @@ end
 
 local SPAN = 4294967296    -- priority * 2^32 + sequence: exact in a double
 local SIGNAL_MAX = 64      -- wake-up tokens kept per queue
-local BATCH_MAX = 1000     -- expired leases / due delayed messages moved per queue per claim
+local BATCH_MAX = 1000     -- values given to one unpack() (Lua's stack holds ~8000)
 
 -- keys: slots, ready, delayed, leased, seq, signal ; args: prefix of the queue's body keys
 local function queue_block()
@@ -116,8 +116,10 @@ local function apply_effects(now)
       redis.call('DEL', k)
     end
   end
-  local nd = tonumber(c[2])
-  if nd > 0 then redis.call('DEL', unpack(keys(nd))) end
+  local deletes = keys(tonumber(c[2]))
+  for first = 1, #deletes, BATCH_MAX do
+    redis.call('DEL', unpack(deletes, first, math.min(first + BATCH_MAX - 1, #deletes)))
+  end
   for _ = 1, tonumber(c[3]) do submit_one(now) end
   for _ = 1, tonumber(c[4]) do
     local p = args(2)
@@ -147,25 +149,27 @@ local function earliest(a, b)
   return a
 end
 
--- Move members of zset scored <= now back to ready, at their own ready scores.
+-- Move members of zset scored <= now back to ready, at their own ready scores, in batches.
 -- Returns the zset's earliest remaining score.
 local function promote(q, zset, now)
   local first = first_score(zset)
-  if first == nil or first > now then return first end
-  local due = redis.call('ZRANGEBYSCORE', zset, '-inf', now, 'LIMIT', 0, BATCH_MAX)
-  redis.call('ZREM', zset, unpack(due))
-  local uuids = {}
-  for i, m in ipairs(due) do uuids[i] = split_member(m) end
-  local slots = redis.call('HMGET', q.slots, unpack(uuids))
-  local za = {}
-  for i, m in ipairs(due) do
-    if slots[i] then
-      za[#za + 1] = slot_score(slots[i])
-      za[#za + 1] = m
+  while first ~= nil and first <= now do
+    local due = redis.call('ZRANGEBYSCORE', zset, '-inf', now, 'LIMIT', 0, BATCH_MAX)
+    redis.call('ZREM', zset, unpack(due))
+    local uuids = {}
+    for i, m in ipairs(due) do uuids[i] = split_member(m) end
+    local slots = redis.call('HMGET', q.slots, unpack(uuids))
+    local za = {}
+    for i, m in ipairs(due) do
+      if slots[i] then
+        za[#za + 1] = slot_score(slots[i])
+        za[#za + 1] = m
+      end
     end
+    if #za > 0 then redis.call('ZADD', q.ready, unpack(za)) end
+    first = first_score(zset)
   end
-  if #za > 0 then redis.call('ZADD', q.ready, unpack(za)) end
-  return first_score(zset)
+  return first
 end
 
 -- Lease up to want ready messages of q; append (queue index, member, body) to out, with body
@@ -173,7 +177,7 @@ end
 local function lease(q, qi, want, until_arg, out)
   local got = 0
   while got < want do
-    local ask = want - got
+    local ask = math.min(want - got, BATCH_MAX)  -- unpack() takes a few thousand values at most
     local popped = redis.call('ZPOPMIN', q.ready, ask)
     local n = #popped / 2
     if n < ask then redis.call('DEL', q.signal) end
