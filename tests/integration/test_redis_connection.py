@@ -270,3 +270,15 @@ def test_the_default_connection_describes_the_url_in_use(monkeypatch):
 
     monkeypatch.setattr(client_module, "DEFAULT_URL", "redis://127.0.0.1:9/3")
     assert RedisBackend().describe()["connection"] == {"url": "redis://127.0.0.1:9/3"}
+
+
+def test_a_shallow_copy_shares_client_and_clock(redis_backend):
+    import copy
+
+    redis_backend.clock = FakeClock()
+    twin = copy.copy(redis_backend)
+    assert twin.client is redis_backend.client and twin.clock is redis_backend.clock
+    twin.namespace = f"{redis_backend.namespace}-twin"
+    twin.submit(Message("t", queue="q", created_at=twin.clock.now_ms()))
+    assert twin.depth("q") == 1 and redis_backend.depth("q") == 0
+    assert len(twin.claim(["q"], limit=1, lease_ms=1_000).messages) == 1

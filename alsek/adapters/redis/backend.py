@@ -133,8 +133,9 @@ class RedisBackend(RedisKeySpace):
         q = self._keys.queue(queue)
         with translated():
             pipe = self.client.pipeline(transaction=False)
-            pipe.zcard(q.ready).zcard(q.delayed)
-            return sum(pipe.execute())
+            pipe.zcard(q.ready)
+            pipe.zcard(q.delayed)
+            return int(sum(pipe.execute()))
 
     def queues(self) -> list[str]:
         """Every queue ever submitted to (since the namespace was last cleared), sorted."""

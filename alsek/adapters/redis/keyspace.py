@@ -175,6 +175,16 @@ class RedisKeySpace(Backend):
             clock=import_path(description["clock"])(),
         )
 
+    def __copy__(self) -> Any:
+        # A shallow copy shares the client and the clock (pickling builds new ones).
+        self.client  # noqa: B018 - made now (no connection) so that both share it
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin._lock = threading.Lock()
+        twin._subscriptions = weakref.WeakSet()
+        twin._rebuild()
+        return twin
+
     def __reduce__(self) -> Any:
         return (self.from_description, (self.describe(),))
 
