@@ -143,3 +143,10 @@ def test_assigning_a_namespace_moves_the_backend(redis_backend):
     redis_backend.namespace = first
     assert redis_backend.get("k") == "first"
     assert redis_backend.depth("q") == 0
+
+
+def test_a_queue_first_indexed_by_a_retry_is_listed(redis_backend):
+    message = Message("t", queue="raw_q")
+    redis_backend.set(message_name(message), message.data)  # a body written by hand
+    redis_backend.retry(message.increment_retries())
+    assert redis_backend.queues() == ["raw_q"]

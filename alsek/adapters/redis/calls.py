@@ -103,8 +103,10 @@ class CallBuilder:
         """A retry: the updated body and where to index it."""
         raw = self.serializer.forward(message.data)
         ready_at = message.ready_at
-        self.queue(call, str(message.queue)).key(self.keys.body(message))
-        return call.arg(raw, message.uuid, message.task_name, message.priority, ready_at)
+        self.queue(call, str(message.queue)).key(self.keys.body(message), self.keys.queue_set)
+        return call.arg(
+            raw, message.uuid, message.task_name, message.priority, ready_at, message.queue
+        )
 
     def fail(self, call: Call, message: Message, dlq_ttl: int | None) -> Call:
         """A failure, keeping the body as a dead letter for ``dlq_ttl`` ms when positive."""
