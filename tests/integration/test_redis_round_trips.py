@@ -52,8 +52,9 @@ class Meter:
             if not name.startswith(("cmdstat_config", "cmdstat_info"))
         }
         total = sum(stats.values())
+        per_message = f" ({total / per:.2f}/msg)" if per > 1 else ""
         self.table.append(
-            f"{label:<34} round trips {round_trips}  commands {total:>2} ({total / per:.2f}/msg)"
+            f"{label:<34} round trips {round_trips}  commands {total:>2}{per_message}"
             f"  {dict(sorted(stats.items()))}"
         )
         return {"round_trips": round_trips, "commands": total, **stats}
