@@ -7,9 +7,19 @@ import time
 
 import pytest
 
-from tests.integration.test_worker_harness import Harness, harness_fixture, wait_until  # noqa: F401
+from tests.integration.test_worker_harness import (  # noqa: F401
+    Harness,
+    Worker,
+    harness_fixture,
+    wait_until,
+)
 
 DEFAULT_LEASE_S = 5.0
+
+
+def _booted(worker: Worker) -> bool:
+    """Whether the pool has started its children (its consumers then wait for the lease)."""
+    return "pool: " in worker.log.read_text(errors="replace")
 
 
 @pytest.mark.parametrize("pool", ["thread", "process"])
@@ -18,6 +28,7 @@ def test_a_killed_workers_message_runs_again_elsewhere(harness: Harness, pool: s
     harness.tasks.sleepy.generate(args=(1, 2.0))
     wait_until(lambda: harness.counts("started").get(1) == 1, 30, "the first run to start")
     rescuer = harness.start(pool, "--n_processes", "1")
+    wait_until(lambda: _booted(rescuer), 30, "the rescuer to start", rescuer)
     killed_at = time.time()
     victim.kill_all()
 
@@ -38,6 +49,7 @@ def test_a_short_lease_recovers_faster(harness: Harness) -> None:
     harness.tasks.sleepy.generate(args=(2, 1.0))
     wait_until(lambda: harness.counts("started").get(2) == 1, 30, "the first run to start")
     rescuer = harness.start("thread", "--n_processes", "1", "--lease_ms", "1000")
+    wait_until(lambda: _booted(rescuer), 30, "the rescuer to start", rescuer)
     killed_at = time.time()
     victim.kill_all()
     wait_until(lambda: harness.counts("started").get(2) == 2, 10, "a second run")
