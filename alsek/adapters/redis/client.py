@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -96,6 +98,35 @@ class LazyClient:
 
     def __repr__(self) -> str:
         return f"LazyClient({'resolved' if self.resolved else 'pending'})"
+
+
+_fork_safe_pools: weakref.WeakSet[Any] = weakref.WeakSet()
+_fork_hook_lock = threading.Lock()
+_fork_hook_installed = False
+
+
+def fork_safe(client: redis.Redis) -> redis.Redis:
+    """Make ``client`` usable in a child forked while another thread held its pool's locks.
+
+    redis-py resets a pool in a forked child under the pool's own locks; a lock held by a parent
+    thread at the moment of the fork stays held forever in the child, which then hangs on its first
+    command. After a fork, the child gets fresh locks for every pool registered here (the pool's
+    reset then drops the parent's sockets as usual).
+    """
+    global _fork_hook_installed
+    with _fork_hook_lock:
+        if not _fork_hook_installed:
+            os.register_at_fork(after_in_child=_renew_pool_locks)
+            _fork_hook_installed = True
+    _fork_safe_pools.add(client.connection_pool)
+    return client
+
+
+def _renew_pool_locks() -> None:  # pragma: no cover - runs in forked children
+    for pool in list(_fork_safe_pools):
+        for name in ("_fork_lock", "_lock"):
+            if hasattr(pool, name):
+                setattr(pool, name, type(getattr(pool, name))())
 
 
 def check_url(url: str) -> str:

@@ -15,6 +15,7 @@ from alsek.adapters.redis.calls import CallBuilder, check_ttl
 from alsek.adapters.redis.client import (
     LazyClient,
     bytes_client,
+    fork_safe,
     check_url,
     class_path,
     client_from_description,
@@ -119,8 +120,8 @@ class RedisKeySpace(Backend):
 
     def _make_client(self) -> redis.Redis:
         if isinstance(self._connection, (LazyClient, redis.Redis)):
-            return bytes_client(self._connection)
-        return client_from_url(self._connection)
+            return fork_safe(bytes_client(self._connection))
+        return fork_safe(client_from_url(self._connection))
 
     def _pubsub_client(self) -> redis.Redis:
         """The client subscriptions use: the backend's own, or for a RESP3 client a RESP2 twin
@@ -131,7 +132,7 @@ class RedisKeySpace(Backend):
         if self._resp2_client is None:
             description = describe_client(client)
             description["kwargs"]["protocol"] = 2
-            self._resp2_client = client_from_description(description)
+            self._resp2_client = fork_safe(client_from_description(description))
         return self._resp2_client
 
     def _now(self) -> int:
