@@ -8,4 +8,10 @@ from alsek.domain.model.backoff import (
     settings_to_backoff,
 )
 
-__all__ = ["Backoff", "ConstantBackoff", "ExponentialBackoff", "LinearBackoff", "settings_to_backoff"]
+__all__ = [
+    "Backoff",
+    "ConstantBackoff",
+    "ExponentialBackoff",
+    "LinearBackoff",
+    "settings_to_backoff",
+]

@@ -218,9 +218,7 @@ class Backend(ABC):
         """
 
     @abstractmethod
-    def fail(
-        self, message: Message, *, dlq_ttl: int | None, effects: Effects = NO_EFFECTS
-    ) -> None:
+    def fail(self, message: Message, *, dlq_ttl: int | None, effects: Effects = NO_EFFECTS) -> None:
         """Remove ``message``; keep it in the dead letter queue for ``dlq_ttl`` ms when that is
         not None (0 or None: not kept); apply ``effects``."""
 

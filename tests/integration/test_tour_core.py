@@ -6,15 +6,15 @@ import pytest
 
 from tests.integration.tour import redirect_localhost, run
 
-BACKENDS = '''
+BACKENDS = """
 from alsek.storage.backends.redis import RedisBackend
 
 # Note: by default, `RedisBackend()` will attempt to
 # connect to an instance of Redis running on localhost.
 backend = RedisBackend()
-'''
+"""
 
-LAZY = '''
+LAZY = """
 from redis import Redis
 from alsek.storage.backends import LazyClient
 from alsek.storage.backends.redis import RedisBackend
@@ -26,9 +26,9 @@ lazy_backend = RedisBackend(LazyClient(lambda: Redis()))
 # This will cause LazyClient to evaluate the
 # lambda and return a usable client connection.
 lazy_backend.count("queues:math_ops")
-'''
+"""
 
-MESSAGES = '''
+MESSAGES = """
 from alsek import Broker, task
 from alsek.storage.backends.redis.standard import RedisBackend
 
@@ -39,9 +39,9 @@ def simple_task() -> int:
     return 99
 
 message = simple_task.generate()
-'''
+"""
 
-MESSAGE_PROPERTIES = '''
+MESSAGE_PROPERTIES = """
 from alsek import Message
 
 message.data
@@ -50,7 +50,7 @@ message.ready_at
 message.ttr
 message.descendant_uuids
 message.ready
-'''
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -79,9 +79,14 @@ def test_messages_and_their_properties() -> None:
     )
     assert message.ready_at == message.created_at
     assert (message.ttr, message.ready, message.descendant_uuids) == (0, True, None)
-    assert repr(message).startswith("Message(\n    task_name='simple_task',\n    queue='alsek_queue',")
-    assert "backoff_settings={'algorithm': 'ExponentialBackoff', 'parameters': {'base': 4, " \
-        "'factor': 10000, 'floor': 60000, 'ceiling': 3600000, 'zero_override': True}}" in repr(message)
+    assert repr(message).startswith(
+        "Message(\n    task_name='simple_task',\n    queue='alsek_queue',"
+    )
+    assert (
+        "backoff_settings={'algorithm': 'ExponentialBackoff', 'parameters': {'base': 4, "
+        "'factor': 10000, 'floor': 60000, 'ceiling': 3600000, 'zero_override': True}}"
+        in repr(message)
+    )
 
 
 def test_broker_methods() -> None:
@@ -100,7 +105,7 @@ def test_broker_methods() -> None:
     assert not broker.exists(other)
 
 
-TASKS_NOTE = '''
+TASKS_NOTE = """
 from alsek import task
 
 @task(...)
@@ -108,25 +113,25 @@ def add(a: int, b: int) -> int:
     return a + b
 
 assert add(1, b=1) == 2  # True
-'''
+"""
 
-MECHANISMS = '''
+MECHANISMS = """
 from alsek import task
 
 @task(..., mechanism="thread")
 def my_task() -> int:
     return 99
-'''
+"""
 
-TIMEOUTS = '''
+TIMEOUTS = """
 from alsek import task
 
 @task(..., timeout=90 * 1000)  # lower timeout to 90 seconds
 def my_task() -> int:
     return 99
-'''
+"""
 
-PRIORITY = '''
+PRIORITY = """
 from alsek import task
 
 @task(..., queue="my_queue")
@@ -135,7 +140,7 @@ def task_a() -> str:
 
 message_1 = task_a.generate(priority=1)
 message_2 = task_a.generate(priority=0)
-'''
+"""
 
 
 def test_tasks_keep_their_function() -> None:
@@ -154,7 +159,7 @@ def test_priority_lower_integers_first() -> None:
     assert [m.uuid for m in claim.messages] == [scope["message_2"].uuid, scope["message_1"].uuid]
 
 
-MESSAGE_PASSING = '''
+MESSAGE_PASSING = """
 from alsek import Broker, Message, task
 from alsek.storage.backends.redis.standard import RedisBackend
 
@@ -163,7 +168,7 @@ broker = Broker(RedisBackend())
 @task(broker)
 def my_task(message: Message) -> None:  # note: type hints are optional
     print(message.uuid)
-'''
+"""
 
 
 def test_message_passing(capsys: pytest.CaptureFixture[str]) -> None:
@@ -173,7 +178,7 @@ def test_message_passing(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == message.uuid
 
 
-CALLBACKS = '''
+CALLBACKS = """
 from alsek import Broker, Message, task
 from alsek.storage.backends.redis.standard import RedisBackend
 
@@ -186,23 +191,23 @@ def add_1(number: int) -> int:
 @task(broker)
 def print_result(message: Message) -> None:
     print(message.previous_result)
-'''
+"""
 
-CALLBACK_SUBMIT_FALSE = '''
+CALLBACK_SUBMIT_FALSE = """
 add_1.generate(
     args=(1,),
     callback=print_result.generate(submit=False)
 )
-'''
+"""
 
-CALLBACK_DEFERRED = '''
+CALLBACK_DEFERRED = """
 add_1.generate(
     args=(1,),
     callback=print_result.defer().generate()
 )
-'''
+"""
 
-NESTED = '''
+NESTED = """
 @task(broker)
 def add_1_previous(message: Message) -> int:
     return message.previous_result + 1
@@ -227,7 +232,7 @@ flat = add_1.generate(
         print_result.defer().generate()
     ),
 )
-'''
+"""
 
 
 def _chain_tasks(data: dict | None) -> list[str]:
@@ -257,7 +262,7 @@ def test_nested_and_flat_callbacks_are_the_same_chain() -> None:
     assert len(scope["flat"].descendant_uuids) == 4
 
 
-CONTROL = '''
+CONTROL = """
 from typing import Any
 
 from alsek import Message
@@ -273,9 +278,9 @@ class CustomTask1(Task):
 @task(..., base_task=CustomTask1)
 def simple_task() -> int:
     return 99
-'''
+"""
 
-PRE_POST = '''
+PRE_POST = """
 from alsek import Message
 from alsek.core.task import Task, task
 
@@ -290,9 +295,9 @@ class CustomTask2(Task):
 @task(..., base_task=CustomTask2)
 def simple_task() -> int:
     return 99
-'''
+"""
 
-RETRIES = '''
+RETRIES = """
 from alsek import Message
 from alsek.core.task import Task, task
 
@@ -308,9 +313,9 @@ class CustomTask3(Task):
 @task(..., base_task=CustomTask3)
 def simple_task() -> int:
     return 99
-'''
+"""
 
-BACKOFF = '''
+BACKOFF = """
 from alsek import task
 from alsek.core.backoff import (
     ConstantBackoff,
@@ -329,7 +334,7 @@ def task_b() -> int:
 @task(..., backoff=ExponentialBackoff(ceiling=90 * 1000))
 def task_c() -> int:
     return 99
-'''
+"""
 
 
 def test_hooks_of_base_tasks(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,6 @@ from alsek.domain.model.errors import (
     TaskNameCollisionError,
     ValidationError,
 )
-from alsek.domain.model.naming import message_name
 
 
 @pytest.fixture
@@ -49,7 +48,12 @@ def test_generate_overrides(broker: Broker) -> None:
         return None
 
     message = noop.generate(priority=7, queue="other", timeout_override=5, delay=1_000, uuid="u1")
-    assert (message.priority, message.queue, message.timeout, message.delay) == (7, "other", 5, 1_000)
+    assert (message.priority, message.queue, message.timeout, message.delay) == (
+        7,
+        "other",
+        5,
+        1_000,
+    )
     assert message.uuid == "u1"
     assert message.ready_at == message.created_at + 1_000
 
@@ -97,7 +101,9 @@ def test_unencodable_arguments_fail_cleanly_and_store_nothing(broker: Broker) ->
         ({"base_task": dict}, "base_task"),
     ],
 )
-def test_invalid_options_fail_at_decoration_time(broker: Broker, options: dict, complaint: str) -> None:
+def test_invalid_options_fail_at_decoration_time(
+    broker: Broker, options: dict, complaint: str
+) -> None:
     with pytest.raises(ValidationError, match=complaint):
         task(broker, **options)(lambda: None)
 

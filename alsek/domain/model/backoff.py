@@ -19,7 +19,9 @@ _HOUR_MS = 3_600_000
 
 def _non_negative(instance: Any, attribute: Any, value: int | None) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-        raise ValidationError(f"{attribute.name} must be a non-negative integer (ms), got {value!r}")
+        raise ValidationError(
+            f"{attribute.name} must be a non-negative integer (ms), got {value!r}"
+        )
 
 
 @frozen(kw_only=True)
@@ -141,6 +143,7 @@ class ExponentialBackoff(Backoff):
     def _base_at_least_one(self, attribute: Any, value: int) -> None:
         if value < 1:
             raise ValidationError(f"base must be at least 1 (a smaller base shrinks), got {value}")
+
     factor: int = field(default=10_000, validator=_non_negative)
 
     def formula(self, incidents: int) -> int:

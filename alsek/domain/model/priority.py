@@ -21,7 +21,9 @@ def validate_priority(priority: object) -> int:
         ValidationError: naming the bad value.
     """
     if not isinstance(priority, int) or isinstance(priority, bool):
-        raise ValidationError(f"priority must be an int, got {type(priority).__name__} {priority!r}")
+        raise ValidationError(
+            f"priority must be an int, got {type(priority).__name__} {priority!r}"
+        )
     if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
         raise ValidationError(
             f"priority must be between {PRIORITY_MIN} and {PRIORITY_MAX}, got {priority}"
