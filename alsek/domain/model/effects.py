@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from attrs import field, frozen
@@ -26,6 +27,22 @@ class Publish:
     value: Any
 
 
+def _writes(items: Iterable[Write]) -> tuple[Write, ...]:
+    return tuple(items)
+
+
+def _names(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(items)
+
+
+def _publishes(items: Iterable[Publish]) -> tuple[Publish, ...]:
+    return tuple(items)
+
+
+def _messages(items: Iterable[Message]) -> tuple[Message, ...]:
+    return tuple(items)
+
+
 @frozen
 class Effects:
     """Writes, deletes, publishes and submissions applied in the same atomic step as a queue
@@ -38,10 +55,10 @@ class Effects:
         submits: messages to submit (callbacks).
     """
 
-    writes: tuple[Write, ...] = field(default=(), converter=tuple)
-    deletes: tuple[str, ...] = field(default=(), converter=tuple)
-    publishes: tuple[Publish, ...] = field(default=(), converter=tuple)
-    submits: tuple[Message, ...] = field(default=(), converter=tuple)
+    writes: tuple[Write, ...] = field(default=(), converter=_writes)
+    deletes: tuple[str, ...] = field(default=(), converter=_names)
+    publishes: tuple[Publish, ...] = field(default=(), converter=_publishes)
+    submits: tuple[Message, ...] = field(default=(), converter=_messages)
 
     def __add__(self, other: Effects) -> Effects:
         return Effects(
