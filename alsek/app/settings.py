@@ -59,6 +59,10 @@ def _non_negative(instance: Any, attribute: Any, value: Any) -> None:
         raise ValidationError(f"{attribute.name} must be a non-negative integer, got {value!r}")
 
 
+def _upper(value: str) -> str:
+    return str.upper(value)
+
+
 def _one_of(choices: tuple[str, ...]) -> Any:
     def check(instance: Any, attribute: Any, value: Any) -> None:
         if value not in choices:
@@ -115,7 +119,7 @@ class WorkerSettings:
     lease_ms: int = field(default=5_000, validator=_positive)
     grace_period: int = field(default=10_000, validator=_positive)
     start_method: str = field(default="fork", validator=_one_of(("fork", "forkserver", "spawn")))
-    log_level: str = field(default="INFO", converter=str.upper, validator=_one_of(LOG_LEVELS))
+    log_level: str = field(default="INFO", converter=_upper, validator=_one_of(LOG_LEVELS))
 
     @property
     def consumer_backoff(self) -> LinearBackoff:

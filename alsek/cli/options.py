@@ -21,7 +21,7 @@ def _option(*names: str, help: str, default: Any = None, **kwargs: Any) -> Calla
 
 def common_options(function: F) -> F:
     """Decorate a pool command with the options both pools take."""
-    options = [
+    options: list[Callable[[F], F]] = [
         click.argument("target", type=str),
         _option("-qu", "--queues", type=str,
                 help="Comma-separated queues to consume, most preferred first "

@@ -12,10 +12,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from multiprocessing.context import BaseContext
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from alsek.domain.model.errors import ValidationError
+
+if TYPE_CHECKING:  # ForkContext and ForkServerContext do not exist on Windows
+    from multiprocessing.context import ForkContext, ForkServerContext, SpawnContext
+
+    ProcessContext = ForkContext | ForkServerContext | SpawnContext
 
 log = logging.getLogger("alsek.execution")
 
@@ -24,7 +28,7 @@ _PR_SET_PDEATHSIG = 1
 _ORPHAN_CHECK_S = 1.0
 
 
-def process_context(start_method: str) -> BaseContext:
+def process_context(start_method: str) -> ProcessContext:
     """The multiprocessing context for ``start_method``.
 
     Raises:
@@ -34,7 +38,8 @@ def process_context(start_method: str) -> BaseContext:
         raise ValidationError(f"start_method must be one of {START_METHODS}, got {start_method!r}")
     if start_method not in multiprocessing.get_all_start_methods():
         raise ValidationError(f"start method {start_method!r} is not available on {sys.platform}")
-    return multiprocessing.get_context(start_method)
+    # the check above narrows ``start_method`` to a literal that typeshed cannot see
+    return cast("ProcessContext", multiprocessing.get_context(start_method))
 
 
 def die_with_parent(parent_pid: int) -> None:

@@ -85,8 +85,8 @@ class SlotTable:
         """Record (from the child) what slot ``index``'s child does now."""
         name = b""
         if message is not None:
-            name = _SEPARATOR.join((str(message.queue), message.task_name, str(message.uuid)))
-            name = name.encode()[:NAME_BYTES]  # type: ignore[assignment]
+            text = _SEPARATOR.join((str(message.queue), message.task_name, str(message.uuid)))
+            name = text.encode()[:NAME_BYTES]
         view, offset = self._view(), index * SLOT_BYTES
         current = struct.unpack_from("<q", view, offset)[0]
         writing = current if current % 2 else current + 1  # odd: a write killed halfway stays odd

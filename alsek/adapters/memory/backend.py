@@ -91,7 +91,7 @@ class InMemoryBackend(MemoryKeySpace):
             lost = []
             for message in messages:
                 found = self._slot(message)
-                if found is None or not found[0].renew(message.uuid, expires_at):
+                if found is None or not found[0].renew(str(message.uuid), expires_at):
                     lost.append(message)
             return lost
 
@@ -128,11 +128,11 @@ class InMemoryBackend(MemoryKeySpace):
     def release(self, messages: Sequence[Message]) -> None:
         """Make leased ``messages`` ready at once, in their original place in the queue."""
         with self.store.lock:
-            released = []
+            released: list[str] = []
             for message in messages:
                 found = self._slot(message)
-                if found is not None and found[0].release(message.uuid):
-                    released.append(message.queue)
+                if found is not None and found[0].release(str(message.uuid)):
+                    released.append(str(message.queue))
             if released:
                 self.store.signal(self.namespace, released)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from types import ModuleType
 from typing import Any
 
 from alsek.domain.model.errors import SerializationError
 from alsek.ports.serializer import Serializer
 
+orjson: ModuleType | None
 try:  # orjson is an optional speed-up
     import orjson
 except ImportError:  # pragma: no cover - depends on the environment

@@ -9,7 +9,6 @@ the revocation channel (one subscription per process), so a busy task never dela
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -47,6 +46,18 @@ class Running:
     interrupted_at: float | None = None
     interrupt: type[BaseException] | None = None
     settling: bool = False
+
+
+class StopSignal(Protocol):
+    """What the watchdog waits on: a ``threading.Event``, a ``StopFlag`` or a deadline."""
+
+    def is_set(self) -> bool:
+        """Whether the watchdog should stop."""
+        ...
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for the stop; return whether it is set."""
+        ...
 
 
 class WatchdogHooks(Protocol):
@@ -103,7 +114,7 @@ class Watchdog:
         self._next_beat = 0.0
         self._failing = False
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: StopSignal) -> None:
         """Loop until ``stop`` is set; then close the subscription."""
         self._next_beat = time.monotonic() + self.heartbeat_ms / 1000
         try:
@@ -112,7 +123,7 @@ class Watchdog:
         finally:
             self.close()
 
-    def step(self, stop: threading.Event) -> None:
+    def step(self, stop: StopSignal) -> None:
         """One wake-up: wait (listening for revocations), then check deadlines and heartbeats."""
         self._listen(stop, self._wait_ms())
         self._check_deadlines()
@@ -131,7 +142,7 @@ class Watchdog:
         until_beat = (self._next_beat - time.monotonic()) * 1000
         return max(0, int(min(self.tick_ms, until_beat)))
 
-    def _listen(self, stop: threading.Event, timeout_ms: int) -> None:
+    def _listen(self, stop: StopSignal, timeout_ms: int) -> None:
         subscription = self._subscribed()
         if subscription is None:
             stop.wait(timeout_ms / 1000)
