@@ -1,6 +1,8 @@
 """The Lua scripts of the backend: loaded from package data, called by SHA (EVALSHA).
 
-Each script is ``scripts/lib.lua`` followed by the operation's file. A script is loaded into Redis
+Each script is the sections of ``scripts/lib.lua`` it names on its first line (``--@uses: ...``,
+with the sections those need, in the order of ``lib.lua``) followed by the operation's file: Redis
+runs the whole text at every call, so a script carries only what it calls. A script is loaded into Redis
 once (``SCRIPT LOAD`` on the first ``NOSCRIPT`` reply, e.g. after a restart) and then called by its
 SHA, so a call costs one round trip and sends no source text.
 """
@@ -21,9 +23,47 @@ NAMES = (
 )  # fmt: skip
 
 
+_SECTION = "--@ "
+_USES = "--@uses:"
+
+
 def _source(name: str) -> str:
     folder = resources.files(_PACKAGE).joinpath("scripts")
     return folder.joinpath(f"{name}.lua").read_text(encoding="utf-8")
+
+
+def _sections(lib: str) -> dict[str, tuple[list[str], str]]:
+    """The sections of ``lib``, in order: name -> (the sections it needs, its text)."""
+    sections: dict[str, tuple[list[str], str]] = {}
+    for chunk in lib.split("\n" + _SECTION)[1:]:
+        head, _, body = chunk.partition("\n")
+        name, _, needs = head.partition(":")
+        sections[name.strip()] = (needs.split(), body)
+    return sections
+
+
+def assemble(lib: str, script: str) -> str:
+    """The text Redis runs for ``script``: the ``lib`` sections it uses, then its own text.
+
+    Raises:
+        ValueError: if the script does not start with a ``--@uses:`` line or names an unknown
+            section.
+    """
+    first, _, rest = script.partition("\n")
+    if not first.startswith(_USES):
+        raise ValueError(f"a script must start with {_USES!r}, got {first!r}")
+    sections = _sections(lib)
+    wanted: set[str] = set()
+    todo = first[len(_USES) :].split()
+    while todo:
+        name = todo.pop()
+        if name not in wanted:
+            if name not in sections:
+                raise ValueError(f"unknown script section {name!r}")
+            wanted.add(name)
+            todo.extend(sections[name][0])
+    parts = [body for name, (_, body) in sections.items() if name in wanted]
+    return "\n".join([*parts, rest])
 
 
 class Script:
@@ -35,7 +75,7 @@ class Script:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.source = _source("lib") + "\n" + _source(name)
+        self.source = assemble(_source("lib"), _source(name))
         self.sha = hashlib.sha1(self.source.encode("utf-8")).hexdigest()
 
 

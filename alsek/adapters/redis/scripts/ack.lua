@@ -1,3 +1,4 @@
+--@uses: reader ack_one apply_effects
 -- ack: drop body, indexes and lease, then apply effects. Returns 1 if the message was stored.
 -- args: now, ack_one's, effects.
 local now = tonumber(arg())

@@ -1,3 +1,4 @@
+--@uses: reader queue_block keys args drop
 -- bury: move an undecodable body found by a claim to the dead letter queue (no TTL) and drop its
 -- lease and slot, only if the body still holds the bytes the claim saw.
 -- keys: queue block, body, dead letter ; args: now, queue block, uuid, task, raw

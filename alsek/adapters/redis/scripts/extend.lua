@@ -1,3 +1,4 @@
+--@uses: reader args
 -- extend: renew leases to now + lease_ms, queue by queue (ZMSCORE needs Redis >= 6.2).
 -- args: now, lease_ms, #groups, then per group its size and members ; keys: per group the
 -- queue's leased set. Returns the 0-based positions (in argument order) no longer leased.

@@ -1,3 +1,4 @@
+--@uses: reader queue_block keys args drop apply_effects
 -- fail: drop body, indexes and lease; keep the body in the dead letter queue for ttl ms
 -- (when ttl > 0); apply effects. Returns 1 if the message was stored.
 -- keys: queue block, body, dead letter ; args: now, queue block, uuid, task, body, ttl

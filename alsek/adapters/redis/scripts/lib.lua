@@ -1,4 +1,7 @@
--- Shared by every alsek script (prepended to each one when it is loaded).
+-- Shared sections of the alsek scripts. A section starts at a line "--@ name: needs..." and runs
+-- to the next one; a script names the sections it calls on its first line ("--@uses: ..."), and
+-- is loaded as those sections (with what they need, in this file's order) followed by its own
+-- text: Redis runs the whole chunk at every call, so each section costs its closures every time.
 -- Keys and arguments are read in order through key()/keys(n) and arg()/args(n), so sections
 -- compose: ack_claim.lua is the ack section followed by the claim section.
 -- Time is always the caller's now (the backend's clock, first ARGV), never Redis' TIME.
@@ -13,15 +16,18 @@
 -- A message keeps its ready score until it is retried, so an expired lease or a release puts it
 -- back in its original place.
 
+--@ reader
 local K, A = 0, 0
 local function key() K = K + 1; return KEYS[K] end
 local function arg() A = A + 1; return ARGV[A] end
+--@ keys: reader
 local function keys(n)
   local t = {}
   for i = 1, n do t[i] = KEYS[K + i] end
   K = K + n
   return t
 end
+--@ args: reader
 local function args(n)
   local t = {}
   for i = 1, n do t[i] = ARGV[A + i] end
@@ -29,35 +35,46 @@ local function args(n)
   return t
 end
 
+--@ consts
 local SPAN = 4294967296    -- priority * 2^32 + sequence: exact in a double
 local SIGNAL_MAX = 64      -- wake-up tokens kept per queue
 local BATCH_MAX = 1000     -- values given to one unpack() (Lua's stack holds ~8000)
 
+--@ queue_block: reader
 -- keys: slots, ready, delayed, leased, seq, signal ; args: prefix of the queue's body keys
 local function queue_block()
-  local k = keys(6)
-  return {slots = k[1], ready = k[2], delayed = k[3], leased = k[4], seq = k[5], signal = k[6],
-          bodies = arg()}
+  local q = {slots = KEYS[K + 1], ready = KEYS[K + 2], delayed = KEYS[K + 3],
+             leased = KEYS[K + 4], seq = KEYS[K + 5], signal = KEYS[K + 6], bodies = ARGV[A + 1]}
+  K = K + 6
+  A = A + 1
+  return q
 end
 
+--@ body_key
 local function body_key(q, uuid, task) return q.bodies .. task .. ':messages:' .. uuid end
+--@ split_member
 -- A member is "<uuid>|<task>": task names cannot hold '|', uuids may.
 local function split_member(m) return string.match(m, '^(.*)|([^|]*)$') end
+--@ slot_score
 local function slot_score(slot) return string.match(slot, '^([^|]*)|') end
+--@ slot_task
 local function slot_task(slot) return string.match(slot, '^[^|]*|(.*)$') end
 
+--@ wake: consts
 local function wake(signal)
   if redis.call('RPUSH', signal, '1') > SIGNAL_MAX then
     redis.call('LTRIM', signal, 0, SIGNAL_MAX - 1)
   end
 end
 
+--@ unindex
 -- Remove a member from the queue's zsets; a leased member is in no other one.
 local function unindex(q, m)
   if redis.call('ZREM', q.leased, m) == 1 then return 1 end
   return redis.call('ZREM', q.ready, m) + redis.call('ZREM', q.delayed, m)
 end
 
+--@ drop: unindex
 -- Drop an indexed message (zsets and slot); returns 1 if it was indexed.
 local function drop(q, uuid, task)
   if unindex(q, uuid .. '|' .. task) == 0 then return 0 end
@@ -65,6 +82,7 @@ local function drop(q, uuid, task)
   return 1
 end
 
+--@ index: consts unindex slot_task
 -- Index a message with a new sequence number: ready if due at now, else delayed.
 -- Whatever was indexed under its uuid before (its slot: old) is replaced.
 -- Returns the sequence number.
@@ -82,6 +100,7 @@ local function index(q, uuid, task, prio, ready_at, now, old)
   return seq
 end
 
+--@ submit_one: queue_block keys args slot_task body_key index wake
 -- keys: queue block, body, queue set ; args: queue block, body bytes, uuid, task, priority,
 -- ready_at, queue name. Returns false (and writes nothing) if a live body with this uuid exists
 -- in the queue (under this task or another).
@@ -100,6 +119,7 @@ local function submit_one(now)
   return true
 end
 
+--@ apply_effects: reader keys args consts submit_one
 -- args: #writes, #deletes, #submits, #publishes; then per write one key and (value, ttl or '');
 -- the delete keys; per submit submit_one's keys and args; per publish (channel, value).
 -- Submits of messages already stored are skipped: a redelivered ack stays idempotent.
@@ -127,6 +147,7 @@ local function apply_effects(now)
   end
 end
 
+--@ ack_one: queue_block args drop
 -- keys: queue block, body ; args: queue block, uuid, task. Returns 1 if it was stored.
 local function ack_one()
   local q = queue_block()
@@ -138,17 +159,20 @@ local function ack_one()
   return 0
 end
 
+--@ first_score
 local function first_score(zset)
   local r = redis.call('ZRANGE', zset, 0, 0, 'WITHSCORES')
   if r[2] then return tonumber(r[2]) end
   return nil
 end
 
+--@ earliest
 local function earliest(a, b)
   if a == nil or (b ~= nil and b < a) then return b end
   return a
 end
 
+--@ promote: consts first_score split_member slot_score
 -- Move members of zset scored <= now back to ready, at their own ready scores, in batches.
 -- Returns the zset's earliest remaining score.
 local function promote(q, zset, now)
@@ -172,6 +196,7 @@ local function promote(q, zset, now)
   return first
 end
 
+--@ lease: consts split_member body_key
 -- Lease up to want ready messages of q; append (queue index, member, body) to out, with body
 -- false for a member whose body vanished (it is dropped). Returns how many were leased.
 local function lease(q, qi, want, until_arg, out)
@@ -210,6 +235,7 @@ local function lease(q, qi, want, until_arg, out)
   return got
 end
 
+--@ claim: args queue_block promote earliest lease
 -- args: limit, lease_ms, #queues ; then per queue a queue block.
 -- Returns {next_due or false, qi1, member1, body1, qi2, ...} (qi counts from 0).
 local function claim(now)

@@ -1,3 +1,4 @@
+--@uses: reader keys
 -- poll: whether a claim at now would find work in any of the queues (ready messages, expired
 -- leases or due delayed messages). keys: per queue ready, delayed, leased ; args: now, n
 local now = tonumber(arg())

@@ -1,3 +1,4 @@
+--@uses: reader queue_block args slot_score wake
 -- release: leased messages back to ready at once, in their original place.
 -- args: now, n, then per message a queue block, uuid, task ; keys: per message a queue block
 -- Messages no longer leased are left alone. Returns how many were released.

@@ -1,3 +1,4 @@
+--@uses: reader queue_block keys args index wake apply_effects
 -- retry: store the updated body, index it again with a new sequence number (delayed until
 -- ready_at, or ready when that is not in the future), drop its lease, wake a consumer, apply
 -- effects. keys: queue block, body, queue set ; args: now, queue block, body, uuid, task,
