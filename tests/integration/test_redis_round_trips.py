@@ -67,7 +67,8 @@ def meter(redis_server, redis_url, redis_namespace) -> Iterator[Meter]:
     )
     backend = RedisBackend(redis.Redis(connection_pool=pool), namespace=redis_namespace)
     admin = redis.Redis.from_url(redis_url)
-    backend.submit(Message("warm", queue="warm_up"))  # connect and load the scripts
+    backend.submit(Message("warm", queue="warm_up"))  # connect the script connection, load scripts
+    backend.depth("warm_up")  # connect the pool's connection (plain commands)
     meter = Meter(backend, admin)
     yield meter
     print("\n" + "\n".join(meter.table))

@@ -185,11 +185,12 @@ class RedisBackend(RedisKeySpace):
         return iter(letters)
 
     def close(self) -> None:
-        """Close subscriptions and disconnect the client's pool (idempotent; the backend
-        reconnects if used again)."""
+        """Close subscriptions, disconnect the script connections and the client's pool
+        (idempotent; the backend reconnects if used again)."""
         for subscription in list(self._subscriptions):
             subscription.close()
         with translated():
+            self._script_connections.close()
             for client in (self._client, self._resp2_client):
                 if client is not None:
                     client.connection_pool.disconnect()

@@ -15,15 +15,16 @@ from alsek.adapters.redis.calls import CallBuilder, check_ttl
 from alsek.adapters.redis.client import (
     LazyClient,
     bytes_client,
-    fork_safe,
     check_url,
     class_path,
     client_from_description,
     client_from_url,
     describe_client,
+    fork_safe,
     import_path,
     translated,
 )
+from alsek.adapters.redis.connections import ThreadConnections
 from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.scripts import Call, load_all
 from alsek.adapters.redis.subscription import RedisSubscription
@@ -75,6 +76,7 @@ class RedisKeySpace(Backend):
         self._resp2_client: redis.Redis | None = None
         self._lock = threading.Lock()
         self._scripts = load_all()
+        self._script_connections = ThreadConnections()
         self._subscriptions: weakref.WeakSet[RedisSubscription] = weakref.WeakSet()
         self._rebuild()
 
@@ -140,7 +142,7 @@ class RedisKeySpace(Backend):
 
     def _run(self, script: str, call: Call) -> Any:
         with translated():
-            return self._scripts.run(self.client, script, call)
+            return self._scripts.run(self._script_connections.get(self.client), script, call)
 
     # -- description (pickling) --------------------------------------------------------------
 
@@ -183,6 +185,7 @@ class RedisKeySpace(Backend):
         twin.__dict__.update(self.__dict__)
         twin._lock = threading.Lock()
         twin._subscriptions = weakref.WeakSet()
+        twin._script_connections = ThreadConnections()
         twin._rebuild()
         return twin
 

@@ -82,25 +82,52 @@ class Script:
 class ScriptSet:
     """Every script of the backend, run by name.
 
-    A call is one EVALSHA. When Redis does not know the script (first use on a server, or after
-    a restart or ``SCRIPT FLUSH``), one pipelined round trip loads every script and repeats the
-    call, so no later first use pays for a load.
+    A call is one EVALSHA, sent straight over a connection (no pool, no retry wrapper). When
+    Redis does not know the script (first use on a server, or after a restart or ``SCRIPT
+    FLUSH``), one pipelined round trip loads every script and repeats the call, so no later first
+    use pays for a load.
     """
 
     def __init__(self) -> None:
         self.scripts = {name: Script(name) for name in NAMES}
 
-    def run(self, client: redis.Redis, name: str, call: Call) -> Any:
-        """Run script ``name`` with ``call``'s keys and arguments."""
+    def run(self, connection: Any, name: str, call: Call) -> Any:
+        """Run script ``name`` with ``call``'s keys and arguments on ``connection`` (a redis-py
+        connection, used by one thread at a time). A connection error is retried once, on a new
+        socket.
+
+        Raises:
+            redis.exceptions.RedisError: as redis-py raises it.
+        """
         script = self.scripts[name]
+        command = ("EVALSHA", script.sha, len(call.keys), *call.keys, *call.args)
         try:
-            return client.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
+            return self._ask(connection, command)
+        except redis.exceptions.ConnectionError:
+            return self._ask(connection, command)
+
+    def _ask(self, connection: Any, command: tuple[Any, ...]) -> Any:
+        try:
+            connection.send_command(*command)
+            return connection.read_response()
         except redis.exceptions.NoScriptError:
-            pipe = client.pipeline(transaction=False)
-            for each in self.scripts.values():
-                pipe.script_load(each.source)
-            pipe.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
-            return pipe.execute()[-1]
+            loads = [("SCRIPT", "LOAD", each.source) for each in self.scripts.values()]
+            return _pipelined(connection, [*loads, command])
+
+
+def _pipelined(connection: Any, commands: list[tuple[Any, ...]]) -> Any:
+    """Send ``commands`` in one round trip; return the last reply (raise the first error)."""
+    connection.send_packed_command(connection.pack_commands(commands))
+    replies: list[Any] = []
+    for _ in commands:  # read every reply, errors included, so the connection stays in step
+        try:
+            replies.append(connection.read_response())
+        except redis.exceptions.ResponseError as error:
+            replies.append(error)
+    for reply in replies:
+        if isinstance(reply, redis.exceptions.ResponseError):
+            raise reply
+    return replies[-1]
 
 
 class Call:
