@@ -147,56 +147,46 @@ local function apply_effects(now)
   end
 end
 
---@ ack_one: queue_block args drop
+--@ ack_one: queue_block drop
 -- keys: queue block, body ; args: queue block, uuid, task. Returns 1 if it was stored.
 local function ack_one()
   local q = queue_block()
   local body = key()
-  local a = args(2)
+  local uuid, task = arg(), arg()
   local existed = redis.call('DEL', body)
-  local indexed = drop(q, a[1], a[2])
+  local indexed = drop(q, uuid, task)
   if existed + indexed > 0 then return 1 end
   return 0
 end
 
---@ first_score
-local function first_score(zset)
-  local r = redis.call('ZRANGE', zset, 0, 0, 'WITHSCORES')
-  if r[2] then return tonumber(r[2]) end
-  return nil
-end
-
---@ earliest
-local function earliest(a, b)
-  if a == nil or (b ~= nil and b < a) then return b end
-  return a
-end
-
---@ promote: consts first_score split_member slot_score
+--@ promote: consts
+-- The claim sections inline the small helpers above (split_member, slot_score, body_key): every
+-- closure is rebuilt at each call, and claims are the hot path.
 -- Move members of zset scored <= now back to ready, at their own ready scores, in batches.
 -- Returns the zset's earliest remaining score.
 local function promote(q, zset, now)
-  local first = first_score(zset)
-  while first ~= nil and first <= now do
+  while true do
+    local first = redis.call('ZRANGE', zset, 0, 0, 'WITHSCORES')[2]
+    if not first then return nil end
+    first = tonumber(first)
+    if first > now then return first end
     local due = redis.call('ZRANGEBYSCORE', zset, '-inf', now, 'LIMIT', 0, BATCH_MAX)
     redis.call('ZREM', zset, unpack(due))
     local uuids = {}
-    for i, m in ipairs(due) do uuids[i] = split_member(m) end
+    for i, m in ipairs(due) do uuids[i] = string.match(m, '^(.*)|') end  -- split_member
     local slots = redis.call('HMGET', q.slots, unpack(uuids))
     local za = {}
     for i, m in ipairs(due) do
       if slots[i] then
-        za[#za + 1] = slot_score(slots[i])
+        za[#za + 1] = string.match(slots[i], '^([^|]*)|')  -- slot_score
         za[#za + 1] = m
       end
     end
     if #za > 0 then redis.call('ZADD', q.ready, unpack(za)) end
-    first = first_score(zset)
   end
-  return first
 end
 
---@ lease: consts split_member body_key
+--@ lease: consts
 -- Lease up to want ready messages of q; append (queue index, member, body) to out, with body
 -- false for a member whose body vanished (it is dropped). Returns how many were leased.
 local function lease(q, qi, want, until_arg, out)
@@ -207,12 +197,12 @@ local function lease(q, qi, want, until_arg, out)
     local n = #popped / 2
     if n < ask then redis.call('DEL', q.signal) end
     if n == 0 then break end
-    local names, members = {}, {}
+    local names, members, uuids = {}, {}, {}
     for i = 1, n do
       local m = popped[2 * i - 1]
-      local uuid, task = split_member(m)
-      members[i] = m
-      names[i] = body_key(q, uuid, task)
+      local uuid, task = string.match(m, '^(.*)|([^|]*)$')  -- split_member
+      members[i], uuids[i] = m, uuid
+      names[i] = q.bodies .. task .. ':messages:' .. uuid  -- body_key
     end
     local raws = redis.call('MGET', unpack(names))
     local za, gone = {}, {}
@@ -224,7 +214,7 @@ local function lease(q, qi, want, until_arg, out)
         za[#za + 1] = until_arg
         za[#za + 1] = members[i]
       else
-        gone[#gone + 1] = split_member(members[i])
+        gone[#gone + 1] = uuids[i]
       end
     end
     if #gone > 0 then redis.call('HDEL', q.slots, unpack(gone)) end
@@ -235,25 +225,25 @@ local function lease(q, qi, want, until_arg, out)
   return got
 end
 
---@ claim: args queue_block promote earliest lease
+--@ claim: reader queue_block promote lease
 -- args: limit, lease_ms, #queues ; then per queue a queue block.
 -- Returns {next_due or false, qi1, member1, body1, qi2, ...} (qi counts from 0).
 local function claim(now)
-  local a = args(3)
-  local limit = tonumber(a[1])
-  local lease_until = now + tonumber(a[2])
+  local limit = tonumber(arg())
+  local lease_until = now + tonumber(arg())
   local until_arg = string.format('%.0f', lease_until)
   local out = {false}
   local next_due = nil
   local got = 0
-  for qi = 1, tonumber(a[3]) do
+  for qi = 1, tonumber(arg()) do
     local q = queue_block()
     local lmin = promote(q, q.leased, now)
     local dmin = promote(q, q.delayed, now)
-    next_due = earliest(next_due, earliest(lmin, dmin))
+    if lmin and (not next_due or lmin < next_due) then next_due = lmin end
+    if dmin and (not next_due or dmin < next_due) then next_due = dmin end
     if got < limit then
       local n = lease(q, qi - 1, limit - got, until_arg, out)
-      if n > 0 then next_due = earliest(next_due, lease_until) end
+      if n > 0 and (not next_due or lease_until < next_due) then next_due = lease_until end
       got = got + n
     end
   end
