@@ -152,7 +152,8 @@ end
 local function ack_one()
   local q = queue_block()
   local body = key()
-  local uuid, task = arg(), arg()
+  local uuid = arg()
+  local task = arg()
   local existed = redis.call('DEL', body)
   local indexed = drop(q, uuid, task)
   if existed + indexed > 0 then return 1 end
