@@ -2,9 +2,9 @@
 
 Each script is the sections of ``scripts/lib.lua`` it names on its first line (``--@uses: ...``,
 with the sections those need, in the order of ``lib.lua``) followed by the operation's file: Redis
-runs the whole text at every call, so a script carries only what it calls. A script is loaded into Redis
-once (``SCRIPT LOAD`` on the first ``NOSCRIPT`` reply, e.g. after a restart) and then called by its
-SHA, so a call costs one round trip and sends no source text.
+runs the whole text at every call, so a script carries only what it calls. A script is loaded
+into Redis once (``SCRIPT LOAD`` on the first ``NOSCRIPT`` reply, e.g. after a restart) and then
+called by its SHA, so a call costs one round trip and sends no source text.
 """
 
 from __future__ import annotations
