@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 
 from alsek.adapters.redis.claims import ClaimReader, decode_message
 from alsek.adapters.redis.client import translated
-from alsek.adapters.redis.keyspace import SCAN_COUNT, Connection, RedisKeySpace
+from alsek.adapters.redis.keyspace import SCAN_COUNT, RedisKeySpace
 from alsek.adapters.redis.scripts import Call
 from alsek.domain.model.effects import NO_EFFECTS, Effects
 from alsek.domain.model.errors import (
@@ -22,9 +22,7 @@ from alsek.domain.model.errors import (
 )
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import dlq_prefix
-from alsek.ports.backend import DEFAULT_NAMESPACE, Claim
-from alsek.ports.clock import Clock
-from alsek.ports.serializer import Serializer
+from alsek.ports.backend import Claim
 
 log = logging.getLogger("alsek.adapters.redis")
 
@@ -48,16 +46,6 @@ class RedisBackend(RedisKeySpace):
     Raises:
         ValidationError: for a connection of another type or a namespace holding braces.
     """
-
-    def __init__(
-        self,
-        connection: Connection = None,
-        *,
-        namespace: str = DEFAULT_NAMESPACE,
-        serializer: Serializer | None = None,
-        clock: Clock | None = None,
-    ) -> None:
-        super().__init__(connection, namespace=namespace, serializer=serializer, clock=clock)
 
     def _rebuild(self) -> None:
         super()._rebuild()
