@@ -10,8 +10,6 @@ locked state and hang the child (reported to the workers' owner).
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +22,7 @@ from alsek.app.worker.thread_pool import ThreadWorkerPool
 from alsek.domain.model.errors import ResultNotFoundError
 from alsek.storage.result import ResultStore
 from alsek.tools import ResultPool
+from tests.integration.test_worker_pools import running
 
 N_TASKS = 3_000
 
@@ -44,18 +43,8 @@ def running_pool(tasks: list[Any], *, processes: bool = False, **options: Any) -
     else:
         settings = {"n_threads": 8, "n_processes": 1, "grace_period": 5_000, **options}
         pool = ThreadWorkerPool(tasks, **settings)
-    thread = threading.Thread(target=pool.run, name="test-pool", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not _forked(pool) and thread.is_alive():
-        assert time.monotonic() < deadline, "the worker pool did not start"
-        time.sleep(0.005)
-    try:
+    with running(pool, started=lambda: _forked(pool)):
         yield pool
-    finally:
-        pool.stop()
-        thread.join(30)
-        assert not thread.is_alive(), "the worker pool did not stop"
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -26,16 +26,25 @@ FAST = {"lease_ms": 1_000, "grace_period": 2_000}
 
 
 @contextlib.contextmanager
-def running(pool: WorkerPool) -> Iterator[WorkerPool]:
-    """Run ``pool`` in a thread of this process until the block ends."""
+def running(pool: WorkerPool, started: Callable[[], bool] | None = None) -> Iterator[WorkerPool]:
+    """Run ``pool`` in a thread of this process until the block ends, then stop it gracefully.
+
+    Args:
+        pool: the pool.
+        started: when given, wait (10 s at most) until it is true before entering the block.
+    """
     thread = threading.Thread(target=pool.run, name="test-pool", daemon=True)
     thread.start()
+    deadline = time.monotonic() + 10
+    while started is not None and not started() and thread.is_alive():
+        assert time.monotonic() < deadline, "the worker pool did not start"
+        time.sleep(0.005)
     try:
         yield pool
     finally:
         pool.stop()
         thread.join(30)
-        assert not thread.is_alive(), "the pool did not stop"
+        assert not thread.is_alive(), "the worker pool did not stop"
 
 
 @pytest.fixture

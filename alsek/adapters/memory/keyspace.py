@@ -21,16 +21,7 @@ from alsek.ports.serializer import Serializer
 class MemoryKeySpace(Backend):
     """The key-value and pub/sub methods of :class:`InMemoryBackend` (queue methods stay abstract).
 
-    Args:
-        namespace: prefix of every stored name (default ``"alsek"``).
-        serializer: encodes values (default :class:`JsonSerializer`).
-        clock: source of time in ms (default :class:`SystemClock`); TTLs, delays and leases all
-            follow it, so a fake clock makes time-dependent tests instant.
-        store: the state to use; pass another backend's ``store`` to share it under a different
-            namespace, as two backends share one Redis. A new, empty store when omitted.
-
-    Raises:
-        ValidationError: if ``namespace`` is not a non-empty string.
+    Takes the arguments documented on :class:`InMemoryBackend`.
     """
 
     def __init__(

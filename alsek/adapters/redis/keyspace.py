@@ -42,15 +42,7 @@ class RedisKeySpace(Backend):
     """The key-value, pub/sub and connection methods of :class:`RedisBackend` (queue methods
     stay abstract here).
 
-    Args:
-        connection: None (localhost:6379), a ``redis://``/``rediss://``/``unix://`` URL, a
-            ``redis.Redis`` or a :class:`LazyClient`.
-        namespace: prefix of every key (default ``"alsek"``).
-        serializer: encodes values (default :class:`JsonSerializer`).
-        clock: the source of time in ms for delays, leases and TTL decisions (default: system).
-
-    Raises:
-        ValidationError: for a connection of another type or a namespace holding braces.
+    Takes the arguments documented on :class:`RedisBackend`.
     """
 
     def __init__(
