@@ -57,7 +57,10 @@ def _thread_pool(tasks: list[Task], settings: WorkerSettings) -> ThreadWorkerPoo
 
 def _process_pool(tasks: list[Task], settings: WorkerSettings) -> ProcessWorkerPool:
     return ProcessWorkerPool(
-        tasks, prune_interval=settings.prune_interval, **_pool_options(settings)
+        tasks,
+        prune_interval=settings.prune_interval,
+        prefetch=settings.prefetch,
+        **_pool_options(settings),
     )
 
 

@@ -93,6 +93,7 @@ class WorkerSettings:
         n_process_floor: process groups always kept (thread pool).
         slot_wait_interval: how often the thread pool's supervisor looks at the load.
         prune_interval: how often the process pool's supervisor checks deadlines and children.
+        prefetch: messages each process pool child claims ahead of the one it runs.
         complete_only_on_thread_exit: keep an interrupted thread's slot until it unwinds.
         consumer_backoff_factor: idle backoff growth per empty pass.
         consumer_backoff_floor: shortest idle backoff.
@@ -112,6 +113,7 @@ class WorkerSettings:
     n_process_floor: int = field(default=1, validator=_non_negative)
     slot_wait_interval: int = field(default=50, validator=_positive)
     prune_interval: int = field(default=100, validator=_positive)
+    prefetch: int = field(default=8, validator=_non_negative)
     complete_only_on_thread_exit: bool = False
     consumer_backoff_factor: int = field(default=1_000, validator=_non_negative)
     consumer_backoff_floor: int = field(default=1_000, validator=_non_negative)

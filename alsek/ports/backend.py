@@ -182,6 +182,24 @@ class Backend(ABC):
     def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:
         """Lease up to ``limit`` ready messages from ``queues`` (in that order of preference)."""
 
+    def ack_many_and_claim(
+        self,
+        acks: Sequence[tuple[Message, Effects]],
+        *,
+        queues: Sequence[str],
+        limit: int,
+        lease_ms: int,
+    ) -> Claim:
+        """:meth:`ack` each ``(message, effects)`` of ``acks`` in order, then :meth:`claim`.
+
+        Adapters may do it all in one round trip (the Redis adapter does, in one atomic step).
+        Every effect is encoded before anything is written: a ``SerializationError`` means
+        nothing was applied.
+        """
+        for message, effects in acks:
+            self.ack(message, effects=effects)
+        return self.claim(queues, limit=limit, lease_ms=lease_ms)
+
     def ack_and_claim(
         self,
         message: Message,
@@ -191,9 +209,10 @@ class Backend(ABC):
         limit: int,
         lease_ms: int,
     ) -> Claim:
-        """:meth:`ack` then :meth:`claim`; adapters may do both in one round trip."""
-        self.ack(message, effects=effects)
-        return self.claim(queues, limit=limit, lease_ms=lease_ms)
+        """:meth:`ack` then :meth:`claim` (:meth:`ack_many_and_claim` with one ack)."""
+        return self.ack_many_and_claim(
+            [(message, effects)], queues=queues, limit=limit, lease_ms=lease_ms
+        )
 
     @abstractmethod
     def extend(self, messages: Sequence[Message], *, lease_ms: int) -> list[Message]:

@@ -39,7 +39,7 @@ from hypothesis.stateful import (
 )
 
 from alsek.domain.model.backoff import NO_BACKOFF, ConstantBackoff
-from alsek.domain.model.effects import Effects, Publish, Write
+from alsek.domain.model.effects import NO_EFFECTS, Effects, Publish, Write
 from alsek.domain.model.errors import (
     MessageAlreadyExistsError,
     MessageDoesNotExistError,
@@ -371,6 +371,38 @@ class BackendContract:
         assert claim.messages == [second]
         assert not backend.exists(message_name(first))
         assert backend.get("results:first") == 1
+
+    def test_ack_many_and_claim_finishes_each_with_its_effects(self, backend, clock):
+        messages = [self.make(clock) for _ in range(4)]
+        other_queue = self.make(clock, queue="q_other")
+        for message in [*messages, other_queue]:
+            backend.submit(message)
+        self.claim(backend, limit=3)
+        self.claim(backend, "q_other")
+        acks = [(m, Effects(writes=[Write(f"results:{i}", i)])) for i, m in enumerate(messages[:3])]
+        acks.append((other_queue, NO_EFFECTS))
+        claim = backend.ack_many_and_claim(acks, queues=["q"], limit=5, lease_ms=LEASE)
+        assert claim.messages == [messages[3]]
+        for index, message in enumerate(messages[:3]):
+            assert not backend.exists(message_name(message))
+            assert backend.get(f"results:{index}") == index
+        assert not backend.exists(message_name(other_queue))
+        assert backend.depth("q_other") == 0
+
+    def test_ack_many_and_claim_with_an_unencodable_effect_applies_nothing(self, backend, clock):
+        first, second = self.make(clock), self.make(clock)
+        backend.submit(first)
+        backend.submit(second)
+        self.claim(backend, limit=2)
+        acks = [
+            (first, Effects(writes=[Write("results:first", 1)])),
+            (second, Effects(writes=[Write("results:second", object())])),
+        ]
+        with pytest.raises(SerializationError):
+            backend.ack_many_and_claim(acks, queues=["q"], limit=1, lease_ms=LEASE)
+        assert backend.exists(message_name(first)) and backend.exists(message_name(second))
+        assert not backend.exists("results:first")
+        assert backend.extend([first, second], lease_ms=LEASE) == []
 
     # == retry ====================================================================================
 

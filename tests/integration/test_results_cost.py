@@ -156,13 +156,16 @@ def test_cost_per_task(make_redis_backend: Callable[..., RedisBackend], monitor:
     bare, results, status = table["bare"], table["results"], table["status"]
     # Storing a result adds no request: its SET and PUBLISH ride in the ack's script.
     assert results["submit"][0] == pytest.approx(bare["submit"][0], abs=0.05)
-    assert results["process"][0] <= bare["process"][0] + 0.1
+    # Workers batch acknowledgements (how many share a request depends on timing): at most one
+    # request per task settles it, with or without a result.
+    assert bare["process"][0] <= 1.05
+    assert results["process"][0] <= 1.05
     assert results["process"][1] <= bare["process"][1] + 2.05  # SET + PUBLISH
     # Status: SUBMITTED and SUCCEEDED ride in scripts (SET + PUBLISH each); RUNNING is written
     # by the worker on its own (SET + PUBLISH requests).
     assert status["submit"][0] == pytest.approx(bare["submit"][0], abs=0.05)
     assert status["submit"][1] <= bare["submit"][1] + 2.05
-    assert status["process"][0] <= bare["process"][0] + 2.1
+    assert status["process"][0] <= 2 + 1.05
     # Fetching a result: one MGET per notification batch plus one DEL per result.
     assert results["fetch"][0] <= 2.1
 

@@ -104,6 +104,25 @@ class InMemoryBackend(MemoryKeySpace):
             self._apply(encoded, now)
             return existed
 
+    def ack_many_and_claim(
+        self,
+        acks: Sequence[tuple[Message, Effects]],
+        *,
+        queues: Sequence[str],
+        limit: int,
+        lease_ms: int,
+    ) -> Claim:
+        """Ack each message of ``acks`` with its effects, then claim; every effect is encoded
+        first, so an unencodable one applies nothing. See :meth:`Backend.ack_many_and_claim`."""
+        _check_claim(limit, lease_ms)
+        encoded = [(message, self._encode_effects(effects)) for message, effects in acks]
+        with self.store.lock:
+            now = self.clock.now_ms()
+            for message, effects in encoded:
+                self._drop(message, now)
+                self._apply(effects, now)
+        return self.claim(queues, limit=limit, lease_ms=lease_ms)
+
     def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
         """Store the updated ``message`` and index it by its ``ready_at``; see :meth:`Backend.retry`."""
         body, encoded = self._encode(message), self._encode_effects(effects)

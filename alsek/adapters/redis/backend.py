@@ -68,18 +68,18 @@ class RedisBackend(RedisKeySpace):
         """
         return self._reader.claim(queues, limit=limit, lease_ms=lease_ms, now_ms=self._now())
 
-    def ack_and_claim(
+    def ack_many_and_claim(
         self,
-        message: Message,
+        acks: Sequence[tuple[Message, Effects]],
         *,
-        effects: Effects = NO_EFFECTS,
         queues: Sequence[str],
         limit: int,
         lease_ms: int,
     ) -> Claim:
-        """Ack ``message`` (with ``effects``) and claim the next messages in one round trip."""
-        return self._reader.ack_and_claim(
-            message, effects, queues, limit=limit, lease_ms=lease_ms, now_ms=self._now()
+        """Ack every message of ``acks`` (with its effects) and claim the next messages, in one
+        round trip and one atomic step; see :meth:`Backend.ack_many_and_claim`."""
+        return self._reader.ack_many_and_claim(
+            acks, queues, limit=limit, lease_ms=lease_ms, now_ms=self._now()
         )
 
     def extend(self, messages: Sequence[Message], *, lease_ms: int) -> list[Message]:

@@ -65,19 +65,20 @@ class ClaimReader:
         call = self._calls.claim(Call(now_ms), unique, limit, lease_ms)
         return self._finish(self._run("claim", call), unique, limit, lease_ms, now_ms)
 
-    def ack_and_claim(
+    def ack_many_and_claim(
         self,
-        message: Message,
-        effects: Effects,
+        acks: Sequence[tuple[Message, Effects]],
         queues: Sequence[str],
         *,
         limit: int,
         lease_ms: int,
         now_ms: int,
     ) -> Claim:
-        """Ack ``message`` with ``effects`` and claim, in one script call."""
+        """Ack every message of ``acks`` with its effects and claim, in one script call."""
         unique = list(dict.fromkeys(queues))
-        call = self._calls.effects(self._calls.message(Call(now_ms), message), effects)
+        call = Call(now_ms).arg(len(acks))
+        for message, effects in acks:
+            self._calls.effects(self._calls.message(call, message), effects)
         self._calls.claim(call, unique, limit, lease_ms)
         return self._finish(self._run("ack_claim", call), unique, limit, lease_ms, now_ms)
 

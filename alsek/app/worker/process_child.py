@@ -13,14 +13,19 @@ import os
 
 from alsek.adapters.execution.lifecycle import StopFlag, die_with_parent, install_stop_handlers
 from alsek.adapters.execution.slots import SlotState, SlotTable
+from alsek.app.worker.feeder import Feeder
 from alsek.app.worker.group_process import broker_of
 from alsek.app.worker.spec import WorkerSpec
 from alsek.domain.model.errors import BackendError
 from alsek.domain.model.message import Message
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
+from alsek.domain.services.processing import Settlement
 
 log = logging.getLogger("alsek.worker")
+
+#: How long (s) a stopping child waits for its feeder to send its last acknowledgements.
+CLOSE_TIMEOUT_S = 5.0
 
 
 def run_child(spec: WorkerSpec, index: int, slots: SlotTable, parent_pid: int) -> None:
@@ -42,40 +47,20 @@ def run_child(spec: WorkerSpec, index: int, slots: SlotTable, parent_pid: int) -
     )
     processor = MessageProcessor(consumer, tasks)
     clock = consumer.backend.clock
+    feeder = Feeder(processor, executors=1, stop=flag, prefetch=spec.prefetch)
+    feeder.start()
     log.debug("Process child %s (pid %s) started.", index, os.getpid())
-    message: Message | None = None
-    claimed_nothing = False
-    while not flag.is_set():
+    settlement: Settlement | None = None
+    while True:
+        slots.write(index, SlotState.IDLE)
+        message = feeder.next(settlement)
         if message is None:
-            message = _next(consumer, slots, index, claimed_nothing)
-            claimed_nothing = message is None
-            continue
+            break
         slots.write(index, SlotState.RUNNING, message, clock.now_ms() + message.timeout)
         settlement = processor.process(message)
         slots.write(index, SlotState.SETTLING, message)
-        claimed = processor.finish(settlement, claim_next=0 if flag.is_set() else 1)
-        message = claimed[0] if claimed else None
-        claimed_nothing = True
     slots.write(index, SlotState.IDLE)
-    if message is not None:
-        _release(consumer, message)
-
-
-def _next(
-    consumer: Consumer, slots: SlotTable, index: int, claimed_nothing: bool
-) -> Message | None:
-    """Claim one message; if the last claim (or this one) found nothing, wait for work first
-    (``wait_for_work`` returns at once when work arrived meanwhile)."""
-    if not claimed_nothing:
-        slots.write(index, SlotState.IDLE)
-        claimed = consumer.claim(1)
-        if claimed:
-            return claimed[0]
-    slots.write(index, SlotState.PARKED)
-    consumer.wait_for_work()
-    slots.write(index, SlotState.IDLE)
-    claimed = consumer.claim(1)
-    return claimed[0] if claimed else None
+    feeder.close(timeout_s=CLOSE_TIMEOUT_S)
 
 
 def _release(consumer: Consumer, message: Message) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from alsek.adapters.execution.lifecycle import Restarts, terminate
 from alsek.adapters.execution.slots import SlotState, SlotTable, SlotView
-from alsek.app.worker.pool import WorkerPool, _positive, default_process_count
+from alsek.app.worker.pool import WorkerPool, _non_negative, _positive, default_process_count
 from alsek.app.worker.process_child import run_child
 from alsek.app.worker.watchdog import Running, Watchdog
 from alsek.domain.model.errors import BackendError, RevokedError
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("alsek.worker")
 
 _NEVER = 2**62
+#: Messages a child claims ahead by default.
+DEFAULT_PREFETCH = 8
 _BUSY = (SlotState.RUNNING, SlotState.SETTLING)
 
 
@@ -45,6 +47,9 @@ class ProcessWorkerPool(WorkerPool):
         prune_interval: how often (ms) the supervisor checks deadlines and children.
         slot_wait_interval: accepted for compatibility with the thread pool's options; children
             claim only when free, so nothing waits for a slot.
+        prefetch: messages each child claims ahead of the one it runs, so that it never waits
+            on Redis between short tasks (0: claim only when free). They are given back to the
+            queue as soon as a task runs longer than 50 ms.
         **options: as for :class:`~alsek.app.worker.pool.WorkerPool` (``queues``, ``backoff``,
             ``lease_ms``, ``grace_period``, ...).
     """
@@ -55,6 +60,7 @@ class ProcessWorkerPool(WorkerPool):
         n_processes: int | None = None,
         prune_interval: int = 100,
         slot_wait_interval: int = 50,
+        prefetch: int = DEFAULT_PREFETCH,
         **options: Any,
     ) -> None:
         super().__init__(tasks, **options)
@@ -66,7 +72,8 @@ class ProcessWorkerPool(WorkerPool):
         self._started_at = [0.0] * self.n_processes
         self._restart = [Restarts() for _ in range(self.n_processes)]
         self._runs: dict[int, Running] = {}
-        self._spec = self.spec(n_threads=1)
+        self.prefetch = _non_negative("prefetch", prefetch)
+        self._spec = self.spec(n_threads=1, prefetch=self.prefetch)
         consumer = Consumer(self.broker, self.queues, stop_signal=self.stop_flag)
         self.processor = MessageProcessor(consumer, self.tasks)
         self.watchdog = Watchdog(

@@ -47,6 +47,8 @@ class WorkerSpec:
         heartbeat_ms: how often running messages' leases are renewed.
         backoff: the consumer's idle backoff.
         n_threads: worker threads per process (1 in a process pool's child).
+        prefetch: messages each process claims beyond its free threads (see
+            :class:`~alsek.app.worker.feeder.Feeder`).
         complete_only_on_thread_exit: see :class:`ThreadGroup`.
         abandon_ms: how long an interrupted thread may take to unwind before it is abandoned.
         tick_ms: the watchdog's longest sleep.
@@ -61,6 +63,7 @@ class WorkerSpec:
     heartbeat_ms: int
     backoff: Backoff
     n_threads: int = 1
+    prefetch: int = 0
     complete_only_on_thread_exit: bool = False
     abandon_ms: int = 1_000
     tick_ms: int = 100

@@ -1,10 +1,10 @@
-"""A group of worker threads in one process that claim messages for themselves.
+"""A group of worker threads in one process, fed by one feeder thread.
 
-Each thread runs a message, then acknowledges it and leases the next in one round trip
-(``ack_and_claim``) and runs that one directly: no hand-off, one backend call per task. When a
-thread finds nothing, it goes idle (:class:`~alsek.app.worker.idle.IdleThreads`: one idle thread
-claims for all of them or blocks on ``wait_for_work``), so the group claims only for free threads
-and never polls. A watchdog thread renews leases, times tasks out and applies revocations.
+Each worker thread runs a message, hands its acknowledgement to the group's
+:class:`~alsek.app.worker.feeder.Feeder` and takes the next message from it. The feeder sends all
+pending acknowledgements and a claim for the free threads in one round trip, so the group claims
+only for free threads, never polls, and under load pays far less than one round trip per task.
+A watchdog thread renews leases, times tasks out and applies revocations.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from alsek.adapters.execution.interrupt import ThreadInterrupter
-from alsek.app.worker.idle import IdleThreads
+from alsek.app.worker.feeder import Feeder
 from alsek.app.worker.runs import RunTable
 from alsek.app.worker.watchdog import Running, Watchdog
 from alsek.domain.model.errors import BackendError, RevokedError, TerminationError
 from alsek.domain.model.message import Message
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
-from alsek.domain.services.processing import Outcome, run_task, settle
+from alsek.domain.services.processing import Outcome, Settlement, run_task, settle
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
@@ -74,6 +74,7 @@ class ThreadGroup:
         abandon_ms: see above.
         tick_ms: the watchdog's longest sleep (bounds how late a timeout is noticed).
         report_load: called by the watchdog after each wake-up with the number of busy threads.
+        prefetch: messages claimed beyond the free threads (see :class:`Feeder`).
     """
 
     def __init__(
@@ -88,6 +89,7 @@ class ThreadGroup:
         abandon_ms: int = 1_000,
         tick_ms: int = 100,
         report_load: Callable[[int], None] | None = None,
+        prefetch: int = 0,
     ) -> None:
         self.consumer = consumer
         self.processor = MessageProcessor(consumer, tasks)
@@ -97,7 +99,7 @@ class ThreadGroup:
         self.abandon_ms = abandon_ms
         self.report_load = report_load
         self.runs = RunTable()
-        self.idle = IdleThreads(consumer, stop)
+        self.feeder = Feeder(self.processor, executors=n_threads, stop=stop, prefetch=prefetch)
         self._numbers = itertools.count()
         self._run_numbers = itertools.count(1)
         self._workers: list[_Worker] = []
@@ -114,8 +116,9 @@ class ThreadGroup:
     # -- life cycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the watchdog and the worker threads."""
+        """Start the watchdog, the feeder and the worker threads."""
         self._watchdog_thread.start()
+        self.feeder.start()
         for _ in range(self.n_threads):
             self._spawn()
 
@@ -128,7 +131,7 @@ class ThreadGroup:
         """Stop claiming, let running tasks finish for up to ``grace_ms``, interrupt the rest
         with ``TerminationError`` and release their messages and any claimed but not started."""
         self.stop.set()
-        self.idle.wake_all()
+        self.feeder.wake()
         deadline = time.monotonic() + grace_ms / 1000
         self._join_workers(deadline)
         if self.runs.snapshot():
@@ -136,14 +139,14 @@ class ThreadGroup:
                 self._interrupt(running, TerminationError, "the worker is shutting down")
             self._join_workers(time.monotonic() + min(self.abandon_ms, 1_000) / 1000)
         stuck = [r for r in self.runs.snapshot() if self._abandon(r)]
-        leftover = [r.message for r in stuck] + self.idle.take_pending()
-        self._release(leftover)
+        self._release([r.message for r in stuck])
+        self.feeder.close(timeout_s=5)
         self._watchdog_stop.set()
         self._watchdog_thread.join(timeout=5)
 
     def _join_workers(self, deadline: float) -> None:
         for worker in list(self._workers):
-            while worker.thread.is_alive() and not self.idle.parked_leader(worker.thread):
+            while worker.thread.is_alive():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return
@@ -167,20 +170,15 @@ class ThreadGroup:
 
     def work(self, worker: _Worker) -> None:
         """The loop of one worker thread."""
-        message: Message | None = None
-        claimed_nothing = False
+        settlement: Settlement | None = None
         while not worker.retired:
+            message = self.feeder.next(settlement)
             if message is None:
-                message = self.idle.acquire(claimed_nothing)
-                if message is None:
-                    return
-            if self.stop.is_set():
-                self._release([message])
                 return
-            message = self._run(worker, message)
-            claimed_nothing = True  # when message is None: the ack's claim found nothing
+            settlement = self._run(worker, message)
 
-    def _run(self, worker: _Worker, message: Message) -> Message | None:
+    def _run(self, worker: _Worker, message: Message) -> Settlement | None:
+        """Run ``message``; return how it ends (None: nothing left to settle here)."""
         task = self.processor.task_for(message)
         running = Running(
             message=message, key=worker, run=next(self._run_numbers),
@@ -189,24 +187,20 @@ class ThreadGroup:
         self.runs.add(running)
         try:
             if task is None:
-                settlement = settle(None, message, Outcome())
-            else:
-                self.processor.begin(task, message)
-                assert worker.interrupter is not None
-                outcome = worker.interrupter.execute(running.run, lambda: run_task(task, message))
-                if outcome is None:  # abandoned: the watchdog settled it and started a new thread
-                    worker.retired = True
-                    return None
-                if isinstance(outcome.error, TerminationError):
-                    self._release([message])
-                    return None
-                settlement = settle(task, message, outcome, self.processor.tasks)
+                return settle(None, message, Outcome())
+            self.processor.begin(task, message)
+            assert worker.interrupter is not None
+            outcome = worker.interrupter.execute(running.run, lambda: run_task(task, message))
+            if outcome is None:  # abandoned: the watchdog settled it and started a new thread
+                worker.retired = True
+                return None
+            if isinstance(outcome.error, TerminationError):
+                self._release([message])
+                return None
             running.settling = True
-            claim_next = 0 if self.stop.is_set() else 1
-            claimed = self.processor.finish(settlement, claim_next=claim_next)
+            return settle(task, message, outcome, self.processor.tasks)
         finally:
             self.runs.discard(running)
-        return claimed[0] if claimed else None
 
     # -- watchdog hooks --------------------------------------------------------------------------
 

@@ -150,6 +150,20 @@ class Consumer:
         )
         return self._record(claim)
 
+    def ack_many_and_claim(
+        self, acks: Sequence[tuple[Message, Effects]], limit: int = 1
+    ) -> list[Message]:
+        """Acknowledge every ``(message, effects)`` of ``acks`` and lease up to ``limit`` more,
+        in one step (an empty ``acks`` is a plain claim).
+
+        Raises:
+            BackendConnectionError: as :meth:`ack_and_claim`.
+        """
+        claim = self.backend.ack_many_and_claim(
+            acks, queues=self.queues, limit=limit, lease_ms=self.lease_ms
+        )
+        return self._record(claim)
+
     def _record(self, claim: Claim) -> list[Message]:
         self._errors = 0
         for name in claim.corrupt:

@@ -8,8 +8,9 @@ the settlement. An acknowledgement can lease the next message in the same round 
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from alsek.domain.model.effects import Effects
@@ -95,26 +96,12 @@ class MessageProcessor:
         Returns:
             The newly leased messages.
         """
-        clock = self.consumer.backend.clock
-        first_error_at: int | None = None
         while True:
             try:
-                return self._apply(settlement, claim_next)
-            except BackendConnectionError as error:
-                now = clock.now_ms()
-                first_error_at = now if first_error_at is None else first_error_at
-                if (
-                    self.consumer.stop_signal.is_set()
-                    and now - first_error_at >= self.consumer.lease_ms
-                ):
-                    log.error("Gave up settling %s: %s", settlement.message.summary, error)
-                    return []
-                self.consumer.pause_after_error(error)
-            except BackendError as error:  # not an outage: retrying the same call cannot help
-                log.error("Could not settle %s (%s); it will be delivered again when its lease "
-                          "lapses.", settlement.message.summary, error)  # fmt: skip
-                self.consumer.pause_after_error(error)
-                return []
+                return self._riding_out_outages(
+                    settlement.message.summary,
+                    functools.partial(self._apply, settlement, claim_next),
+                )
             except SerializationError as error:
                 settlement = self._unencodable(settlement, error)
             except MessageDoesNotExistError:
@@ -122,6 +109,51 @@ class MessageProcessor:
                     "%s was removed while it ran; nothing to settle.", settlement.message.summary
                 )
                 return self.consumer.claim(claim_next) if claim_next else []
+
+    def finish_acks(self, settlements: Sequence[Settlement], *, claim_next: int) -> list[Message]:
+        """Apply the acknowledgements ``settlements`` and lease up to ``claim_next`` messages,
+        all in one round trip (outages ridden out as by :meth:`finish`).
+
+        If any result cannot be encoded, nothing of the batch was written: each settlement is
+        then applied on its own by :meth:`finish` (the unencodable ones fail), and the claim made
+        after them.
+        """
+        acks = [(s.message, s.effects) for s in settlements if s.verdict is Verdict.ACK]
+        if len(acks) != len(settlements):
+            raise ValueError("finish_acks() takes acknowledgements only")
+        summary = f"{len(acks)} acknowledgement(s)"
+        try:
+            return self._riding_out_outages(
+                summary, lambda: self.consumer.ack_many_and_claim(acks, limit=claim_next)
+            )
+        except SerializationError:
+            for settlement in settlements:
+                self.finish(settlement)
+            return self.consumer.claim(claim_next) if claim_next else []
+
+    def _riding_out_outages(
+        self, summary: str, apply: Callable[[], list[Message]]
+    ) -> list[Message]:
+        clock = self.consumer.backend.clock
+        first_error_at: int | None = None
+        while True:
+            try:
+                return apply()
+            except BackendConnectionError as error:
+                now = clock.now_ms()
+                first_error_at = now if first_error_at is None else first_error_at
+                if (
+                    self.consumer.stop_signal.is_set()
+                    and now - first_error_at >= self.consumer.lease_ms
+                ):
+                    log.error("Gave up settling %s: %s", summary, error)
+                    return []
+                self.consumer.pause_after_error(error)
+            except BackendError as error:  # not an outage: retrying the same call cannot help
+                log.error("Could not settle %s (%s); it will be delivered again when its lease "
+                          "lapses.", summary, error)  # fmt: skip
+                self.consumer.pause_after_error(error)
+                return []
 
     def broker_for(self, message: Message) -> Broker:
         """The broker of ``message``'s task (its dead letter settings apply), else the consumer's."""

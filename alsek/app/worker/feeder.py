@@ -1,0 +1,268 @@
+"""The one thread of a worker process that claims and acknowledges for its executors.
+
+Executors (a thread group's worker threads, or a process child's main thread) hand each finished
+acknowledgement to the feeder and take their next message from its buffer: they never wait on
+Redis for the queue's sake. The feeder sends whatever piled up in one round trip
+(``ack_many_and_claim``): every pending acknowledgement, and a claim for the executors that are
+free plus ``prefetch`` more. Under load one round trip serves many tasks; an acknowledgement is
+sent as soon as the round trip before it returns, so results are never held back by other runs.
+
+When the queues are empty the feeder blocks on ``wait_for_work`` (no polling); meanwhile
+executors settle their own messages. Retries and failures are always settled by the executor.
+Prefetched messages are handed out only while fresh (under half a lease old), and given back to
+the queue when every executor has been busy for ``hold_ms``: a long task never sits on work that
+another worker could run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+
+from alsek.app.worker.watchdog import StopSignal
+from alsek.domain.model.errors import BackendError
+from alsek.domain.model.message import Message
+from alsek.domain.services.message_processor import MessageProcessor
+from alsek.domain.services.processing import Settlement, Verdict
+
+log = logging.getLogger("alsek.worker")
+
+#: Most acknowledgements sent in one round trip.
+MAX_BATCH = 64
+#: Longest wait (s) before the stop signal is looked at again (a signal handler cannot notify).
+STOP_CHECK_S = 0.1
+
+
+class Feeder:
+    """Claims for and acknowledges on behalf of ``executors`` executors of one process.
+
+    Args:
+        processor: settles messages (its consumer claims and waits for work).
+        executors: how many executors take messages.
+        stop: once set, no more claims; waiting executors get None.
+        prefetch: messages claimed beyond the free executors (0: claim only for free ones).
+        hold_ms: how long prefetched messages may wait while every executor is busy.
+        ack_delay_ms: how long an acknowledgement may wait for others to share its round trip
+            when no executor is waiting for a message.
+    """
+
+    def __init__(
+        self,
+        processor: MessageProcessor,
+        *,
+        executors: int,
+        stop: StopSignal,
+        prefetch: int = 0,
+        hold_ms: int = 50,
+        ack_delay_ms: float = 1.0,
+    ) -> None:
+        self.processor = processor
+        self.consumer = processor.consumer
+        self.executors = executors
+        self.stop = stop
+        self.prefetch = prefetch
+        self.hold_s = hold_ms / 1000
+        self.fresh_s = self.consumer.lease_ms / 2000
+        self.ack_delay_s = ack_delay_ms / 1000
+        self._acks_since = 0.0
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)  # executors wait here for messages
+        self._work = threading.Condition(self._lock)  # the feeder waits here for work
+        self._buffer: deque[tuple[Message, float]] = deque()
+        self._acks: list[Settlement] = []
+        self._waiting = 0
+        self._parked = False
+        self._closed = False
+        self._prefetching = prefetch > 0
+        self._thread = threading.Thread(target=self._main, name="alsek-feeder", daemon=True)
+
+    # -- executors' side -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the feeder thread."""
+        self._thread.start()
+
+    def next(self, finished: Settlement | None = None) -> Message | None:
+        """Hand over the settlement of the caller's last run (if any) and take its next message.
+
+        An acknowledgement goes to the next round trip; anything else (or any settlement while
+        the feeder is parked or closed) is settled here, in the caller's thread.
+
+        Returns:
+            The next message, or None once ``stop`` is set (or the feeder closed).
+        """
+        queued = False
+        with self._cond:
+            if finished is not None and finished.verdict is Verdict.ACK:
+                queued = not (self._parked or self._closed)
+                if queued:
+                    if not self._acks:
+                        self._acks_since = time.monotonic()
+                    self._acks.append(finished)
+            self._waiting += 1
+            self._work.notify()
+        try:
+            if finished is not None and not queued:
+                self.processor.finish(finished)
+            with self._cond:
+                return self._take()
+        finally:
+            with self._cond:
+                self._waiting -= 1
+
+    def wake(self) -> None:
+        """Wake the feeder and every waiting executor (after ``stop`` was set)."""
+        with self._lock:
+            self._cond.notify_all()
+            self._work.notify_all()
+
+    def _take(self) -> Message | None:
+        while not self.stop.is_set():
+            while self._buffer:
+                message, claimed_at = self._buffer.popleft()
+                if time.monotonic() - claimed_at < self.fresh_s:
+                    return message
+                log.warning("%s waited too long for an executor; its lease will lapse.",
+                            message.summary)  # fmt: skip
+            if self._closed:
+                return None
+            self._prefetching = self.prefetch > 0
+            self._cond.wait(STOP_CHECK_S)
+        return None
+
+    # -- the feeder thread -----------------------------------------------------------------------
+
+    def _want(self) -> int:
+        """How many messages to claim now: enough for every waiting executor (plus the
+        prefetch), or a prefetch refill once the buffer is down to half of it."""
+        extra = self.prefetch if self._prefetching else 0
+        free = min(self._waiting, self.executors)
+        if free or len(self._buffer) * 2 <= extra:
+            return max(0, free + extra - len(self._buffer))
+        return 0
+
+    def _main(self) -> None:
+        try:
+            while not self.stop.is_set():
+                acks, want = self._await_work()
+                if acks or want:
+                    self._exchange(acks, want)
+        except Exception:  # the process must not lose its feeder silently
+            log.exception("The feeder failed; executors settle their own messages.")
+        finally:
+            self._close()
+
+    def _await_work(self) -> tuple[list[Settlement], int]:
+        """Wait until there are executors to claim for, or acknowledgements that waited
+        ``ack_delay_ms`` (or fill a batch). Returns the acknowledgements and the claim size, or
+        ``([], -1)`` when the prefetched messages are to be given back."""
+        with self._lock:
+            while not self.stop.is_set():
+                want, now = self._want(), time.monotonic()
+                acks_due = self._acks and (
+                    len(self._acks) >= MAX_BATCH or now - self._acks_since >= self.ack_delay_s
+                )
+                if want or acks_due:
+                    acks = self._acks[:MAX_BATCH]
+                    del self._acks[:MAX_BATCH]
+                    self._acks_since = now
+                    return acks, want
+                timeout = STOP_CHECK_S
+                if self._acks:
+                    timeout = min(timeout, self.ack_delay_s - (now - self._acks_since))
+                if self._buffer and self._waiting == 0:
+                    held = now - self._buffer[0][1]
+                    if held >= self.hold_s:
+                        return [], -1
+                    timeout = min(timeout, self.hold_s - held)
+                self._work.wait(timeout)
+            return [], 0
+
+    def _exchange(self, acks: list[Settlement], want: int) -> None:
+        if want < 0:
+            self._give_back()
+            return
+        if acks:
+            claimed = self.processor.finish_acks(acks, claim_next=want)
+        else:
+            claimed = self.consumer.claim(want)
+        now = time.monotonic()
+        with self._cond:
+            if self._closed:
+                self._release(claimed)
+                return
+            self._buffer.extend((message, now) for message in claimed)
+            self._cond.notify(len(claimed))
+            idle = want > 0 and not claimed and not self._acks
+            if idle:
+                self._parked = True
+        if idle:
+            self._park()
+
+    def _park(self) -> None:
+        try:
+            self.consumer.wait_for_work()
+        finally:
+            with self._cond:
+                self._parked = False
+
+    def _give_back(self) -> None:
+        """Every executor stayed busy: return the prefetched messages and stop prefetching
+        until an executor is free again."""
+        with self._cond:
+            held = [message for message, _ in self._buffer]
+            self._buffer.clear()
+            self._prefetching = False
+        self._release(held)
+
+    # -- closing ---------------------------------------------------------------------------------
+
+    def _close(self) -> None:
+        """Send the last acknowledgements, then mark the feeder closed (executors settle their
+        own from then on) and release the buffer."""
+        while True:
+            with self._cond:
+                acks, self._acks = self._acks, []
+                if not acks:
+                    self._closed = True
+                    held = [message for message, _ in self._buffer]
+                    self._buffer.clear()
+                    self._cond.notify_all()
+                    break
+            self.processor.finish_acks(acks, claim_next=0)
+        self._release(held)
+
+    def close(self, timeout_s: float) -> None:
+        """After ``stop`` was set: wait up to ``timeout_s`` for the feeder to send what it has
+        and release its buffer (a feeder parked in ``wait_for_work`` is not waited for: its
+        buffer is released here)."""
+        self.wake()
+        deadline = time.monotonic() + timeout_s
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            with self._cond:
+                if self._parked:
+                    held = [message for message, _ in self._buffer]
+                    self._buffer.clear()
+                    self._closed = True
+                    self._cond.notify_all()
+                    break
+            self._thread.join(0.01)
+        else:
+            return
+        self._release(held)
+
+    def pending(self) -> list[Message]:
+        """The prefetched messages no executor has taken yet."""
+        with self._cond:
+            return [message for message, _ in self._buffer]
+
+    def _release(self, messages: list[Message]) -> None:
+        if not messages:
+            return
+        try:
+            self.consumer.backend.release(messages)
+        except BackendError as error:
+            log.warning("Could not release %s message(s) (%s); their leases will lapse.",
+                        len(messages), error)  # fmt: skip
