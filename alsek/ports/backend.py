@@ -262,6 +262,19 @@ class Backend(ABC):
         """Block until a submission to one of ``queues`` may have made work, or ``timeout_ms``
         passes. Returns whether it was woken (False: timed out). Never busy-polls."""
 
+    def wait_and_claim(
+        self, queues: Sequence[str], *, timeout_ms: int, limit: int, lease_ms: int
+    ) -> Claim:
+        """:meth:`wait_for_work` then :meth:`claim` (for an idle consumer).
+
+        Adapters may send both at once, so that the claim runs the moment a submission ends the
+        wait. Such a claim may use the time the wait began (delayed messages that fell due
+        during the wait are left to the next claim, never taken early) and lease for
+        ``lease_ms`` plus the wait.
+        """
+        self.wait_for_work(queues, timeout_ms)
+        return self.claim(queues, limit=limit, lease_ms=lease_ms)
+
     @abstractmethod
     def dead_letters(self, queue: str | None = None) -> Iterator[Message]:
         """Messages in the dead letter queue (of ``queue``, or of all queues)."""

@@ -877,6 +877,41 @@ class BackendContract:
         backend.submit(self.make(clock, queue="q_other"))
         assert join() is False
 
+    # == wait_and_claim ===========================================================================
+
+    def test_wait_and_claim_takes_a_message_submitted_during_the_wait(self, backend, clock):
+        message = self.make(clock)
+        started = time.monotonic()
+        join = _run_in_thread(
+            lambda: backend.wait_and_claim(
+                ["q_x", "q"], timeout_ms=int(BOUND_S * 2000), limit=2, lease_ms=LEASE
+            )
+        )
+        backend.submit(message)
+        claim = join()
+        assert claim.messages == [message]
+        assert time.monotonic() - started < BOUND_S
+        assert backend.extend([message], lease_ms=LEASE) == []  # leased to the waiter
+
+    def test_wait_and_claim_returns_ready_work_at_once(self, backend, clock):
+        message = self.make(clock)
+        backend.submit(message)
+        started = time.monotonic()
+        claim = backend.wait_and_claim(
+            ["q"], timeout_ms=int(BOUND_S * 2000), limit=1, lease_ms=LEASE
+        )
+        assert claim.messages == [message]
+        assert time.monotonic() - started < BOUND_S
+
+    def test_wait_and_claim_times_out_empty_and_never_takes_work_early(self, backend, clock):
+        delayed = self.make(clock, delay=60_000)
+        backend.submit(delayed)
+        started = time.monotonic()
+        claim = backend.wait_and_claim(["q"], timeout_ms=50, limit=1, lease_ms=LEASE)
+        assert claim.messages == []
+        assert 0.04 <= time.monotonic() - started < BOUND_S
+        assert backend.depth("q") == 1
+
     # == random operations against a model ========================================================
 
     def test_random_operations_match_the_model(self, backend, clock):

@@ -91,8 +91,8 @@ def test_slots_round_trip_and_sequence() -> None:
     )  # fmt: skip
     assert view.sequence > first.sequence and view.sequence % 2 == 0
     assert view.stub().uuid == "u-1"
-    slots.write(0, SlotState.PARKED)
-    assert slots.read(0).state is SlotState.PARKED
+    slots.write(0, SlotState.SETTLING, message)
+    assert slots.read(0).state is SlotState.SETTLING
     assert slots.read(1).state is SlotState.IDLE
 
 

@@ -1,6 +1,6 @@
 """Shared-memory slots through which a process pool's children tell the supervisor what they run.
 
-One slot per child: its state (idle, parked in ``wait_for_work``, running), the deadline of the
+One slot per child: its state (idle, running, settling), the deadline of the
 running message and the message's queue, task and uuid. Writing a slot costs a few microseconds
 and no system call, so a child reports every task without slowing down. Each write is guarded by
 a sequence number (odd while writing), so the supervisor never reads half a write, and the number
@@ -31,8 +31,7 @@ _PAUSE_S = 0.0005
 class SlotState(enum.IntEnum):
     """What a child is doing."""
 
-    IDLE = 0  # claiming or starting
-    PARKED = 1  # blocked in wait_for_work, holding no message
+    IDLE = 0  # waiting for its next message, or starting
     RUNNING = 2  # running the message in the slot
     SETTLING = 3  # acknowledging, retrying or failing the message in the slot
 

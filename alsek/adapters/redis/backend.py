@@ -7,6 +7,7 @@ key-value and pub/sub: :mod:`alsek.adapters.redis.keyspace`.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Iterator, Sequence
 
@@ -146,6 +147,30 @@ class RedisBackend(RedisKeySpace):
                 if self.client.blpop(signals, timeout=self._blpop_timeout(remaining)):
                     return True
         return False
+
+    def wait_and_claim(
+        self, queues: Sequence[str], *, timeout_ms: int, limit: int, lease_ms: int
+    ) -> Claim:
+        """BLPOP on the queues' wake-up lists with the claim pipelined behind it: Redis runs the
+        claim the moment a submission wakes the BLPOP, so an idle worker gets its message in
+        the round trip that waited for it. See :meth:`Backend.wait_and_claim`."""
+        unique = list(dict.fromkeys(queues))
+        if not unique:
+            return super().wait_and_claim(
+                queues, timeout_ms=timeout_ms, limit=limit, lease_ms=lease_ms
+            )
+        signals = [self._keys.queue(queue).signal for queue in unique]
+        deadline = time.monotonic() + max(timeout_ms, 0) / 1000
+        while True:
+            wait_s = self._blpop_timeout(deadline - time.monotonic())
+            now = self._now()
+            # The claim runs when the BLPOP returns, with this ``now``: lease for the wait too.
+            lease = lease_ms + math.ceil(wait_s * 1000)
+            call = self._calls.claim(Call(now), unique, limit, lease)
+            woken, reply = self._run_after(("BLPOP", *signals, wait_s), "claim", call)
+            claim = self._reader.finish(reply, unique, limit, lease, now)
+            if claim.messages or claim.corrupt or not woken or time.monotonic() >= deadline:
+                return claim
 
     def _blpop_timeout(self, remaining: float) -> float:
         # BLPOP takes float seconds (Redis >= 6); 0 would block forever. Stay below the socket

@@ -63,7 +63,7 @@ class ClaimReader:
         """Claim up to ``limit`` messages from ``queues`` at ``now_ms``."""
         unique = list(dict.fromkeys(queues))
         call = self._calls.claim(Call(now_ms), unique, limit, lease_ms)
-        return self._finish(self._run("claim", call), unique, limit, lease_ms, now_ms)
+        return self.finish(self._run("claim", call), unique, limit, lease_ms, now_ms)
 
     def ack_many_and_claim(
         self,
@@ -80,11 +80,12 @@ class ClaimReader:
         for message, effects in acks:
             self._calls.effects(self._calls.message(call, message), effects)
         self._calls.claim(call, unique, limit, lease_ms)
-        return self._finish(self._run("ack_claim", call), unique, limit, lease_ms, now_ms)
+        return self.finish(self._run("ack_claim", call), unique, limit, lease_ms, now_ms)
 
-    def _finish(
+    def finish(
         self, reply: list[Any], queues: list[str], limit: int, lease_ms: int, now_ms: int
     ) -> Claim:
+        """Turn the reply of a claim script (run at ``now_ms``) into a :class:`Claim`."""
         messages: list[Message] = []
         corrupt: list[str] = []
         next_due = self._read(reply, queues, now_ms, messages, corrupt)

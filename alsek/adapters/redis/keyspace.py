@@ -136,6 +136,11 @@ class RedisKeySpace(Backend):
         with translated():
             return self._scripts.run(self._script_connections.get(self.client), script, call)
 
+    def _run_after(self, first: tuple[Any, ...], script: str, call: Call) -> tuple[Any, Any]:
+        with translated():
+            connection = self._script_connections.get(self.client)
+            return self._scripts.run_after(connection, first, script, call)
+
     # -- description (pickling) --------------------------------------------------------------
 
     def describe(self) -> dict[str, Any]:

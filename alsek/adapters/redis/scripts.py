@@ -106,6 +106,24 @@ class ScriptSet:
         except redis.exceptions.ConnectionError:
             return self._ask(connection, command)
 
+    def run_after(
+        self, connection: Any, first: tuple[Any, ...], name: str, call: Call
+    ) -> tuple[Any, Any]:
+        """Send ``first`` (a blocking command such as BLPOP) and script ``name`` together: Redis
+        runs the script the moment ``first`` returns, with no round trip in between.
+
+        Returns:
+            The replies of ``first`` and of the script.
+        """
+        script = self.scripts[name]
+        command = ("EVALSHA", script.sha, len(call.keys), *call.keys, *call.args)
+        connection.send_packed_command(connection.pack_commands([first, command]))
+        reply = connection.read_response()
+        try:
+            return reply, connection.read_response()
+        except redis.exceptions.NoScriptError:
+            return reply, self.run(connection, name, call)
+
     def _ask(self, connection: Any, command: tuple[Any, ...]) -> Any:
         try:
             connection.send_command(*command)

@@ -4,14 +4,16 @@ Executors (a thread group's worker threads, or a process child's main thread) ha
 acknowledgement to the feeder and take their next message from its buffer: they never wait on
 Redis for the queue's sake. The feeder sends whatever piled up in one round trip
 (``ack_many_and_claim``): every pending acknowledgement, and a claim for the executors that are
-free plus ``prefetch`` more. Under load one round trip serves many tasks; an acknowledgement is
-sent as soon as the round trip before it returns, so results are never held back by other runs.
+free plus ``prefetch`` more. Under load one round trip serves many tasks. An acknowledgement
+leaves as soon as an executor needs a message, and at the latest ``ack_delay_ms`` (1 ms) after
+it was handed over, so a result is never held back by other runs.
 
-When the queues are empty the feeder blocks on ``wait_for_work`` (no polling); meanwhile
-executors settle their own messages. Retries and failures are always settled by the executor.
-Prefetched messages are handed out only while fresh (under half a lease old), and given back to
-the queue when every executor has been busy for ``hold_ms``: a long task never sits on work that
-another worker could run.
+When the queues are empty the feeder parks in ``wait_and_claim`` (a blocking wait with the claim
+sent behind it: no polling, and a submission reaches it in one round trip); meanwhile executors
+settle their own messages. Retries and failures are always settled by the executor. Prefetched
+messages are handed out only while fresh (under half a lease old), and given back to the queue
+when every executor has been busy for ``hold_ms``: a long task never sits on work that another
+worker could run.
 """
 
 from __future__ import annotations
@@ -103,13 +105,17 @@ class Feeder:
                     self._acks.append(finished)
             self._waiting += 1
             self._work.notify()
-        try:
-            if finished is not None and not queued:
+        if finished is not None and not queued:
+            try:
                 self.processor.finish(finished)
-            with self._cond:
+            except BaseException:
+                with self._cond:
+                    self._waiting -= 1
+                raise
+        with self._cond:
+            try:
                 return self._take()
-        finally:
-            with self._cond:
+            finally:
                 self._waiting -= 1
 
     def wake(self) -> None:
@@ -188,24 +194,30 @@ class Feeder:
             claimed = self.processor.finish_acks(acks, claim_next=want)
         else:
             claimed = self.consumer.claim(want)
-        now = time.monotonic()
-        with self._cond:
-            if self._closed:
-                self._release(claimed)
-                return
-            self._buffer.extend((message, now) for message in claimed)
-            self._cond.notify(len(claimed))
-            idle = want > 0 and not claimed and not self._acks
-            if idle:
-                self._parked = True
-        if idle:
-            self._park()
+        if self._deliver(claimed, parking=want > 0 and not claimed):
+            self._deliver(self._park(want), parking=False)
 
-    def _park(self) -> None:
+    def _deliver(self, claimed: list[Message], *, parking: bool) -> bool:
+        """Buffer ``claimed`` for the executors (release it if closed); with ``parking``, mark the
+        feeder parked unless acknowledgements are waiting. Returns whether it parked."""
+        now = time.monotonic()
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._buffer.extend((message, now) for message in claimed)
+                self._cond.notify(len(claimed))
+                self._parked = parking and not self._acks
+        if closed:
+            self._release(claimed)
+            return False
+        return self._parked
+
+    def _park(self, want: int) -> list[Message]:
+        """Wait for work and claim ``want`` messages (one round trip in Redis)."""
         try:
-            self.consumer.wait_for_work()
+            return self.consumer.wait_and_claim(want)
         finally:
-            with self._cond:
+            with self._lock:
                 self._parked = False
 
     def _give_back(self) -> None:

@@ -206,13 +206,14 @@ class ProcessWorkerPool(WorkerPool):
 
     def shutdown(self) -> None:
         """SIGTERM every child, keep renewing leases while running tasks finish (within the
-        grace period), kill idle children at once, then kill the rest and release their messages."""
+        grace period; idle children exit at once), then kill the rest and release their
+        messages."""
         self.stop_flag.set()
         for process in self._children:
             if process is not None:
                 terminate(process)
         deadline = time.monotonic() + self.grace_period / 1000
-        while time.monotonic() < deadline and self._stop_idle_children():
+        while time.monotonic() < deadline and self._any_child_alive():
             self.watchdog.step(_Deadline(deadline))
         for index, process in enumerate(self._children):
             if process is not None and process.is_alive():
@@ -222,18 +223,8 @@ class ProcessWorkerPool(WorkerPool):
                 self._settle_dead(view, None)
         self.watchdog.close()
 
-    def _stop_idle_children(self) -> bool:
-        """Kill children parked with nothing to do; return whether any child is still alive."""
-        alive = False
-        for index, process in enumerate(self._children):
-            if process is None or not process.is_alive():
-                continue
-            if self.slots.read(index).state is SlotState.PARKED:
-                process.kill()
-                process.join(5)
-            else:
-                alive = True
-        return alive
+    def _any_child_alive(self) -> bool:
+        return any(p is not None and p.is_alive() for p in self._children)
 
 
 class _Deadline:

@@ -197,6 +197,26 @@ class Consumer:
             self.pause_after_error(error)
             return False
 
+    def wait_and_claim(self, limit: int = 1) -> list[Message]:
+        """:meth:`wait_for_work`, then lease up to ``limit`` messages; the backend may send both
+        at once, so that a submission reaches an idle consumer in a single round trip.
+
+        Errors are logged and answered with a pause, as in :meth:`claim`.
+        """
+        if self.stop_signal.is_set():
+            return []
+        timeout = self.idle_timeout_ms()
+        if timeout <= 0:
+            return self.claim(limit)
+        try:
+            claim = self.backend.wait_and_claim(
+                self.queues, timeout_ms=timeout, limit=limit, lease_ms=self.lease_ms
+            )
+        except BackendError as error:
+            self.pause_after_error(error)
+            return []
+        return self._record(claim)
+
     def pause_after_error(self, error: BaseException) -> None:
         """Log a backend error and wait before the next attempt, longer each time in a row (the
         first of a series is a warning, then one every ten, so an outage does not flood logs)."""
