@@ -23,6 +23,7 @@ from typing import Any
 from attrs import field, frozen
 
 from alsek.domain.model.effects import NO_EFFECTS, Effects
+from alsek.domain.model.errors import MessageAlreadyExistsError
 from alsek.domain.model.message import Message
 from alsek.ports.clock import Clock
 from alsek.ports.serializer import Serializer
@@ -177,6 +178,29 @@ class Backend(ABC):
             MessageAlreadyExistsError: if a message with this uuid is stored in its queue.
             SerializationError: if the message or an effect cannot be encoded; nothing is written.
         """
+
+    def submit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
+        """:meth:`submit` each ``(message, effects)`` of ``submissions``, skipping those whose
+        uuid is already stored (nothing of theirs is written, effects included).
+
+        Adapters may do it all in one round trip. Every message and effect is encoded before
+        anything is written.
+
+        Returns:
+            Per submission, whether it was stored.
+
+        Raises:
+            SerializationError: if anything cannot be encoded; nothing is written.
+        """
+        stored = []
+        for message, effects in submissions:
+            try:
+                self.submit(message, effects=effects)
+            except MessageAlreadyExistsError:
+                stored.append(False)
+            else:
+                stored.append(True)
+        return stored
 
     @abstractmethod
     def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:

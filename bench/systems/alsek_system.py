@@ -19,6 +19,8 @@ POOL_ARGS = {
     CONFIG_B: ["process-pool", MODULE, "--n_processes", "2", "-qu", QUEUE],
 }
 HELP_TIMEOUT_S = 60
+#: Messages per ``generate_many`` call (as RQ's ``enqueue_many`` batches in its module).
+BATCH = 1000
 NOT_BUILT = "n/a (not built)"
 
 
@@ -93,8 +95,12 @@ class AlsekSystem(System):
             generate()
 
     def enqueue_noop_batch(self, n: int) -> bool:
-        # No batch submit API is documented yet. When one lands, use it here and return True.
-        return False
+        generate_many, done = self._tasks.noop.generate_many, 0
+        while done < n:  # batches of BATCH calls, as RQ's enqueue_many is run
+            size = min(BATCH, n - done)
+            generate_many([{}] * size)
+            done += size
+        return True
 
     def enqueue_stamp(self) -> None:
         self._tasks.stamp.generate()

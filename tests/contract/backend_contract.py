@@ -616,6 +616,37 @@ class BackendContract:
         assert backend.get("status:s") == 1
         assert self.uuids(backend, "q_other") == [other.uuid]
 
+    # == submit_many ==============================================================================
+
+    def test_submit_many_stores_each_with_its_effects_in_order(self, backend, clock):
+        messages = [self.make(clock) for _ in range(3)] + [self.make(clock, queue="q_other")]
+        effects = [Effects(writes=[Write(f"status:{i}", i)]) for i in range(len(messages))]
+        assert backend.submit_many(list(zip(messages, effects, strict=True))) == [True] * 4
+        assert self.uuids(backend, "q") == [m.uuid for m in messages[:3]]
+        assert self.uuids(backend, "q_other") == [messages[3].uuid]
+        assert [backend.get(f"status:{i}") for i in range(4)] == [0, 1, 2, 3]
+
+    def test_submit_many_skips_stored_uuids_and_their_effects(self, backend, clock):
+        stored, new = self.make(clock), self.make(clock)
+        backend.submit(stored)
+        twin = self.make(clock, uuid=stored.uuid)
+        result = backend.submit_many(
+            [(twin, Effects(writes=[Write("status:twin", 1)])), (new, NO_EFFECTS)]
+        )
+        assert result == [False, True]
+        assert not backend.exists("status:twin")
+        assert self.uuids(backend, "q") == [stored.uuid, new.uuid]
+
+    def test_submit_many_with_anything_unencodable_stores_nothing(self, backend, clock):
+        good, bad = self.make(clock), self.make(clock, args=[object()])
+        with pytest.raises(SerializationError):
+            backend.submit_many([(good, NO_EFFECTS), (bad, NO_EFFECTS)])
+        assert backend.depth("q") == 0
+        assert not backend.exists(message_name(good))
+
+    def test_submit_many_of_nothing_stores_nothing(self, backend):
+        assert backend.submit_many([]) == []
+
     # == corrupt bodies ===========================================================================
 
     @pytest.mark.parametrize("raw", [b"\xff\x00 not json", b'{"not": "a message"}', b"[1, 2]"])

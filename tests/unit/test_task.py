@@ -9,6 +9,7 @@ from alsek.adapters.memory import InMemoryBackend
 from alsek.core.backoff import ConstantBackoff, LinearBackoff
 from alsek.core.task import Task, TriggerTask
 from alsek.domain.model.errors import (
+    MessageAlreadyExistsError,
     SerializationError,
     TaskNameCollisionError,
     ValidationError,
@@ -248,3 +249,37 @@ def test_do_retry_default_counts_retries() -> None:
     assert job.do_retry(message, RuntimeError())
     message.retries = 2
     assert not job.do_retry(message, RuntimeError())
+
+
+def test_generate_many_submits_every_message_in_order(broker: Broker) -> None:
+    @task(broker, queue="q", priority=1)
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    messages = add.generate_many([{"args": (1, 2)}, {"args": (3, 4), "priority": 0}, {}])
+    assert [m.args for m in messages] == [(1, 2), (3, 4), ()]
+    assert [m.priority for m in messages] == [1, 0, 1]
+    assert all(broker.exists(m) for m in messages)
+    claimed = broker.backend.claim(["q"], limit=10, lease_ms=1_000).messages
+    assert [m.uuid for m in claimed] == [messages[1].uuid, messages[0].uuid, messages[2].uuid]
+
+
+def test_generate_many_rejects_unknown_fields_before_submitting(broker: Broker) -> None:
+    @task(broker, queue="q")
+    def noop() -> None:
+        return None
+
+    with pytest.raises(ValidationError, match="argz"):
+        noop.generate_many([{}, {"argz": (1,)}])
+    assert broker.backend.depth("q") == 0
+
+
+def test_generate_many_reports_uuids_already_stored(broker: Broker) -> None:
+    @task(broker, queue="q")
+    def noop() -> None:
+        return None
+
+    first = noop.generate()
+    with pytest.raises(MessageAlreadyExistsError, match=first.uuid):
+        noop.generate_many([{"uuid": first.uuid}, {"uuid": "fresh"}])
+    assert broker.backend.depth("q") == 2

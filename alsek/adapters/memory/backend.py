@@ -62,6 +62,21 @@ class InMemoryBackend(MemoryKeySpace):
             self._index(body, now)
             self._apply(encoded, now)
 
+    def submit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
+        """Store and index every new message with its effects, in one step; see
+        :meth:`Backend.submit_many`."""
+        encoded = [(m, self._encode(m), self._encode_effects(e)) for m, e in submissions]
+        stored = []
+        with self.store.lock:
+            now = self.clock.now_ms()
+            for message, body, effects in encoded:
+                new = not self._is_stored(message, now)
+                if new:
+                    self._index(body, now)
+                    self._apply(effects, now)
+                stored.append(new)
+        return stored
+
     def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:
         """Lease up to ``limit`` ready messages; see :meth:`Backend.claim`.
 

@@ -27,6 +27,9 @@ from alsek.ports.backend import Claim
 
 log = logging.getLogger("alsek.adapters.redis")
 
+#: Most messages one ``submit_many`` script call stores (each call is one atomic step).
+SUBMIT_BATCH = 500
+
 
 class RedisBackend(RedisKeySpace):
     """A backend on Redis (>= 6.2; redis-py >= 5).
@@ -59,6 +62,15 @@ class RedisBackend(RedisKeySpace):
         call = self._calls.submit(Call(self._now()), message)
         if not self._run("submit", self._calls.effects(call, effects)):
             raise MessageAlreadyExistsError(f"{message.summary} already exists")
+
+    def submit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
+        """Store and index every message with its effects: one round trip and one atomic step
+        per :data:`SUBMIT_BATCH` messages; see :meth:`Backend.submit_many`."""
+        calls = [
+            self._calls.submit_many(Call(self._now()), submissions[start : start + SUBMIT_BATCH])
+            for start in range(0, len(submissions), SUBMIT_BATCH)
+        ]  # every batch encoded before the first is sent
+        return [bool(stored) for call in calls for stored in self._run("submit_many", call)]
 
     def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:
         """Lease up to ``limit`` ready messages from ``queues``, in one round trip (more only to

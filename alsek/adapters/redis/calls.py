@@ -72,6 +72,16 @@ class CallBuilder:
             raw, message.uuid, message.task_name, message.priority, ready_at, message.queue
         )
 
+    def submit_many(self, call: Call, submissions: Sequence[tuple[Message, Effects]]) -> Call:
+        """Several submissions, each with its effects and their sizes (``submit_many``)."""
+        call.arg(len(submissions))
+        for message, effects in submissions:
+            block = self.effects(Call(0), effects)
+            call.arg(len(block.keys), len(block.args) - 1)  # Call(0) starts with a ``now``
+            self.submit(call, message)
+            call.key(*block.keys).arg(*block.args[1:])
+        return call
+
     def effects(self, call: Call, effects: Effects) -> Call:
         """Writes, deletes, submits and publishes, applied after the operation."""
         if not effects:

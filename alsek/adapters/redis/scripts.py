@@ -19,7 +19,7 @@ import redis
 _PACKAGE = "alsek.adapters.redis"
 NAMES = (
     "submit", "claim", "ack", "ack_claim", "retry", "fail", "release", "extend", "remove", "bury",
-    "poll",
+    "poll", "submit_many",
 )  # fmt: skip
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from alsek.domain.model.effects import NO_EFFECTS, Effects
@@ -54,6 +54,20 @@ class Broker:
         """
         self.backend.submit(message, effects=effects)
         log.debug("Submitted %s.", message.summary)
+
+    def submit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
+        """Submit several messages at once, each atomically with its effects.
+
+        Returns:
+            Per submission, whether it was stored (False: its uuid was already stored, and
+            nothing of it was written).
+
+        Raises:
+            SerializationError: if anything cannot be encoded (nothing is stored).
+        """
+        stored = self.backend.submit_many(submissions)
+        log.debug("Submitted %s of %s message(s).", sum(stored), len(stored))
+        return stored
 
     def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
         """Count one more retry on ``message`` (in place) and queue it again after its backoff.

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from alsek.domain.model import defaults
 from alsek.domain.model.backoff import DEFAULT_BACKOFF, Backoff, backoff_or_default
 from alsek.domain.model.callback import nest_callbacks
 from alsek.domain.model.effects import NO_EFFECTS, Effects
-from alsek.domain.model.errors import ValidationError
+from alsek.domain.model.errors import MessageAlreadyExistsError, ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import validate_queue_name, validate_task_name
 from alsek.domain.model.priority import validate_priority
@@ -177,6 +177,33 @@ class Task:
         finally:
             self._deferred = False
 
+    def generate_many(self, calls: Iterable[Mapping[str, Any]]) -> list[Message]:
+        """Build and submit one message per item of ``calls``, in one round trip per few
+        hundred messages (each message is still submitted whole or not at all).
+
+        Args:
+            calls: per message, the keyword arguments :meth:`generate` takes (``args``,
+                ``kwargs``, ``priority``, ``delay``, ``uuid``, ...), e.g. ``[{"args": (1, 2)}]``.
+
+        Returns:
+            The messages, in order.
+
+        Raises:
+            ValidationError: for an invalid item (nothing is submitted), or on a triggered task.
+            SerializationError: if anything cannot be encoded (nothing is submitted).
+            MessageAlreadyExistsError: if some uuids were already stored (the others were
+                submitted).
+        """
+        if self.is_triggered:
+            raise ValidationError(f"{self.name} is triggered by its schedule: use generate()")
+        messages = [self._build_message(**_generate_fields(call)) for call in calls]
+        submissions = [(m, self.status_effects(m, TaskStatus.SUBMITTED)) for m in messages]
+        stored = self.broker.submit_many(submissions)
+        existing = [m.uuid for m, new in zip(messages, stored, strict=True) if not new]
+        if existing:
+            raise MessageAlreadyExistsError(f"already stored, not submitted again: {existing}")
+        return messages
+
     def _build_message(self, *, callback: CallbackType | None, **fields: Any) -> Message:
         if callback is not None:
             self._check_callback(callback)
@@ -258,3 +285,21 @@ class Task:
     def is_revoked(self, message: Message) -> bool:
         """Whether ``message`` has been revoked."""
         return revocation.is_revoked(self.broker.backend, message)
+
+
+_GENERATE_FIELDS = (
+    "args", "kwargs", "priority", "metadata", "result_ttl", "uuid", "timeout_override", "delay",
+    "previous_result", "callback", "queue",
+)  # fmt: skip
+
+
+def _generate_fields(call: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``_build_message`` fields of one :meth:`Task.generate_many` item."""
+    unknown = set(call) - set(_GENERATE_FIELDS)
+    if unknown:
+        raise ValidationError(
+            f"generate_many() items take {_GENERATE_FIELDS}, got {sorted(unknown)}"
+        )
+    fields = {name: call.get(name) for name in _GENERATE_FIELDS}
+    fields["timeout"] = fields.pop("timeout_override")
+    return fields
