@@ -247,7 +247,8 @@ class Rig:
             feeder.close(timeout_s=2)
         self.backend.nudge()  # a feeder parked in a long wait_for_work winds down now
         for feeder in self.feeders:
-            feeder._thread.join(2)
+            if feeder._thread.ident is not None:  # a test may fail before starting it
+                feeder._thread.join(2)
         for thread in self.threads:
             thread.join(2)
 
