@@ -206,6 +206,10 @@ class Feeder:
             if not closed:
                 self._buffer.extend((message, now) for message in claimed)
                 self._cond.notify(len(claimed))
+                if parking and not self._waiting:
+                    # Only a prefetch refill found nothing: no executor needs work, so do not
+                    # park (buffered messages must stay free to go back after ``hold_ms``).
+                    self._prefetching = parking = False
                 self._parked = parking and not self._acks
         if closed:
             self._release(claimed)
