@@ -389,6 +389,22 @@ class BackendContract:
         assert not backend.exists(message_name(other_queue))
         assert backend.depth("q_other") == 0
 
+    def test_ack_many_and_claim_finishes_messages_leased_or_not(self, backend, clock):
+        lapsed, waiting = self.make(clock), self.make(clock)
+        delayed = self.make(clock, delay=60_000)
+        for message in (lapsed, waiting, delayed):
+            backend.submit(message)
+        self.claim(backend, limit=1)  # lapsed: its lease runs out, nothing has put it back yet
+        clock.advance(LEASE + 1)
+        acks = [(m, NO_EFFECTS) for m in (lapsed, waiting, delayed)]
+        claim = backend.ack_many_and_claim(acks, queues=["q"], limit=5, lease_ms=LEASE)
+        assert claim.messages == []
+        for message in (lapsed, waiting, delayed):
+            assert not backend.exists(message_name(message))
+        assert backend.depth("q") == 0
+        clock.advance(120_000)
+        assert self.claim(backend, limit=5).messages == []
+
     def test_ack_many_and_claim_with_an_unencodable_effect_applies_nothing(self, backend, clock):
         first, second = self.make(clock), self.make(clock)
         backend.submit(first)

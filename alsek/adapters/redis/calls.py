@@ -63,6 +63,21 @@ class CallBuilder:
         self.queue(call, str(message.queue)).key(self.keys.body(message))
         return call.arg(message.uuid, message.task_name)
 
+    def ack_groups(self, call: Call, acks: Sequence[tuple[Message, Effects]]) -> Call:
+        """Acknowledgements grouped by queue (``ack_group``): per message its uuid and task,
+        and its effects only when it has any."""
+        groups: dict[str, list[tuple[Message, Effects]]] = {}
+        for message, effects in acks:
+            groups.setdefault(str(message.queue), []).append((message, effects))
+        call.arg(len(groups))
+        for queue, members in groups.items():
+            self.queue(call, queue).arg(len(members))
+            for message, effects in members:
+                call.arg(message.uuid, message.task_name, 1 if effects else 0)
+                if effects:
+                    self.effects(call, effects)
+        return call
+
     def submit(self, call: Call, message: Message) -> Call:
         """One submission (``submit_one``)."""
         raw = self.serializer.forward(message.data)

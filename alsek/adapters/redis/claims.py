@@ -76,9 +76,7 @@ class ClaimReader:
     ) -> Claim:
         """Ack every message of ``acks`` with its effects and claim, in one script call."""
         unique = list(dict.fromkeys(queues))
-        call = Call(now_ms).arg(len(acks))
-        for message, effects in acks:
-            self._calls.effects(self._calls.message(call, message), effects)
+        call = self._calls.ack_groups(Call(now_ms), acks)
         self._calls.claim(call, unique, limit, lease_ms)
         return self.finish(self._run("ack_claim", call), unique, limit, lease_ms, now_ms)
 

@@ -1,9 +1,7 @@
---@uses: reader ack_one apply_effects claim
--- ack_and_claim: the ack script for each of n messages, then the claim script, in one round trip.
--- args: now, n, then per message ack_one's and apply_effects' (keys likewise), then claim's.
+--@uses: reader ack_group claim
+-- ack_and_claim: acknowledge the messages of each queue group (see ack_group), then claim, in
+-- one round trip. args: now, number of groups, then per group ack_group's keys and args, then
+-- claim's.
 local now = tonumber(arg())
-for _ = 1, tonumber(arg()) do
-  ack_one()
-  apply_effects(now)
-end
+for _ = 1, tonumber(arg()) do ack_group(now) end
 return claim(now)

@@ -160,6 +160,42 @@ local function ack_one()
   return 0
 end
 
+--@ ack_group: queue_block consts drop apply_effects
+-- args: queue block, n, then per message uuid, task and '1' followed by apply_effects' (keys
+-- likewise), or '0' without effects. Effects are applied in order as they are read (the script
+-- is atomic, so no one sees the order); then every body, index entry and slot of the group is
+-- dropped with a handful of commands whatever n is. A message not leased any more (its lease
+-- lapsed and it went back to ready or delayed) takes the one-by-one path.
+local function ack_group(now)
+  local q = queue_block()
+  local n = tonumber(arg())
+  local bodies, members, uuids, tasks = {}, {}, {}, {}
+  for i = 1, n do
+    local uuid, task = arg(), arg()
+    uuids[i], tasks[i], members[i] = uuid, task, uuid .. '|' .. task
+    bodies[i] = q.bodies .. task .. ':messages:' .. uuid
+    if arg() == '1' then apply_effects(now) end
+  end
+  for first = 1, n, BATCH_MAX do
+    local last = math.min(first + BATCH_MAX - 1, n)
+    redis.call('DEL', unpack(bodies, first, last))
+    local scores = redis.call('ZMSCORE', q.leased, unpack(members, first, last))
+    local leased, slots = {}, {}
+    for i = first, last do
+      if scores[i - first + 1] then
+        leased[#leased + 1] = members[i]
+        slots[#slots + 1] = uuids[i]
+      else
+        drop(q, uuids[i], tasks[i])
+      end
+    end
+    if #leased > 0 then
+      redis.call('ZREM', q.leased, unpack(leased))
+      redis.call('HDEL', q.slots, unpack(slots))
+    end
+  end
+end
+
 --@ promote: consts
 -- The claim sections inline the small helpers above (split_member, slot_score, body_key): every
 -- closure is rebuilt at each call, and claims are the hot path.
