@@ -195,3 +195,44 @@ def test_a_real_wake_up_ends_the_wait_at_once(broker: Broker) -> None:
     assert woke.wait(2), "a submission must wake an idle consumer"
     waiter.join(2)
     assert _names(consumer, 1) == ["wake"]
+
+
+def test_wait_and_claim_waits_by_the_backoff_then_claims(broker: Broker, backend) -> None:
+    @task(broker, queue="q")
+    def work(name: str) -> None: ...
+
+    consumer = Consumer(broker, ["q"], BACKOFF)
+    assert consumer.claim(1) == []  # one empty pass: the next wait is the backoff's first step
+    assert consumer.wait_and_claim(2) == []
+    assert backend.waits == [BACKOFF.get(1)]
+    work.generate(kwargs={"name": "arrived"})
+    assert [m.kwargs["name"] for m in consumer.wait_and_claim(2)] == ["arrived"]
+
+
+def test_wait_and_claim_after_the_stop_claims_nothing(broker: Broker, backend) -> None:
+    @task(broker, queue="q")
+    def work(name: str) -> None: ...
+
+    work.generate(kwargs={"name": "waiting"})
+    stop = threading.Event()
+    stop.set()
+    assert Consumer(broker, ["q"], BACKOFF, stop_signal=stop).wait_and_claim(1) == []
+    assert backend.waits == []
+    assert backend.depth("q") == 1
+
+
+def test_wait_and_claim_rides_out_a_backend_error(broker: Broker, backend) -> None:
+    consumer = Consumer(broker, ["q"], BACKOFF, stop_signal=_Instant())
+    consumer.claim(1)
+    backend.failures = 1
+    assert consumer.wait_and_claim(1) == []  # logged, paused, no exception
+
+
+class _Instant:
+    """A stop signal that is never set and never waits (pauses after errors cost nothing)."""
+
+    def is_set(self) -> bool:
+        return False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return False

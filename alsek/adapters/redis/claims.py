@@ -110,24 +110,37 @@ class ClaimReader:
                 _text(reply[position + 1]),
                 reply[position + 2],
             )
-            name = self._keys.short_name(self._keys.body_of_member(queue, member))
             if raw is None:
-                log.warning("Dropped index entry of %r: its body is gone", name)
+                log.warning(
+                    "Dropped index entry of %r: its body is gone", self._name(queue, member)
+                )
                 continue
             try:
-                messages.append(self._decode(raw, queue, member, name))
+                messages.append(self._decode(raw, queue, member))
             except CorruptMessageError as error:
                 log.error(
                     "Moving corrupt message body %r (key %r) to the dead letter queue: %s",
-                    name, self._keys.body_of_member(queue, member), error,
+                    error.name, self._keys.body_of_member(queue, member), error,
                 )  # fmt: skip
                 self._bury(queue, member, raw, now_ms)
-                corrupt.append(name)
+                corrupt.append(error.name)
         return None if reply[0] is None else int(reply[0])
 
-    def _decode(self, raw: bytes | str, queue: str, member: str, name: str) -> Message:
-        message = decode_message(self._calls.serializer, raw, name)
-        if (message.uuid, message.task_name) != split_member(member) or message.queue != queue:
+    def _name(self, queue: str, member: str) -> str:
+        """The short name of the body of index ``member`` of ``queue`` (for logs and errors)."""
+        return self._keys.short_name(self._keys.body_of_member(queue, member))
+
+    def _decode(self, raw: bytes | str, queue: str, member: str) -> Message:
+        try:
+            message = decode_message(self._calls.serializer, raw, "")
+        except CorruptMessageError as error:
+            name = self._name(queue, member)
+            raise CorruptMessageError(
+                f"cannot decode {name!r}: {error.__cause__}", name=name
+            ) from error
+        uuid, _, task = member.rpartition("|")  # split_member, inlined: this is the hot path
+        if message.uuid != uuid or message.task_name != task or message.queue != queue:
+            name = self._name(queue, member)
             raise CorruptMessageError(
                 f"{name!r} holds another message ({message.summary})", name=name
             )

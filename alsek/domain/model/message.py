@@ -57,6 +57,9 @@ def _plain_callback(data: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+_set = object.__setattr__
+
+
 def _format_ms(timestamp_ms: int) -> str:
     return str(datetime.fromtimestamp(timestamp_ms / 1000, tz=timezone.utc).replace(tzinfo=None))
 
@@ -110,14 +113,17 @@ class Message:
     mechanism: str = defaults.DEFAULT_MECHANISM
 
     def __attrs_post_init__(self) -> None:
-        self.queue = validate_queue_name(self.queue or defaults.DEFAULT_QUEUE)
+        # Values set here are normalised already: skip attrs' on-setattr hooks (hot path).
+        _set(self, "queue", validate_queue_name(self.queue or defaults.DEFAULT_QUEUE))
         validate_task_name(self.task_name)
         validate_priority(self.priority)
-        self.uuid = self.uuid or defaults.new_uuid()
+        if not self.uuid:
+            _set(self, "uuid", defaults.new_uuid())
         if self.created_at is None:
-            self.created_at = self.updated_at or defaults.now_ms()
-        self.updated_at = self.created_at if self.updated_at is None else self.updated_at
-        self.delay = _non_negative_int("delay", self.delay or 0)
+            _set(self, "created_at", self.updated_at or defaults.now_ms())
+        if self.updated_at is None:
+            _set(self, "updated_at", self.created_at)
+        _set(self, "delay", _non_negative_int("delay", self.delay or 0))
         _non_negative_int("retries", self.retries)
         if self.result_ttl is not None:
             _non_negative_int("result_ttl", self.result_ttl)
@@ -128,7 +134,7 @@ class Message:
                 f"mechanism must be one of {defaults.MECHANISMS}, got {self.mechanism!r}"
             )
         if self.backoff_settings is None:
-            self.backoff_settings = copy.deepcopy(_DEFAULT_BACKOFF_SETTINGS)
+            _set(self, "backoff_settings", copy.deepcopy(_DEFAULT_BACKOFF_SETTINGS))
 
     # -- persistence -------------------------------------------------------------------------
 
