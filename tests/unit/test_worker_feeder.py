@@ -523,3 +523,26 @@ def test_while_parked_an_executor_applies_its_own_ack_at_once(
     assert backend.ops_for(a.taken[0]) == [("ack_many", "alsek-feeder")]
     assert backend.leased() == 0 and backend.count(f"queues:{QUEUE}") == 0
     assert {m.uuid for m in (*a.taken, *b.taken)} == {first.uuid, second.uuid}
+
+
+# -- 8. the feeder thread never dies for good --------------------------------------------------
+
+
+def test_the_feeder_carries_on_after_an_unexpected_error(
+    rig: Rig, backend: RecordingBackend, tasks: Tasks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(feeder_module, "RESTART_PAUSE_S", 0.01)
+    [message] = submit(tasks, 1)
+    claim, calls = backend.claim, []
+
+    def claim_with_a_bug(queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:
+        calls.append(limit)
+        if len(calls) == 1:
+            raise RuntimeError("a bug, not a backend error")
+        return claim(queues, limit=limit, lease_ms=lease_ms)
+
+    monkeypatch.setattr(backend, "claim", claim_with_a_bug)
+    feeder = rig.feeder(executors=1)
+    taken = rig.take(feeder)
+    assert taken is not None and taken.uuid == message.uuid
+    assert len(calls) >= 2

@@ -35,6 +35,8 @@ log = logging.getLogger("alsek.worker")
 MAX_BATCH = 64
 #: Longest wait (s) before the stop signal is looked at again (a signal handler cannot notify).
 STOP_CHECK_S = 0.1
+#: Pause (s) after an unexpected error in the feeder thread.
+RESTART_PAUSE_S = 1.0
 
 
 class Feeder:
@@ -152,11 +154,13 @@ class Feeder:
     def _main(self) -> None:
         try:
             while not self.stop.is_set():
-                acks, want = self._await_work()
-                if acks or want:
-                    self._exchange(acks, want)
-        except Exception:  # the process must not lose its feeder silently
-            log.exception("The feeder failed; executors settle their own messages.")
+                try:
+                    acks, want = self._await_work()
+                    if acks or want:
+                        self._exchange(acks, want)
+                except Exception:  # never die for good: the executors depend on the feeder
+                    log.exception("The feeder failed; it carries on in %s s.", RESTART_PAUSE_S)
+                    self.stop.wait(RESTART_PAUSE_S)
         finally:
             self._close()
 
@@ -252,8 +256,9 @@ class Feeder:
 
     def close(self, timeout_s: float) -> None:
         """After ``stop`` was set: wait up to ``timeout_s`` for the feeder to send what it has
-        and release its buffer (a feeder parked in ``wait_for_work`` is not waited for: its
-        buffer is released here)."""
+        and release its buffer. A feeder parked in ``wait_and_claim`` is not waited for (its
+        buffer is released here); its blocked wait ends with the process, whose connection
+        closing drops the claim queued behind it."""
         self.wake()
         deadline = time.monotonic() + timeout_s
         while self._thread.is_alive() and time.monotonic() < deadline:
