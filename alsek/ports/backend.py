@@ -179,6 +179,22 @@ class Backend(ABC):
             SerializationError: if the message or an effect cannot be encoded; nothing is written.
         """
 
+    def apply(self, effects: Effects) -> None:
+        """Apply ``effects`` on their own (writes, deletes, submits, then publishes), atomically;
+        adapters do it in one round trip.
+
+        Raises:
+            SerializationError: if an effect cannot be encoded; nothing is applied.
+        """
+        for write in effects.writes:
+            self.set(write.name, write.value, ttl=write.ttl_ms)
+        for name in effects.deletes:
+            self.delete(name, missing_ok=True)
+        for message in effects.submits:
+            self.submit(message)
+        for publish in effects.publishes:
+            self.publish(publish.channel, publish.value)
+
     def submit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
         """:meth:`submit` each ``(message, effects)`` of ``submissions``, skipping those whose
         uuid is already stored (nothing of theirs is written, effects included).

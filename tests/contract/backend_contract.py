@@ -632,6 +632,31 @@ class BackendContract:
         assert backend.get("status:s") == 1
         assert self.uuids(backend, "q_other") == [other.uuid]
 
+    # == apply ====================================================================================
+
+    def test_apply_applies_effects_on_their_own(self, backend, clock):
+        backend.set("old", 1)
+        callback = self.make(clock)
+        with backend.subscribe("c") as subscription:
+            backend.apply(
+                Effects(
+                    writes=[Write("status:s", "RUNNING", ttl_ms=60_000)],
+                    deletes=["old"],
+                    submits=[callback],
+                    publishes=[Publish("c", "RUNNING")],
+                )
+            )
+            assert subscription.get(int(BOUND_S * 1000)) == "RUNNING"
+        assert backend.get("status:s") == "RUNNING"
+        assert not backend.exists("old")
+        assert self.uuids(backend, "q") == [callback.uuid]
+
+    def test_apply_with_an_unencodable_effect_applies_nothing(self, backend):
+        effects = Effects(writes=[Write("status:s", 1)], publishes=[Publish("c", object())])
+        with pytest.raises(SerializationError):
+            backend.apply(effects)
+        assert not backend.exists("status:s")
+
     # == submit_many ==============================================================================
 
     def test_submit_many_stores_each_with_its_effects_in_order(self, backend, clock):

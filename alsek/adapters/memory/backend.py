@@ -62,6 +62,12 @@ class InMemoryBackend(MemoryKeySpace):
             self._index(body, now)
             self._apply(encoded, now)
 
+    def apply(self, effects: Effects) -> None:
+        """Apply ``effects`` in one step; see :meth:`Backend.apply`."""
+        encoded = self._encode_effects(effects)
+        with self.store.lock:
+            self._apply(encoded, self.clock.now_ms())
+
     def submit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
         """Store and index every new message with its effects, in one step; see
         :meth:`Backend.submit_many`."""

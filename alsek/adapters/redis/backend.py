@@ -63,6 +63,11 @@ class RedisBackend(RedisKeySpace):
         if not self._run("submit", self._calls.effects(call, effects)):
             raise MessageAlreadyExistsError(f"{message.summary} already exists")
 
+    def apply(self, effects: Effects) -> None:
+        """Apply ``effects`` in one round trip and one atomic step; see :meth:`Backend.apply`."""
+        if effects:
+            self._run("effects", self._calls.effects(Call(self._now()), effects))
+
     def submit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
         """Store and index every message with its effects: one round trip and one atomic step
         per :data:`SUBMIT_BATCH` messages; see :meth:`Backend.submit_many`."""

@@ -1,9 +1,10 @@
 """Runs messages and applies their settlements to the backend, riding out backend outages.
 
-A worker thread (or a process pool's child) uses one :class:`MessageProcessor`: it marks the run
-RUNNING (only when the task has a status tracker), runs the task, settles the outcome, and applies
-the settlement. An acknowledgement can lease the next message in the same round trip
-(``ack_and_claim``), so a busy worker costs one backend call per task.
+A worker process uses one :class:`MessageProcessor`: it marks the run RUNNING (only when the task
+has a status tracker; one request), runs the task, settles the outcome, and applies the
+settlement. Acknowledgements are applied in batches that also lease the next messages
+(:meth:`MessageProcessor.finish_acks`, one round trip for many tasks); retries and failures one
+at a time (:meth:`MessageProcessor.finish`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from alsek.domain.model.effects import Effects
 from alsek.domain.model.errors import (
     BackendConnectionError,
     BackendError,
@@ -30,20 +30,6 @@ if TYPE_CHECKING:
     from alsek.domain.services.task import Task
 
 log = logging.getLogger("alsek.processing")
-
-
-def apply_effects(consumer: Consumer, effects: Effects) -> None:
-    """Apply ``effects`` outside a queue operation (writes, deletes, then publishes).
-
-    Used for the RUNNING status only: it is advisory, so it need not commit with anything.
-    """
-    backend = consumer.backend
-    for write in effects.writes:
-        backend.set(write.name, write.value, ttl=write.ttl_ms)
-    for name in effects.deletes:
-        backend.delete(name, missing_ok=True)
-    for publish in effects.publishes:
-        backend.publish(publish.channel, publish.value)
 
 
 class MessageProcessor:
@@ -72,7 +58,7 @@ class MessageProcessor:
         if not effects:
             return
         try:
-            apply_effects(self.consumer, effects)
+            self.consumer.backend.apply(effects)
         except BackendError as error:  # a status is not worth failing a run for
             log.warning("Could not record RUNNING for %s: %s", message.summary, error)
 
