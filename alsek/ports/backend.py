@@ -138,6 +138,14 @@ class Backend(ABC):
             KeyError: if ``name`` is missing and not ``missing_ok``.
         """
 
+    def delete_if_equal(self, name: str, value: Any) -> bool:
+        """Delete ``name`` only if it holds ``value`` (compare-and-delete; adapters make it
+        atomic). Returns whether it was deleted."""
+        if self.get(name, default=MISSING) != value:
+            return False
+        self.delete(name, missing_ok=True)
+        return True
+
     @abstractmethod
     def scan(self, pattern: str | None = None) -> Iterator[str]:
         """Short names that start with ``pattern`` (a glob prefix), in no particular order."""

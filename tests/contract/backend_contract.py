@@ -788,6 +788,15 @@ class BackendContract:
             backend.delete("k")
         backend.delete("k", missing_ok=True)
 
+    def test_delete_if_equal_deletes_only_the_expected_value(self, backend):
+        record = {"owner": "me", "expires_at": 5}
+        backend.set("lock", record)
+        assert not backend.delete_if_equal("lock", {"owner": "you", "expires_at": 5})
+        assert backend.get("lock") == record
+        assert backend.delete_if_equal("lock", record)
+        assert not backend.exists("lock")
+        assert not backend.delete_if_equal("lock", record)
+
     def test_get_many_keeps_order_and_marks_missing(self, backend):
         backend.set("a", 1)
         backend.set("c", [3])

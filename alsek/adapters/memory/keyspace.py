@@ -90,6 +90,16 @@ class MemoryKeySpace(Backend):
         if raw is None and not missing_ok:
             raise KeyError(name)
 
+    def delete_if_equal(self, name: str, value: Any) -> bool:
+        """Delete ``name`` if it holds ``value``, in one step; see :meth:`Backend.delete_if_equal`."""
+        raw = self.serializer.forward(value)
+        with self.store.lock:
+            now, key = self.clock.now_ms(), self.full_name(name)
+            if self.store.values.get(key, now) != raw:
+                return False
+            self.store.values.pop(key, now)
+            return True
+
     def scan(self, pattern: str | None = None) -> Iterator[str]:
         """Short names starting with the glob ``pattern``, from a snapshot taken now."""
         matches = glob_prefix_matcher(pattern or "")

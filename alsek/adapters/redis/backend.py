@@ -10,6 +10,7 @@ import logging
 import math
 import time
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from alsek.adapters.redis.claims import ClaimReader, decode_message
 from alsek.adapters.redis.client import translated
@@ -62,6 +63,12 @@ class RedisBackend(RedisKeySpace):
         call = self._calls.submit(Call(self._now()), message)
         if not self._run("submit", self._calls.effects(call, effects)):
             raise MessageAlreadyExistsError(f"{message.summary} already exists")
+
+    def delete_if_equal(self, name: str, value: Any) -> bool:
+        """Delete ``name`` if it holds ``value``: one atomic step; see the port."""
+        raw = self.serializer.forward(value)
+        call = Call(self._now()).key(self.full_name(name)).arg(raw)
+        return bool(self._run("delete_if", call))
 
     def apply(self, effects: Effects) -> None:
         """Apply ``effects`` in one round trip and one atomic step; see :meth:`Backend.apply`."""

@@ -19,7 +19,7 @@ import redis
 _PACKAGE = "alsek.adapters.redis"
 NAMES = (
     "submit", "claim", "ack", "ack_claim", "retry", "fail", "release", "extend", "remove", "bury",
-    "poll", "submit_many", "effects",
+    "poll", "submit_many", "effects", "delete_if",
 )  # fmt: skip
 
 

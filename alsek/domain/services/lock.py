@@ -3,11 +3,9 @@
 Stored as ``locks:<name>`` holding ``{"owner", "expires_at"}``, set only if absent (``nx``) and
 with a TTL, so a lock whose holder crashed frees itself when the TTL runs out.
 
-Releasing must delete the key only if this owner still holds it. The storage port has no atomic
-compare-and-delete, so :meth:`Lock.release` reads, compares and deletes, and refuses to delete a
-lock that is less than :data:`RELEASE_MARGIN_MS` from expiring (it is left to expire instead).
-A successor can only take the key after it expired, so the delete can only hit a successor's
-lock if this process stalls for longer than the margin between the read and the delete.
+Releasing deletes the key only if this owner still holds it: :meth:`Lock.release` reads the
+record and deletes it with the port's atomic compare-and-delete (``delete_if_equal``), so a
+successor that took the lock after it expired is never touched.
 """
 
 from __future__ import annotations
@@ -26,8 +24,6 @@ log = logging.getLogger("alsek.lock")
 
 #: Default lifetime of a lock, in milliseconds (1 hour).
 DEFAULT_LOCK_TTL_MS = 3_600_000
-#: A lock this close to expiring (ms) is left to expire rather than deleted on release.
-RELEASE_MARGIN_MS = 1_000
 
 
 def lock_name(name: str) -> str:
@@ -133,16 +129,8 @@ class Lock:
         record = self._record()
         if record is None or record.get("owner") != self.owner_id:
             return False
-        expires_at = record.get("expires_at")
-        if (
-            isinstance(expires_at, int)
-            and expires_at - self.backend.clock.now_ms() < RELEASE_MARGIN_MS
-        ):
-            log.debug(
-                "Lock %r expires within %d ms; leaving it to expire.", self.name, RELEASE_MARGIN_MS
-            )
-            return True
-        self.backend.delete(self.long_name, missing_ok=True)
+        if not self.backend.delete_if_equal(self.long_name, record):
+            return False  # it expired (and maybe changed hands) since it was read
         log.debug("Released lock %r.", self.name)
         return True
 
