@@ -113,7 +113,7 @@ class WorkerSettings:
     n_process_floor: int = field(default=1, validator=_non_negative)
     slot_wait_interval: int = field(default=50, validator=_positive)
     prune_interval: int = field(default=100, validator=_positive)
-    prefetch: int = field(default=8, validator=_non_negative)
+    prefetch: int = field(default=32, validator=_non_negative)
     complete_only_on_thread_exit: bool = False
     consumer_backoff_factor: int = field(default=1_000, validator=_non_negative)
     consumer_backoff_floor: int = field(default=1_000, validator=_non_negative)

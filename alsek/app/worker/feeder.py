@@ -5,7 +5,7 @@ acknowledgement to the feeder and take their next message from its buffer: they 
 Redis for the queue's sake. The feeder sends whatever piled up in one round trip
 (``ack_many_and_claim``): every pending acknowledgement, and a claim for the executors that are
 free plus ``prefetch`` more. Under load one round trip serves many tasks. An acknowledgement
-leaves as soon as an executor needs a message, and at the latest ``ack_delay_ms`` (1 ms) after
+leaves as soon as an executor needs a message, and at the latest ``ack_delay_ms`` (2 ms) after
 it was handed over, so a result is never held back by other runs.
 
 When the queues are empty the feeder parks in ``wait_and_claim`` (a blocking wait with the claim
@@ -60,7 +60,7 @@ class Feeder:
         stop: StopSignal,
         prefetch: int = 0,
         hold_ms: int = 50,
-        ack_delay_ms: float = 1.0,
+        ack_delay_ms: float = 2.0,
     ) -> None:
         self.processor = processor
         self.consumer = processor.consumer

@@ -34,7 +34,7 @@ log = logging.getLogger("alsek.worker")
 
 _NEVER = 2**62
 #: Messages a child claims ahead by default.
-DEFAULT_PREFETCH = 8
+DEFAULT_PREFETCH = 32
 _BUSY = (SlotState.RUNNING, SlotState.SETTLING)
 
 
