@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from alsek.domain.model.backoff import Backoff, LinearBackoff
-from alsek.domain.model.effects import NO_EFFECTS, Effects
+from alsek.domain.model.effects import Effects
 from alsek.domain.model.errors import BackendError, ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import validate_queue_name
@@ -136,20 +136,6 @@ class Consumer:
             return []
         return self._record(claim)
 
-    def ack_and_claim(
-        self, message: Message, effects: Effects = NO_EFFECTS, limit: int = 1
-    ) -> list[Message]:
-        """Acknowledge ``message`` (with ``effects``) and lease up to ``limit`` more, in one step.
-
-        Raises:
-            BackendConnectionError: if the backend could not be reached; whether the ack happened
-                is unknown, so the caller retries it (acks are idempotent).
-        """
-        claim = self.backend.ack_and_claim(
-            message, effects=effects, queues=self.queues, limit=limit, lease_ms=self.lease_ms
-        )
-        return self._record(claim)
-
     def ack_many_and_claim(
         self, acks: Sequence[tuple[Message, Effects]], limit: int = 1
     ) -> list[Message]:
@@ -157,7 +143,8 @@ class Consumer:
         in one step (an empty ``acks`` is a plain claim).
 
         Raises:
-            BackendConnectionError: as :meth:`ack_and_claim`.
+            BackendConnectionError: if the backend could not be reached; whether the acks
+                happened is unknown, so the caller retries them (acks are idempotent).
         """
         claim = self.backend.ack_many_and_claim(
             acks, queues=self.queues, limit=limit, lease_ms=self.lease_ms

@@ -70,31 +70,27 @@ class MessageProcessor:
         self.begin(task, message)
         return settle(task, message, run_task(task, message), self.tasks)
 
-    def finish(self, settlement: Settlement, *, claim_next: int = 0) -> list[Message]:
-        """Apply ``settlement`` and, when ``claim_next`` > 0, lease up to that many more messages
-        (in the same round trip for an acknowledgement).
+    def finish(self, settlement: Settlement) -> None:
+        """Apply ``settlement`` (acknowledge, retry or fail its message).
 
         Backend outages are logged and retried with a growing pause; once the consumer's stop
         signal is set and a lease's worth of time has passed, it gives up (the lease then lapses
         and the message is delivered again: nothing is lost). A result the serializer rejects
         turns the run into a failure of the task.
-
-        Returns:
-            The newly leased messages.
         """
         while True:
             try:
-                return self._riding_out_outages(
-                    settlement.message.summary,
-                    functools.partial(self._apply, settlement, claim_next),
+                self._riding_out_outages(
+                    settlement.message.summary, functools.partial(self._apply, settlement)
                 )
+                return
             except SerializationError as error:
                 settlement = self._unencodable(settlement, error)
             except MessageDoesNotExistError:
                 log.info(
                     "%s was removed while it ran; nothing to settle.", settlement.message.summary
                 )
-                return self.consumer.claim(claim_next) if claim_next else []
+                return
 
     def finish_acks(self, settlements: Sequence[Settlement], *, claim_next: int) -> list[Message]:
         """Apply the acknowledgements ``settlements`` and lease up to ``claim_next`` messages,
@@ -146,19 +142,16 @@ class MessageProcessor:
         task = self.tasks.get(message.task_name)
         return self.broker if task is None else task.broker
 
-    def _apply(self, settlement: Settlement, claim_next: int) -> list[Message]:
+    def _apply(self, settlement: Settlement) -> list[Message]:
         message, effects = settlement.message, settlement.effects
         broker = self.broker_for(message)
         if settlement.verdict is Verdict.ACK:
-            if claim_next:
-                return self.consumer.ack_and_claim(message, effects, limit=claim_next)
             broker.ack(message, effects=effects)
-            return []
-        if settlement.verdict is Verdict.RETRY:
+        elif settlement.verdict is Verdict.RETRY:
             broker.retry(message, effects=effects)
         else:
             broker.fail(message, effects=effects)
-        return self.consumer.claim(claim_next) if claim_next else []
+        return []
 
     def _unencodable(self, settlement: Settlement, error: SerializationError) -> Settlement:
         log.error("Could not store the outcome of %s: %s", settlement.message.summary, error)
