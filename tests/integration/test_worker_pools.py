@@ -121,6 +121,7 @@ def test_revoking_with_interrupt_stops_the_run(
         wait_until(lambda: _idle(backend), 30, "the run to be stopped")
     assert tracker.get(message) == TaskStatus.FAILED
     assert not broker.exists(message)
+    assert _dead(broker, message).exception_details["name"] == "RevokedError"
 
 
 def _idle(backend: RedisBackend) -> bool:

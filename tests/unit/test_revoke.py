@@ -38,7 +38,8 @@ def test_revoke_removes_marks_and_announces(broker: Broker, tracker: StatusTrack
         slow.revoke(message)
         assert announcements.get(1_000) == {"uuid": message.uuid, "interrupt": True}
     assert not broker.exists(message)
-    assert not broker.in_dlq(message)
+    assert broker.in_dlq(message)  # as any failure, whichever pool would have run it
+    assert broker.sync_from_backend(message).exception_details["name"] == "RevokedError"
     assert tracker.get(message) is TaskStatus.FAILED
     assert slow.is_revoked(message)
     assert broker.backend.get(revoked_name(message.uuid))["uuid"] == message.uuid

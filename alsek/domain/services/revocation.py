@@ -1,7 +1,8 @@
 """Revoking messages: take them out of the queue and tell workers to stop running them.
 
-One atomic step (the backend's ``fail`` without a dead letter, i.e. a remove that carries
-effects) removes the message wherever it is, writes the revocation marker
+One atomic step (the backend's ``fail``: a remove that carries effects) removes the message
+wherever it is, keeps it in the dead letter queue with :class:`RevokedError` details (when the
+broker keeps dead letters, as for any failure, whichever pool ran it), writes the revocation marker
 ``revoked:<uuid>`` (kept for :data:`DEFAULT_REVOCATION_TTL_MS`), records FAILED with the status
 tracker, and publishes ``{"uuid", "interrupt"}`` on the revocation channel, where workers learn to
 interrupt a run in progress.
@@ -13,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from alsek.domain.model.effects import Effects, Publish, Write
+from alsek.domain.model.errors import RevokedError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import REVOCATION_CHANNEL, revoked_name
 from alsek.domain.model.status import TaskStatus
@@ -48,6 +50,7 @@ def revoke(
     *,
     status_tracker: StatusTracker | None = None,
     skip_if_running: bool = False,
+    dlq_ttl: int | None = None,
 ) -> None:
     """Revoke ``message``: remove it, mark it revoked and FAILED, announce it to the workers.
 
@@ -58,13 +61,17 @@ def revoke(
             status is kept).
         skip_if_running: let a run already in progress finish (workers are told not to
             interrupt it); the message is removed and marked revoked all the same.
+        dlq_ttl: how long the revoked message stays in the dead letter queue (ms; None or 0:
+            not kept).
     """
     effects = revocation_effects(
         message, interrupt=not skip_if_running, revoked_at=backend.clock.now_ms()
     )
     if status_tracker is not None and not status_tracker.get(message).terminal:
         effects = status_tracker.effects_for(message, TaskStatus.FAILED) + effects
-    backend.fail(message, dlq_ttl=None, effects=effects)
+    details = {"name": RevokedError.__name__, "text": "revoked", "traceback": None}
+    dead = Message.from_data({**message.data, "exception_details": details})
+    backend.fail(dead, dlq_ttl=dlq_ttl or None, effects=effects)
     log.info(
         "Revoked %s%s.", message.summary, " (not interrupting a run)" if skip_if_running else ""
     )

@@ -274,12 +274,13 @@ class Task:
     # -- revocation --------------------------------------------------------------------------
 
     def revoke(self, message: Message, skip_if_running: bool = False) -> None:
-        """Revoke ``message``: remove it from its queue, record it as FAILED (with a status
-        tracker; a finished message keeps its status), mark it revoked and tell the workers,
-        who interrupt a run in progress unless ``skip_if_running``."""
+        """Revoke ``message``: remove it from its queue (into the dead letter queue, when the
+        broker keeps one), record it as FAILED (with a status tracker; a finished message keeps
+        its status), mark it revoked and tell the workers, who interrupt a run in progress
+        unless ``skip_if_running``."""
         revocation.revoke(
-            self.broker.backend, message,
-            status_tracker=self.status_tracker, skip_if_running=skip_if_running,
+            self.broker.backend, message, status_tracker=self.status_tracker,
+            skip_if_running=skip_if_running, dlq_ttl=self.broker.dlq_ttl,
         )  # fmt: skip
 
     def is_revoked(self, message: Message) -> bool:
