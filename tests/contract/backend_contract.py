@@ -607,6 +607,19 @@ class BackendContract:
         backend.submit(message)
         assert self.uuids(backend) == [message.uuid]
 
+    def test_a_uuid_live_under_another_task_of_the_queue_is_refused(self, backend, clock):
+        first = self.make(clock, "task_a")
+        twin = self.make(clock, "task_b", uuid=first.uuid)
+        backend.submit(first)
+        with pytest.raises(MessageAlreadyExistsError):
+            backend.submit(twin)
+        assert not backend.exists(message_name(twin))
+        assert self.claim(backend).messages == [first]
+        backend.ack(first)
+        backend.submit(twin)  # the uuid is free again
+        assert self.claim(backend).messages == [twin]
+        assert backend.queues() == ["q"]
+
     def test_unencodable_message_writes_nothing(self, backend, clock):
         message = self.make(clock, queue="q_bad", args=(object(),))
         with pytest.raises(SerializationError):

@@ -146,7 +146,7 @@ def test_hot_path_command_budget(meter):
             8,
             11,
         ),
-        "retry": (lambda: backend.retry(eight[2].increment_retries()), 1, 9),
+        "retry": (lambda: backend.retry(eight[2].increment_retries()), 1, 10),
         "fail": (lambda: backend.fail(eight[3], dlq_ttl=60_000), 1, 5),
         "extend (4)": (lambda: backend.extend(eight[4:], lease_ms=LEASE), 4, 3),
         "idle claim": (lambda: backend.claim(["idle"], limit=8, lease_ms=LEASE), 1, 5),

@@ -61,10 +61,9 @@ local function slot_score(slot) return string.match(slot, '^([^|]*)|') end
 local function slot_task(slot) return string.match(slot, '^[^|]*|(.*)$') end
 
 --@ wake: consts
+-- Leave a wake-up token for a blocked consumer (at most SIGNAL_MAX wait; a backlog costs LLEN).
 local function wake(signal)
-  if redis.call('RPUSH', signal, '1') > SIGNAL_MAX then
-    redis.call('LTRIM', signal, 0, SIGNAL_MAX - 1)
-  end
+  if redis.call('LLEN', signal) < SIGNAL_MAX then redis.call('RPUSH', signal, '1') end
 end
 
 --@ unindex
@@ -100,21 +99,36 @@ local function index(q, uuid, task, prio, ready_at, now, old)
   return seq
 end
 
---@ submit_one: queue_block keys args slot_task body_key index wake
+--@ submit_one: queue_block keys args consts slot_task body_key unindex wake
 -- keys: queue block, body, queue set ; args: queue block, body bytes, uuid, task, priority,
--- ready_at, queue name. Returns false (and writes nothing) if a live body with this uuid exists
--- in the queue (under this task or another).
+-- ready_at, queue name. Returns false (and writes nothing but a sequence number) if a live body
+-- with this uuid exists in the queue (under this task or another). The common case costs SET,
+-- INCR, HSETNX, ZADD and the wake-up.
 local function submit_one(now)
   local q = queue_block()
   local k = keys(2)
   local a = args(6)
-  local old = redis.call('HGET', q.slots, a[2])
-  if old and slot_task(old) ~= a[3] and redis.call('EXISTS', body_key(q, a[2], slot_task(old))) == 1 then
-    return false
-  end
+  local uuid, task = a[2], a[3]
   if not redis.call('SET', k[1], a[1], 'NX') then return false end
+  local seq = redis.call('INCR', q.seq)
   -- The counter and the queue set are created together (and only cleared together).
-  if index(q, a[2], a[3], tonumber(a[4]), a[5], now, old) == 1 then redis.call('SADD', k[2], a[6]) end
+  if seq == 1 then redis.call('SADD', k[2], a[6]) end
+  local score = string.format('%.0f', tonumber(a[4]) * SPAN + seq % SPAN)
+  if redis.call('HSETNX', q.slots, uuid, score .. '|' .. task) == 0 then
+    -- A slot under this uuid already: another task's live message wins, a stale one is replaced.
+    local old_task = slot_task(redis.call('HGET', q.slots, uuid))
+    if old_task ~= task and redis.call('EXISTS', body_key(q, uuid, old_task)) == 1 then
+      redis.call('DEL', k[1])
+      return false
+    end
+    unindex(q, uuid .. '|' .. old_task)
+    redis.call('HSET', q.slots, uuid, score .. '|' .. task)
+  end
+  if tonumber(a[5]) <= now then
+    redis.call('ZADD', q.ready, score, uuid .. '|' .. task)
+  else
+    redis.call('ZADD', q.delayed, a[5], uuid .. '|' .. task)
+  end
   wake(q.signal)
   return true
 end
