@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
 import redis
+
+_pack_command: Callable[[tuple[Any, ...]], bytes] | None
+try:
+    from hiredis import pack_command as _pack_command
+except ImportError:  # hiredis is optional: redis-py packs then
+    _pack_command = None
 
 _PACKAGE = "alsek.adapters.redis"
 NAMES = (
@@ -126,11 +133,19 @@ class ScriptSet:
 
     def _ask(self, connection: Any, command: tuple[Any, ...]) -> Any:
         try:
-            connection.send_command(*command)
+            connection.send_packed_command(_pack(connection, command), check_health=False)
             return connection.read_response()
         except redis.exceptions.NoScriptError:
             loads = [("SCRIPT", "LOAD", each.source) for each in self.scripts.values()]
             return _pipelined(connection, [*loads, command])
+
+
+def _pack(connection: Any, command: tuple[Any, ...]) -> Any:
+    """``command`` in the Redis protocol: straight through hiredis when it is installed (script
+    arguments are str, bytes and int only), else through the connection's own packer."""
+    if _pack_command is not None:
+        return [_pack_command(command)]
+    return connection.pack_command(*command)
 
 
 def _pipelined(connection: Any, commands: list[tuple[Any, ...]]) -> Any:
