@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 import pytest
@@ -24,8 +24,8 @@ from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, Verdict
 from alsek.domain.services.result_store import ResultStore
 from alsek.ports.backend import Claim
+from tests.unit.waiting import WAIT_S, wait_until
 
-WAIT_S = 5.0
 #: A window in which something must NOT happen (the feeder had every chance to misbehave).
 QUIET_S = 0.2
 LEASE_MS = 20_000
@@ -34,15 +34,6 @@ QUEUE = "q"
 SHORT_BACKOFF = LinearBackoff(factor=50, floor=50, ceiling=200, zero_override=False)
 #: Idle waits far longer than any bounded wait of these tests: a parked feeder stays parked.
 LONG_BACKOFF = LinearBackoff(factor=30_000, floor=30_000, ceiling=30_000, zero_override=False)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.002)
-    return predicate()
 
 
 class RecordingBackend(InMemoryBackend):

@@ -16,18 +16,9 @@ from alsek.app.worker.thread_group import ThreadGroup
 from alsek.core.backoff import LinearBackoff
 from alsek.domain.model.naming import REVOCATION_CHANNEL
 from alsek.domain.services.consumer import Consumer
+from tests.unit.waiting import WAIT_S, wait_until
 
-WAIT_S = 5.0
 BACKOFF = LinearBackoff(factor=50, floor=50, ceiling=200, zero_override=False)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return predicate()
 
 
 @pytest.fixture
