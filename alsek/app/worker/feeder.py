@@ -97,28 +97,31 @@ class Feeder:
         Returns:
             The next message, or None once ``stop`` is set (or the feeder closed).
         """
-        queued = False
         with self._cond:
-            if finished is not None and finished.verdict is Verdict.ACK:
-                queued = not (self._parked or self._closed)
-                if queued:
-                    if not self._acks:
-                        self._acks_since = time.monotonic()
-                    self._acks.append(finished)
-            self._waiting += 1
-            self._work.notify()
-        if finished is not None and not queued:
-            try:
-                self.processor.finish(finished)
-            except BaseException:
-                with self._cond:
-                    self._waiting -= 1
-                raise
+            if finished is None or self._queue_ack(finished):
+                return self._wait_for_message()
+        self.processor.finish(finished)
         with self._cond:
-            try:
-                return self._take()
-            finally:
-                self._waiting -= 1
+            return self._wait_for_message()
+
+    def _queue_ack(self, settlement: Settlement) -> bool:
+        """Queue an acknowledgement for the next round trip (lock held); False: the caller
+        settles it itself (not an acknowledgement, or the feeder is parked or closed)."""
+        if settlement.verdict is not Verdict.ACK or self._parked or self._closed:
+            return False
+        if not self._acks:
+            self._acks_since = time.monotonic()
+        self._acks.append(settlement)
+        return True
+
+    def _wait_for_message(self) -> Message | None:
+        """Count the caller as waiting (the feeder claims for it) until it has a message."""
+        self._waiting += 1
+        self._work.notify()
+        try:
+            return self._take()
+        finally:
+            self._waiting -= 1
 
     def wake(self) -> None:
         """Wake the feeder and every waiting executor (after ``stop`` was set)."""
