@@ -1,4 +1,6 @@
-"""The body of a process pool's child: runs one message at a time, inline, claiming for itself.
+"""The body of a process pool's child: runs one message at a time in its main thread, fed by a
+:class:`~alsek.app.worker.feeder.Feeder` thread that acknowledges in batches and claims ahead
+(``prefetch``; given back when a task runs long).
 
 The child reports each message it runs (and its deadline) in its shared-memory slot; the
 supervisor renews the leases, kills the child when its task times out, crashes or is revoked,
@@ -16,8 +18,6 @@ from alsek.adapters.execution.slots import SlotState, SlotTable
 from alsek.app.worker.feeder import Feeder
 from alsek.app.worker.group_process import broker_of
 from alsek.app.worker.spec import WorkerSpec
-from alsek.domain.model.errors import BackendError
-from alsek.domain.model.message import Message
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement
@@ -61,10 +61,3 @@ def run_child(spec: WorkerSpec, index: int, slots: SlotTable, parent_pid: int) -
         slots.write(index, SlotState.SETTLING, message)
     slots.write(index, SlotState.IDLE)
     feeder.close(timeout_s=CLOSE_TIMEOUT_S)
-
-
-def _release(consumer: Consumer, message: Message) -> None:
-    try:
-        consumer.backend.release([message])
-    except BackendError as error:
-        log.warning("Could not release %s (%s); its lease will lapse.", message.summary, error)

@@ -74,7 +74,6 @@ class ThreadGroup:
         abandon_ms: see above.
         tick_ms: the watchdog's longest sleep (bounds how late a timeout is noticed).
         report_load: called by the watchdog after each wake-up with the number of busy threads.
-        prefetch: messages claimed beyond the free threads (see :class:`Feeder`).
     """
 
     def __init__(
@@ -89,7 +88,6 @@ class ThreadGroup:
         abandon_ms: int = 1_000,
         tick_ms: int = 100,
         report_load: Callable[[int], None] | None = None,
-        prefetch: int = 0,
     ) -> None:
         self.consumer = consumer
         self.processor = MessageProcessor(consumer, tasks)
@@ -99,7 +97,7 @@ class ThreadGroup:
         self.abandon_ms = abandon_ms
         self.report_load = report_load
         self.runs = RunTable()
-        self.feeder = Feeder(self.processor, executors=n_threads, stop=stop, prefetch=prefetch)
+        self.feeder = Feeder(self.processor, executors=n_threads, stop=stop)
         self._numbers = itertools.count()
         self._run_numbers = itertools.count(1)
         self._workers: list[_Worker] = []
