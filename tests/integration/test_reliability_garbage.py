@@ -3,7 +3,10 @@ bodies go to the dead letter queue), and the worker keeps going."""
 
 from __future__ import annotations
 
+import redis
+
 from alsek import Message
+from alsek.adapters.redis import RedisBackend
 from alsek.adapters.redis.keys import KeyLayout
 from tests.integration.test_worker_harness import (  # noqa: F401
     Harness,
@@ -65,3 +68,21 @@ def test_a_queue_key_of_the_wrong_type_is_logged_until_fixed(harness: Harness) -
     wait_until(lambda: len(harness.counts()) == 10, 30, "the runs after the fix", worker)
     assert worker.stop() == 0, worker.tail()
     assert_exactly_once(harness, 10)
+
+
+def test_a_malformed_index_member_in_a_claim_batch_costs_no_good_message(
+    redis_backend: RedisBackend, redis_client: redis.Redis
+) -> None:
+    queue = KeyLayout(redis_backend.namespace).queue("mixed")
+    good = [Message(task_name="t", queue="mixed") for _ in range(3)]
+    for message in good:
+        redis_backend.submit(message)
+    # A script error after ZPOPMIN would not be rolled back: the good messages popped with the
+    # garbage would lose their index entries. The claim must read past it instead.
+    redis_client.zadd(queue.ready, {"no-separator-at-all": 0, "x|": 0})
+    redis_client.zadd(queue.leased, {"expired-garbage": 1})  # promoted back, then dropped
+    redis_client.hset(queue.slots, "expired-garbage", "not-a-score")
+    claim = redis_backend.claim(["mixed"], limit=10, lease_ms=60_000)
+    assert sorted(m.uuid for m in claim.messages) == sorted(m.uuid for m in good)
+    assert redis_client.zcard(queue.ready) == 0
+    assert redis_backend.depth("mixed") == 0

@@ -224,12 +224,16 @@ local function promote(q, zset, now)
     local due = redis.call('ZRANGEBYSCORE', zset, '-inf', now, 'LIMIT', 0, BATCH_MAX)
     redis.call('ZREM', zset, unpack(due))
     local uuids = {}
-    for i, m in ipairs(due) do uuids[i] = string.match(m, '^(.*)|') end  -- split_member
+    -- split_member; a member written by hand that is not "<uuid>|<task>" keeps its text
+    for i, m in ipairs(due) do uuids[i] = string.match(m, '^(.*)|') or m end
     local slots = redis.call('HMGET', q.slots, unpack(uuids))
     local za = {}
     for i, m in ipairs(due) do
       if slots[i] then
-        za[#za + 1] = string.match(slots[i], '^([^|]*)|')  -- slot_score
+        local score = string.match(slots[i], '^([^|]*)|')  -- slot_score
+        local n = tonumber(score)
+        if not n or n ~= n then score = '0' end  -- a slot written by hand: claim it first
+        za[#za + 1] = score
         za[#za + 1] = m
       end
     end
@@ -252,6 +256,7 @@ local function lease(q, qi, want, until_arg, out)
     for i = 1, n do
       local m = popped[2 * i - 1]
       local uuid, task = string.match(m, '^(.*)|([^|]*)$')  -- split_member
+      if not uuid then uuid, task = m, '' end  -- not "<uuid>|<task>": no body, so dropped
       members[i], uuids[i] = m, uuid
       names[i] = q.bodies .. task .. ':messages:' .. uuid  -- body_key
     end
