@@ -42,6 +42,7 @@ def _pool_options(settings: WorkerSettings) -> dict[str, Any]:
         "start_method": settings.start_method,
         "slot_wait_interval": settings.slot_wait_interval,
         "n_processes": settings.n_processes,
+        "prefetch": settings.prefetch,
     }
 
 
@@ -59,7 +60,6 @@ def _process_pool(tasks: list[Task], settings: WorkerSettings) -> ProcessWorkerP
     return ProcessWorkerPool(
         tasks,
         prune_interval=settings.prune_interval,
-        prefetch=settings.prefetch,
         **_pool_options(settings),
     )
 

@@ -59,6 +59,11 @@ def _non_negative(instance: Any, attribute: Any, value: Any) -> None:
         raise ValidationError(f"{attribute.name} must be a non-negative integer, got {value!r}")
 
 
+def _non_negative_or_none(instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None:
+        _non_negative(instance, attribute, value)
+
+
 def _upper(value: str) -> str:
     return str.upper(value)
 
@@ -93,7 +98,8 @@ class WorkerSettings:
         n_process_floor: process groups always kept (thread pool).
         slot_wait_interval: how often the thread pool's supervisor looks at the load.
         prune_interval: how often the process pool's supervisor checks deadlines and children.
-        prefetch: messages each process pool child claims ahead of the one it runs.
+        prefetch: messages each worker process claims beyond its free threads (None: the
+            pool's default, ``n_threads`` for the thread pool and 32 for the process pool).
         complete_only_on_thread_exit: keep an interrupted thread's slot until it unwinds.
         consumer_backoff_factor: idle backoff growth per empty pass.
         consumer_backoff_floor: shortest idle backoff.
@@ -113,7 +119,7 @@ class WorkerSettings:
     n_process_floor: int = field(default=1, validator=_non_negative)
     slot_wait_interval: int = field(default=50, validator=_positive)
     prune_interval: int = field(default=100, validator=_positive)
-    prefetch: int = field(default=32, validator=_non_negative)
+    prefetch: int | None = field(default=None, validator=_non_negative_or_none)
     complete_only_on_thread_exit: bool = False
     consumer_backoff_factor: int = field(default=1_000, validator=_non_negative)
     consumer_backoff_floor: int = field(default=1_000, validator=_non_negative)
@@ -153,7 +159,7 @@ def _parse(attribute: Any, raw: str) -> Any:
     kind = attribute.default
     if isinstance(kind, bool):
         return raw.strip().lower() in ("1", "true", "yes", "on")
-    if isinstance(kind, int) or attribute.name == "n_processes":
+    if isinstance(kind, int) or attribute.name in ("n_processes", "prefetch"):
         try:
             return int(raw)
         except ValueError as error:

@@ -111,13 +111,6 @@ def thread_pool(**options: Any) -> None:  # fmt: skip
     default=None,
     help="How often (ms) the supervisor checks deadlines and children [default: 100].",
 )
-@click.option(
-    "--prefetch",
-    type=int,
-    default=None,
-    help="Messages each process claims ahead of the one it runs, given back to the queue when a "
-    "task runs longer than 50 ms; 0 claims only when free [default: 32].",
-)
 def process_pool(**options: Any) -> None:  # fmt: skip
     """Run each task in a process of its own, up to --n_processes at once; a task that times out
     or crashes takes only its own process with it."""

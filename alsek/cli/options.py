@@ -31,6 +31,10 @@ def common_options(function: F) -> F:
         _option("--n_processes", type=int,
                 help="Most processes (process-pool) or process groups (thread-pool) "
                      "[default: one per CPU]."),
+        _option("--prefetch", type=int,
+                help="Messages each worker process claims beyond its free threads, given back "
+                     "to the queue when all of them stay busy for 50 ms; 0 claims only for "
+                     "free threads [default: --n_threads (thread-pool), 32 (process-pool)]."),
         _option("--slot_wait_interval", type=int, default=_DEFAULTS.slot_wait_interval,
                 help="How often (ms) the supervisor looks at the load."),
         _option("--consumer_backoff_factor", type=int,

@@ -77,7 +77,7 @@ def test_help_lists_both_pools_and_every_option() -> None:
     shared = ["-qu, --queues", "--task_specific_mode", "--n_processes", "--slot_wait_interval",
               "--consumer_backoff_factor", "--consumer_backoff_floor",
               "--consumer_backoff_ceiling", "--lease_ms", "--grace_period", "--log-level",
-              "--redis-url", "Exit codes"]  # fmt: skip
+              "--redis-url", "--prefetch", "Exit codes"]  # fmt: skip
     for option in [*shared, "--n_threads", "--n_process_floor", "--complete_only_on_thread_exit"]:
         assert option in thread, option
     for option in [*shared, "--prune_interval"]:
@@ -163,12 +163,17 @@ def test_settings_flow_through_the_container_to_the_pool() -> None:
     assert (pool.n_threads, pool.n_processes, pool.n_process_floor) == (3, 2, 0)
     assert pool.queues == ("two", "one")
     assert (pool.lease_ms, pool.grace_period, pool.heartbeat_ms) == (7_000, 1_234, 1_400)
+    assert pool.prefetch == 3  # the thread pool's default: n_threads
 
     process = WorkerContainer(
         settings=providers.Object(WorkerSettings(pool="process", target="cli_tasks_flat"))
     ).pool()
     assert isinstance(process, ProcessWorkerPool)
     assert process.queues == ("flat",)
+    assert process.prefetch == 32
+
+    env = WorkerSettings.from_env({"ALSEK_PREFETCH": "0"}, pool="process", target="cli_tasks_flat")
+    assert WorkerContainer(settings=providers.Object(env)).pool().prefetch == 0
 
 
 def test_tasks_can_be_overridden_in_the_container() -> None:

@@ -60,7 +60,7 @@ def run_group(spec: WorkerSpec, index: int, load: Any, parent_pid: int) -> None:
         consumer, tasks, n_threads=spec.n_threads, stop=stop, heartbeat_ms=spec.heartbeat_ms,
         complete_only_on_thread_exit=spec.complete_only_on_thread_exit,
         abandon_ms=spec.abandon_ms, tick_ms=spec.tick_ms,
-        report_load=lambda busy: load.__setitem__(index, busy),
+        report_load=lambda busy: load.__setitem__(index, busy), prefetch=spec.prefetch,
     )  # fmt: skip
     group.start()
     log.debug("Process group %s (pid %s) started %s threads.", index, os.getpid(), spec.n_threads)

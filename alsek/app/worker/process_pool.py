@@ -45,11 +45,11 @@ class ProcessWorkerPool(WorkerPool):
         tasks: the tasks to run (all on one broker).
         n_processes: how many tasks may run at once (default: one per CPU).
         prune_interval: how often (ms) the supervisor checks deadlines and children.
-        slot_wait_interval: accepted for compatibility with the thread pool's options; children
-            claim only when free, so nothing waits for a slot.
+        slot_wait_interval: accepted for compatibility with the thread pool's options (the
+            children claim for themselves; the supervisor does not wait for slots).
         prefetch: messages each child claims ahead of the one it runs, so that it never waits
-            on Redis between short tasks (0: claim only when free). They are given back to the
-            queue as soon as a task runs longer than 50 ms.
+            on Redis between short tasks (0: claim only when free; default 32). They are given
+            back to the queue as soon as a task runs longer than 50 ms.
         **options: as for :class:`~alsek.app.worker.pool.WorkerPool` (``queues``, ``backoff``,
             ``lease_ms``, ``grace_period``, ...).
     """
@@ -60,7 +60,7 @@ class ProcessWorkerPool(WorkerPool):
         n_processes: int | None = None,
         prune_interval: int = 100,
         slot_wait_interval: int = 50,
-        prefetch: int = DEFAULT_PREFETCH,
+        prefetch: int | None = None,
         **options: Any,
     ) -> None:
         super().__init__(tasks, **options)
@@ -72,7 +72,9 @@ class ProcessWorkerPool(WorkerPool):
         self._started_at = [0.0] * self.n_processes
         self._restart = [Restarts() for _ in range(self.n_processes)]
         self._runs: dict[int, Running] = {}
-        self.prefetch = _non_negative("prefetch", prefetch)
+        self.prefetch = _non_negative(
+            "prefetch", DEFAULT_PREFETCH if prefetch is None else prefetch
+        )
         self._spec = self.spec(n_threads=1, prefetch=self.prefetch)
         consumer = Consumer(self.broker, self.queues, stop_signal=self.stop_flag)
         self.processor = MessageProcessor(consumer, self.tasks)

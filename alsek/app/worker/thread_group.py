@@ -2,8 +2,9 @@
 
 Each worker thread runs a message, hands its acknowledgement to the group's
 :class:`~alsek.app.worker.feeder.Feeder` and takes the next message from it. The feeder sends all
-pending acknowledgements and a claim for the free threads in one round trip, so the group claims
-only for free threads, never polls, and under load pays far less than one round trip per task.
+pending acknowledgements and a claim for the free threads (plus a prefetch, given back when every
+thread stays busy for 50 ms) in one round trip: the group never polls, never sits on work another
+worker could run, and under load pays far less than one round trip per task.
 A watchdog thread renews leases, times tasks out and applies revocations.
 """
 
@@ -74,6 +75,7 @@ class ThreadGroup:
         abandon_ms: see above.
         tick_ms: the watchdog's longest sleep (bounds how late a timeout is noticed).
         report_load: called by the watchdog after each wake-up with the number of busy threads.
+        prefetch: messages claimed beyond the free threads (see :class:`Feeder`).
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class ThreadGroup:
         abandon_ms: int = 1_000,
         tick_ms: int = 100,
         report_load: Callable[[int], None] | None = None,
+        prefetch: int = 0,
     ) -> None:
         self.consumer = consumer
         self.processor = MessageProcessor(consumer, tasks)
@@ -97,7 +100,7 @@ class ThreadGroup:
         self.abandon_ms = abandon_ms
         self.report_load = report_load
         self.runs = RunTable()
-        self.feeder = Feeder(self.processor, executors=n_threads, stop=stop)
+        self.feeder = Feeder(self.processor, executors=n_threads, stop=stop, prefetch=prefetch)
         self._numbers = itertools.count()
         self._run_numbers = itertools.count(1)
         self._workers: list[_Worker] = []

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from alsek.adapters.execution.lifecycle import Restarts, terminate
 from alsek.app.worker.group_process import run_group
-from alsek.app.worker.pool import WorkerPool, _positive, default_process_count
+from alsek.app.worker.pool import WorkerPool, _non_negative, _positive, default_process_count
 from alsek.domain.model.errors import BackendError, ValidationError
 
 if TYPE_CHECKING:
@@ -50,6 +50,10 @@ class ThreadWorkerPool(WorkerPool):
             its task really unwinds (True), or abandon a thread that stays stuck for a second,
             settle its message and start a fresh thread (False, default).
         idle_group_ms: a process group idle this long (ms) is stopped, down to the floor.
+        prefetch: messages each group claims beyond its free threads, so that a thread that
+            finishes finds its next message waiting (0: claim only for free threads; default
+            ``n_threads``). They are given back to the queue when every thread has been busy
+            for 50 ms.
         **options: as for :class:`~alsek.app.worker.pool.WorkerPool` (``queues``, ``backoff``,
             ``lease_ms``, ``grace_period``, ...).
     """
@@ -63,6 +67,7 @@ class ThreadWorkerPool(WorkerPool):
         slot_wait_interval: int = 50,
         complete_only_on_thread_exit: bool = False,
         idle_group_ms: int = GROUP_IDLE_MS,
+        prefetch: int | None = None,
         **options: Any,
     ) -> None:
         super().__init__(tasks, **options)
@@ -80,8 +85,11 @@ class ThreadWorkerPool(WorkerPool):
         self._load = self.context.RawArray("q", self.n_processes)
         self._groups: dict[int, _Group] = {}
         self._restarts = Restarts()
+        self.prefetch = _non_negative("prefetch", self.n_threads if prefetch is None else prefetch)
         self._spec = self.spec(
-            n_threads=self.n_threads, complete_only_on_thread_exit=complete_only_on_thread_exit
+            n_threads=self.n_threads,
+            complete_only_on_thread_exit=complete_only_on_thread_exit,
+            prefetch=self.prefetch,
         )
 
     @property
