@@ -14,7 +14,7 @@ from alsek.adapters.execution.lifecycle import StopFlag, process_context
 from alsek.adapters.execution.slots import SlotState, SlotTable
 from alsek.app.settings import WorkerSettings
 from alsek.domain.model.errors import ValidationError
-from alsek.domain.services.processing import Outcome
+from alsek.domain.model.outcome import Outcome
 
 
 def _interrupt_when_running(

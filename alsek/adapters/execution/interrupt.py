@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from alsek.domain.services.processing import Outcome
+from alsek.domain.model.outcome import Outcome
 
 log = logging.getLogger("alsek.execution")
 

@@ -23,9 +23,10 @@ from alsek.app.worker.watchdog import Running, Watchdog
 from alsek.domain.model.errors import BackendError, RevokedError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import message_name
+from alsek.domain.model.outcome import Outcome
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
-from alsek.domain.services.processing import Outcome, settle
+from alsek.domain.services.processing import settle
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task

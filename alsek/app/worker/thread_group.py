@@ -23,9 +23,10 @@ from alsek.app.worker.runs import RunTable
 from alsek.app.worker.watchdog import Running, Watchdog
 from alsek.domain.model.errors import BackendError, RevokedError, TerminationError
 from alsek.domain.model.message import Message
+from alsek.domain.model.outcome import Outcome
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
-from alsek.domain.services.processing import Outcome, Settlement, run_task, settle
+from alsek.domain.services.processing import Settlement, run_task, settle
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
