@@ -13,10 +13,10 @@ from dependency_injector import containers, providers
 from alsek.adapters.redis import RedisBackend
 from alsek.app.discovery import discover_tasks
 from alsek.app.settings import Settings, WorkerSettings
-from alsek.app.worker.process_pool import ProcessWorkerPool
-from alsek.app.worker.thread_pool import ThreadWorkerPool
 from alsek.domain.services.broker import Broker
 from alsek.domain.services.task import Task
+from alsek.worker.process.pool import ProcessWorkerPool
+from alsek.worker.thread.pool import ThreadWorkerPool
 
 
 class Container(containers.DeclarativeContainer):

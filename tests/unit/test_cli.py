@@ -13,9 +13,9 @@ from dependency_injector import providers
 from alsek.app.container import WorkerContainer
 from alsek.app.discovery import TaskDiscoveryError, discover_tasks
 from alsek.app.settings import WorkerSettings
-from alsek.app.worker.process_pool import ProcessWorkerPool
-from alsek.app.worker.thread_pool import ThreadWorkerPool
 from alsek.cli.main import EXIT_BACKEND, EXIT_IMPORT, EXIT_USAGE, main
+from alsek.worker.process.pool import ProcessWorkerPool
+from alsek.worker.thread.pool import ThreadWorkerPool
 
 TASKS = """
 from alsek import Broker, task

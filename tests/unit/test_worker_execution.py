@@ -9,12 +9,12 @@ import time
 import pytest
 
 from alsek import Message
-from alsek.adapters.execution.interrupt import ThreadInterrupter
-from alsek.adapters.execution.lifecycle import StopFlag, process_context
-from alsek.adapters.execution.slots import SlotState, SlotTable
 from alsek.app.settings import WorkerSettings
 from alsek.domain.model.errors import ValidationError
 from alsek.domain.model.outcome import Outcome
+from alsek.worker.lifecycle import StopFlag, process_context
+from alsek.worker.process.slots import SlotState, SlotTable
+from alsek.worker.thread.interrupt import ThreadInterrupter
 
 
 def _interrupt_when_running(
@@ -149,7 +149,7 @@ def test_a_slot_torn_by_a_killed_writer_reads_idle_and_heals() -> None:
 
 
 def test_restarts_back_off_only_for_children_that_die_young() -> None:
-    from alsek.adapters.execution.lifecycle import Restarts
+    from alsek.worker.lifecycle import Restarts
 
     restarts = Restarts()
     assert restarts.due()

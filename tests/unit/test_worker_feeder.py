@@ -14,8 +14,6 @@ import pytest
 
 from alsek import Broker, Message, task
 from alsek.adapters.memory import InMemoryBackend
-from alsek.app.worker import feeder as feeder_module
-from alsek.app.worker.feeder import Feeder
 from alsek.core.backoff import LinearBackoff
 from alsek.core.task import Task
 from alsek.domain.model.effects import NO_EFFECTS, Effects
@@ -24,6 +22,8 @@ from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, Verdict
 from alsek.domain.services.result_store import ResultStore
 from alsek.ports.backend import Claim
+from alsek.worker import feeder as feeder_module
+from alsek.worker.feeder import Feeder
 from tests.unit.waiting import WAIT_S, wait_until
 
 #: A window in which something must NOT happen (the feeder had every chance to misbehave).

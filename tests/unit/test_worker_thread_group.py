@@ -12,10 +12,10 @@ import pytest
 
 from alsek import Broker, Message, task
 from alsek.adapters.memory import InMemoryBackend
-from alsek.app.worker.thread_group import ThreadGroup
 from alsek.core.backoff import LinearBackoff
 from alsek.domain.model.naming import REVOCATION_CHANNEL
 from alsek.domain.services.consumer import Consumer
+from alsek.worker.thread.group import ThreadGroup
 from tests.unit.waiting import WAIT_S, wait_until
 
 BACKOFF = LinearBackoff(factor=50, floor=50, ceiling=200, zero_override=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Hashable
 
-from alsek.app.worker.watchdog import Running
+from alsek.worker.watchdog import Running
 
 
 class RunTable:

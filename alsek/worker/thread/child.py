@@ -8,12 +8,12 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from alsek.adapters.execution.lifecycle import StopFlag, die_with_parent, install_stop_handlers
-from alsek.app.worker.spec import WorkerSpec
-from alsek.app.worker.thread_group import ThreadGroup
 from alsek.domain.model.errors import ValidationError
 from alsek.domain.services.broker import Broker
 from alsek.domain.services.consumer import Consumer
+from alsek.worker.lifecycle import StopFlag, die_with_parent, install_stop_handlers
+from alsek.worker.spec import WorkerSpec
+from alsek.worker.thread.group import ThreadGroup
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task

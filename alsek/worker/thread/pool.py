@@ -1,7 +1,7 @@
 """The thread worker pool: process groups of threads, scaled with the load.
 
 The supervisor (this process) runs no tasks and makes no per-message calls: each process group
-claims for itself (see :class:`~alsek.app.worker.thread_group.ThreadGroup`) and reports how many of
+claims for itself (see :class:`~alsek.worker.thread.group.ThreadGroup`) and reports how many of
 its threads are busy in shared memory. The supervisor starts a new group when every group is full
 and messages are waiting (up to ``n_processes``), stops groups that stayed idle (down to
 ``n_process_floor``), and replaces groups that died.
@@ -15,10 +15,10 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from alsek.adapters.execution.lifecycle import Restarts, terminate
-from alsek.app.worker.group_process import run_group
-from alsek.app.worker.pool import WorkerPool, _non_negative, _positive, default_process_count
 from alsek.domain.model.errors import BackendError, ValidationError
+from alsek.worker.lifecycle import Restarts, terminate
+from alsek.worker.pool import WorkerPool, _non_negative, _positive, default_process_count
+from alsek.worker.thread.child import run_group
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
@@ -54,7 +54,7 @@ class ThreadWorkerPool(WorkerPool):
             finishes finds its next message waiting (0: claim only for free threads; default
             ``n_threads``). They are given back to the queue when every thread has been busy
             for 50 ms.
-        **options: as for :class:`~alsek.app.worker.pool.WorkerPool` (``queues``, ``backoff``,
+        **options: as for :class:`~alsek.worker.pool.WorkerPool` (``queues``, ``backoff``,
             ``lease_ms``, ``grace_period``, ...).
     """
 

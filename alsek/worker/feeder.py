@@ -23,11 +23,11 @@ import threading
 import time
 from collections import deque
 
-from alsek.app.worker.watchdog import StopSignal
 from alsek.domain.model.errors import BackendError
 from alsek.domain.model.message import Message
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, Verdict
+from alsek.worker.watchdog import StopSignal
 
 log = logging.getLogger("alsek.worker")
 

@@ -8,13 +8,13 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from alsek.adapters.execution.lifecycle import StopFlag, install_stop_handlers, process_context
-from alsek.app.worker.group_process import broker_of
-from alsek.app.worker.spec import WorkerSpec
 from alsek.domain.model.backoff import Backoff
 from alsek.domain.model.errors import ValidationError
 from alsek.domain.model.naming import validate_queue_name
 from alsek.domain.services.consumer import DEFAULT_CONSUMER_BACKOFF, DEFAULT_LEASE_MS
+from alsek.worker.lifecycle import StopFlag, install_stop_handlers, process_context
+from alsek.worker.spec import WorkerSpec
+from alsek.worker.thread.child import broker_of
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task

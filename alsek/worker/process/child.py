@@ -1,5 +1,5 @@
 """The body of a process pool's child: runs one message at a time in its main thread, fed by a
-:class:`~alsek.app.worker.feeder.Feeder` thread that acknowledges in batches and claims ahead
+:class:`~alsek.worker.feeder.Feeder` thread that acknowledges in batches and claims ahead
 (``prefetch``; given back when a task runs long).
 
 The child reports each message it runs (and its deadline) in its shared-memory slot; the
@@ -13,14 +13,14 @@ from __future__ import annotations
 import logging
 import os
 
-from alsek.adapters.execution.lifecycle import StopFlag, die_with_parent, install_stop_handlers
-from alsek.adapters.execution.slots import SlotState, SlotTable
-from alsek.app.worker.feeder import Feeder
-from alsek.app.worker.group_process import broker_of
-from alsek.app.worker.spec import WorkerSpec
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement
+from alsek.worker.feeder import Feeder
+from alsek.worker.lifecycle import StopFlag, die_with_parent, install_stop_handlers
+from alsek.worker.process.slots import SlotState, SlotTable
+from alsek.worker.spec import WorkerSpec
+from alsek.worker.thread.child import broker_of
 
 log = logging.getLogger("alsek.worker")
 

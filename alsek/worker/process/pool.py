@@ -1,7 +1,7 @@
 """The process worker pool: each running task in a process of its own.
 
 ``n_processes`` warm children each run one message at a time and claim for themselves (see
-:mod:`alsek.app.worker.process_child`). The supervisor (this process) reads their shared-memory
+:mod:`alsek.worker.process.child`). The supervisor (this process) reads their shared-memory
 slots every ``prune_interval`` ms: it renews the leases of every running message in one call, kills
 a child whose task passed its deadline or was revoked (then retries or fails that message) and
 replaces children that died. A task that times out or crashes takes only its own process with it.
@@ -15,11 +15,6 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from alsek.adapters.execution.lifecycle import Restarts, terminate
-from alsek.adapters.execution.slots import SlotState, SlotTable, SlotView
-from alsek.app.worker.pool import WorkerPool, _non_negative, _positive, default_process_count
-from alsek.app.worker.process_child import run_child
-from alsek.app.worker.watchdog import Running, Watchdog
 from alsek.domain.model.errors import BackendError, RevokedError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import message_name
@@ -27,6 +22,11 @@ from alsek.domain.model.outcome import Outcome
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import settle
+from alsek.worker.lifecycle import Restarts, terminate
+from alsek.worker.pool import WorkerPool, _non_negative, _positive, default_process_count
+from alsek.worker.process.child import run_child
+from alsek.worker.process.slots import SlotState, SlotTable, SlotView
+from alsek.worker.watchdog import Running, Watchdog
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
@@ -51,7 +51,7 @@ class ProcessWorkerPool(WorkerPool):
         prefetch: messages each child claims ahead of the one it runs, so that it never waits
             on Redis between short tasks (0: claim only when free; default 32). They are given
             back to the queue as soon as a task runs longer than 50 ms.
-        **options: as for :class:`~alsek.app.worker.pool.WorkerPool` (``queues``, ``backoff``,
+        **options: as for :class:`~alsek.worker.pool.WorkerPool` (``queues``, ``backoff``,
             ``lease_ms``, ``grace_period``, ...).
     """
 

@@ -1,7 +1,7 @@
 """A group of worker threads in one process, fed by one feeder thread.
 
 Each worker thread runs a message, hands its acknowledgement to the group's
-:class:`~alsek.app.worker.feeder.Feeder` and takes the next message from it. The feeder sends all
+:class:`~alsek.worker.feeder.Feeder` and takes the next message from it. The feeder sends all
 pending acknowledgements and a claim for the free threads (plus a prefetch, given back when every
 thread stays busy for 50 ms) in one round trip: the group never polls, never sits on work another
 worker could run, and under load pays far less than one round trip per task.
@@ -17,16 +17,16 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from alsek.adapters.execution.interrupt import ThreadInterrupter
-from alsek.app.worker.feeder import Feeder
-from alsek.app.worker.runs import RunTable
-from alsek.app.worker.watchdog import Running, Watchdog
 from alsek.domain.model.errors import BackendError, RevokedError, TerminationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.outcome import Outcome
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, run_task, settle
+from alsek.worker.feeder import Feeder
+from alsek.worker.runs import RunTable
+from alsek.worker.thread.interrupt import ThreadInterrupter
+from alsek.worker.watchdog import Running, Watchdog
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task

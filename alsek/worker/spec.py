@@ -48,7 +48,7 @@ class WorkerSpec:
         backoff: the consumer's idle backoff.
         n_threads: worker threads per process (1 in a process pool's child).
         prefetch: messages each process claims beyond its free threads (see
-            :class:`~alsek.app.worker.feeder.Feeder`).
+            :class:`~alsek.worker.feeder.Feeder`).
         complete_only_on_thread_exit: see :class:`ThreadGroup`.
         abandon_ms: how long an interrupted thread may take to unwind before it is abandoned.
         tick_ms: the watchdog's longest sleep.
