@@ -12,7 +12,7 @@ from signal import SIGTERM
 import pytest
 
 from alsek import Message
-from alsek.app.settings import WorkerSettings
+from alsek.app.settings import Settings, WorkerSettings
 from alsek.domain.model.errors import ValidationError
 from alsek.domain.model.outcome import Outcome
 from alsek.worker.lifecycle import StopSignal, install_stop_handlers, process_context
@@ -169,6 +169,14 @@ def test_worker_settings_precedence_and_validation() -> None:
         WorkerSettings.from_env({}, n_threads=0)
     with pytest.raises(ValidationError):
         WorkerSettings.from_env({}, pool="fibers")
+
+
+def test_worker_settings_carry_the_defaults_settings() -> None:
+    env = {"ALSEK_REDIS_URL": "redis://from-env:1/0", "ALSEK_NAMESPACE": ""}
+    assert WorkerSettings.from_env(env).defaults == Settings(redis_url="redis://from-env:1/0")
+    given = WorkerSettings.from_env(env, redis_url="redis://given:2/0")
+    assert given.defaults == Settings(redis_url="redis://given:2/0", namespace="alsek")
+    assert WorkerSettings.from_env({}).defaults == Settings()
 
 
 def test_a_slot_torn_by_a_killed_writer_reads_idle_and_heals() -> None:
