@@ -144,7 +144,9 @@ class StopSignal:
 
     def is_set(self) -> bool:
         """Whether the stop was requested (or the deadline passed)."""
-        return self._set or (self._deadline is not None and time.monotonic() >= self._deadline)
+        if self._set:  # asked once per message: no clock read unless there is a deadline
+            return True
+        return self._deadline is not None and time.monotonic() >= self._deadline
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait up to ``timeout`` seconds (None: for ever) for the stop; return whether it is set."""
