@@ -1,1 +1,1 @@
-"""The application layer: composition root, the task decorator, worker pools and settings."""
+"""The composition root: containers, settings, task discovery, the task decorator and the façade."""

@@ -76,6 +76,14 @@ def _one_of(choices: tuple[str, ...]) -> Any:
     return check
 
 
+def _url(value: str | None) -> str | None:
+    return value or None
+
+
+def _namespace(value: str | None) -> str:
+    return value or "alsek"
+
+
 def _queues(value: Any) -> tuple[str, ...] | None:
     if value is None or value == "":
         return None
@@ -108,6 +116,9 @@ class WorkerSettings:
         grace_period: how long running tasks may finish after SIGTERM/SIGINT.
         start_method: ``"fork"``, ``"forkserver"`` or ``"spawn"``.
         log_level: logging level name.
+        redis_url: the Redis of tasks defined without a broker (``@task(...)``), in the
+            supervisor and in every child process (None: localhost:6379).
+        namespace: the key prefix of that default backend.
     """
 
     pool: str = field(default="thread", validator=_one_of(POOLS))
@@ -128,6 +139,13 @@ class WorkerSettings:
     grace_period: int = field(default=10_000, validator=_positive)
     start_method: str = field(default="fork", validator=_one_of(("fork", "forkserver", "spawn")))
     log_level: str = field(default="INFO", converter=_upper, validator=_one_of(LOG_LEVELS))
+    redis_url: str | None = field(default=None, converter=_url)
+    namespace: str = field(default="alsek", converter=_namespace)
+
+    @property
+    def defaults(self) -> Settings:
+        """The settings of the library's defaults (``@task(...)`` without a broker) to use."""
+        return Settings(redis_url=self.redis_url, namespace=self.namespace)
 
     @property
     def consumer_backoff(self) -> LinearBackoff:

@@ -7,16 +7,15 @@ not be imported (or none were found); 4 the backend (Redis) could not be reached
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from typing import Any
 
 import click
 from dependency_injector import providers
 
-from alsek.app.container import WorkerContainer
 from alsek.app.discovery import TaskDiscoveryError
-from alsek.app.settings import REDIS_URL_VARIABLE, WorkerSettings
+from alsek.app.settings import WorkerSettings
+from alsek.app.worker_container import WorkerContainer
 from alsek.cli.options import common_options
 from alsek.domain.model.errors import BackendConnectionError, ValidationError
 
@@ -44,9 +43,6 @@ def _configure_logging(level: str) -> None:
 def _run(pool_kind: str, options: dict[str, Any]) -> None:
     # A flag that was not given is False; let the environment decide then.
     options = {k: (None if v is False else v) for k, v in options.items()}
-    redis_url = options.pop("redis_url", None)
-    if redis_url:
-        os.environ[REDIS_URL_VARIABLE] = redis_url
     try:
         settings = WorkerSettings.from_env(pool=pool_kind, **options)
     except ValidationError as error:

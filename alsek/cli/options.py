@@ -54,9 +54,9 @@ def common_options(function: F) -> F:
         _option("--start_method", type=click.Choice(["fork", "forkserver", "spawn"]),
                 default=_DEFAULTS.start_method, help="How child processes start."),
         _option("--redis-url", "redis_url", type=str,
-                help="Redis for tasks defined without a broker (@task(...)); sets "
-                     "ALSEK_REDIS_URL before the tasks are imported. Tasks built with their own "
-                     "broker keep it."),
+                help="Redis for tasks defined without a broker (@task(...)), in the supervisor "
+                     "and in every child process [default: ALSEK_REDIS_URL, else localhost]. "
+                     "Tasks built with their own broker keep it."),
         _option("--log-level", "log_level", type=click.Choice(LOG_LEVELS, case_sensitive=False),
                 default=_DEFAULTS.log_level, help="Logging level."),
     ]  # fmt: skip

@@ -17,11 +17,11 @@ import pytest
 
 from alsek import Broker, Message, task
 from alsek.adapters.redis import RedisBackend
-from alsek.app.worker.process_pool import ProcessWorkerPool
-from alsek.app.worker.thread_pool import ThreadWorkerPool
 from alsek.domain.model.errors import ResultNotFoundError
 from alsek.storage.result import ResultStore
 from alsek.tools import ResultPool
+from alsek.worker.process.pool import ProcessWorkerPool
+from alsek.worker.thread.pool import ThreadWorkerPool
 from tests.integration.test_worker_pools import running
 
 N_TASKS = 3_000

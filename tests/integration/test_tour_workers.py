@@ -245,6 +245,40 @@ def test_queue_selection_leaves_other_queues_alone(
     assert code == 0
 
 
+BROKERLESS = """
+import redis
+from alsek import task
+
+_seen = redis.Redis.from_url({url!r})
+
+@task(queue="defaults")
+def note(word: str) -> None:
+    _seen.rpush("tour:ran", f"note:{{word}}")
+"""
+
+
+@pytest.mark.parametrize("pool", ["thread-pool", "process-pool"])
+def test_redis_url_reaches_spawned_children_whatever_the_environment_says(
+    pool: str, tmp_path: Path, redis_url: str, broker: Broker, seen: redis.Redis
+) -> None:
+    (tmp_path / "brokerless_tasks.py").write_text(BROKERLESS.format(url=redis_url))
+    # A child that read the environment instead of its spec would find no Redis there.
+    environment = {**os.environ, "ALSEK_REDIS_URL": "redis://127.0.0.1:1/0"}
+    command = [ALSEK, pool, "brokerless_tasks", "--start_method", "spawn", "--n_processes", "1",
+               "--redis-url", redis_url]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env={**environment, "PYTHONUNBUFFERED": "1"}, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    broker.submit(Message(task_name="note", queue="defaults", args=("hi",)))
+    try:
+        wait_until(lambda: bool(_ran(seen)) or process.poll() is not None, 60, "a run")
+    finally:
+        code, output = _stop(process)
+    assert _ran(seen) == ["note:hi"], output
+    assert code == 0, output
+
+
 def test_alsek_help() -> None:
     done = subprocess.run([ALSEK, "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0

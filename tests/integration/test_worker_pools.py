@@ -15,11 +15,11 @@ import pytest
 
 from alsek import Broker, Message, TaskStatus, task
 from alsek.adapters.redis import RedisBackend
-from alsek.app.worker.pool import WorkerPool
-from alsek.app.worker.process_pool import ProcessWorkerPool
-from alsek.app.worker.thread_pool import ThreadWorkerPool
 from alsek.core.status import StatusTracker
 from alsek.domain.services.consumer import Consumer
+from alsek.worker.pool import WorkerPool
+from alsek.worker.process.pool import ProcessWorkerPool
+from alsek.worker.thread.pool import ThreadWorkerPool
 from tests.integration.test_worker_harness import wait_until
 
 FAST = {"lease_ms": 1_000, "grace_period": 2_000}

@@ -7,9 +7,9 @@ import time
 
 from alsek import Broker, task
 from alsek.adapters.redis import RedisBackend
-from alsek.app.worker.process_pool import ProcessWorkerPool
 from alsek.domain.model.effects import NO_EFFECTS
 from alsek.storage.result import ResultStore
+from alsek.worker.process.pool import ProcessWorkerPool
 from tests.integration.test_worker_harness import wait_until
 from tests.integration.test_worker_pools import running
 

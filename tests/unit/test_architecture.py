@@ -17,7 +17,7 @@ PACKAGE = Path(alsek.__file__).parent
 SHIMS = ("alsek.core", "alsek.storage", "alsek.tools", "alsek.exceptions")
 FORBIDDEN_IN_DOMAIN = (
     "redis", "apscheduler", "click", "cattrs", "dependency_injector", "threading",
-    "multiprocessing", "concurrent", "alsek.adapters", "alsek.app", "alsek.cli",
+    "multiprocessing", "concurrent", "alsek.adapters", "alsek.app", "alsek.cli", "alsek.worker",
 )  # fmt: skip
 CLOCK_AND_ID_MODULE = "alsek.domain.model.defaults"
 
@@ -67,7 +67,7 @@ def test_ports_depend_only_on_the_domain_model(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("alsek.adapters")))
 def test_adapters_do_not_reach_up(name: str) -> None:
-    assert not _imports_any(_imports(MODULES[name]), ("alsek.app", "alsek.cli"))
+    assert not _imports_any(_imports(MODULES[name]), ("alsek.app", "alsek.cli", "alsek.worker"))
 
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if n != "alsek" and not _is_shim(n)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pickle
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,12 +12,15 @@ import pytest
 from click.testing import CliRunner
 from dependency_injector import providers
 
-from alsek.app.container import WorkerContainer
+from alsek.adapters.redis import RedisBackend
+from alsek.app import facade
 from alsek.app.discovery import TaskDiscoveryError, discover_tasks
-from alsek.app.settings import WorkerSettings
-from alsek.app.worker.process_pool import ProcessWorkerPool
-from alsek.app.worker.thread_pool import ThreadWorkerPool
+from alsek.app.settings import Settings, WorkerSettings
+from alsek.app.worker_container import WorkerContainer
 from alsek.cli.main import EXIT_BACKEND, EXIT_IMPORT, EXIT_USAGE, main
+from alsek.worker.pool import WorkerPool
+from alsek.worker.process.pool import ProcessWorkerPool
+from alsek.worker.thread.pool import ThreadWorkerPool
 
 TASKS = """
 from alsek import Broker, task
@@ -31,6 +36,13 @@ def {name}() -> int:
     return 1
 """
 
+DEFAULT_BROKER = """
+from alsek import task
+
+@task(queue="defaults")
+def brokerless() -> None: ...
+"""
+
 UNREACHABLE = """
 from alsek import Broker, task
 from alsek.storage.backends.redis import RedisBackend
@@ -40,6 +52,12 @@ broker = Broker(RedisBackend("redis://127.0.0.1:1/0"))
 @task(broker)
 def lonely() -> None: ...
 """
+
+
+@pytest.fixture(autouse=True)
+def _fresh_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own default container (the CLI changes the defaults' settings)."""
+    monkeypatch.setattr(facade, "_container", None)
 
 
 @pytest.fixture
@@ -56,6 +74,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (package / "first.py").write_text(TASKS.format(queue="one", name="first_task"))
     (package / "sub" / "deep.py").write_text(TASKS.format(queue="two", name="deep_task"))
     (tmp_path / "cli_tasks_down.py").write_text(UNREACHABLE)
+    (tmp_path / "cli_tasks_defaults.py").write_text(DEFAULT_BROKER)
     (tmp_path / "cli_tasks_broken.py").write_text("import this_module_does_not_exist\n")
     (tmp_path / "cli_tasks_empty.py").write_text("x = 1\n")
     monkeypatch.chdir(tmp_path)
@@ -186,3 +205,28 @@ def test_tasks_can_be_overridden_in_the_container() -> None:
     container = WorkerContainer(settings=providers.Object(WorkerSettings(pool="process")))
     container.tasks.override(providers.Object([injected]))
     assert container.pool().tasks == {"injected": injected}
+
+
+@pytest.mark.usefixtures("project")
+@pytest.mark.parametrize("command", ["thread-pool", "process-pool"])
+def test_redis_url_reaches_brokerless_tasks_and_children_without_the_environment(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ALSEK_REDIS_URL", raising=False)
+    monkeypatch.setenv("ALSEK_NAMESPACE", "cli-ns")
+    pools: list[WorkerPool] = []
+    monkeypatch.setattr(WorkerPool, "run", lambda pool: pools.append(pool))
+    url = "redis://127.0.0.1:1/3"
+    result = CliRunner().invoke(main, [command, "cli_tasks_defaults", "--redis-url", url])
+    assert result.exit_code == 0, result.output
+    assert "ALSEK_REDIS_URL" not in os.environ
+    [pool] = pools
+    backend = pool.tasks["brokerless"].broker.backend
+    assert isinstance(backend, RedisBackend)
+    kwargs = backend.client.connection_pool.connection_kwargs
+    assert (kwargs["port"], kwargs["db"], backend.namespace) == (1, 3, "cli-ns")
+    # What a child runs before it looks up its tasks (pickled for spawn and forkserver):
+    initializer = pickle.loads(pickle.dumps(pool.spec().initializer))
+    monkeypatch.setattr(facade, "_container", None)  # a freshly started child's defaults
+    initializer()
+    assert facade.default_container().settings() == Settings(redis_url=url, namespace="cli-ns")

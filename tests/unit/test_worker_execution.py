@@ -1,20 +1,24 @@
-"""Execution machinery: interrupting threads safely, shared-memory slots, worker settings."""
+"""Execution machinery: interrupting threads safely, shared-memory slots, the stop signal, worker
+settings."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 import time
+from signal import SIGTERM
 
 import pytest
 
 from alsek import Message
-from alsek.adapters.execution.interrupt import ThreadInterrupter
-from alsek.adapters.execution.lifecycle import StopFlag, process_context
-from alsek.adapters.execution.slots import SlotState, SlotTable
-from alsek.app.settings import WorkerSettings
+from alsek.app.settings import Settings, WorkerSettings
 from alsek.domain.model.errors import ValidationError
-from alsek.domain.services.processing import Outcome
+from alsek.domain.model.outcome import Outcome
+from alsek.worker.lifecycle import StopSignal, install_stop_handlers, process_context
+from alsek.worker.process.slots import SlotState, SlotTable
+from alsek.worker.thread.interrupt import ThreadInterrupter
+from tests.unit.waiting import WAIT_S
 
 
 def _interrupt_when_running(
@@ -106,11 +110,44 @@ def test_slots_are_shared_with_a_forked_child() -> None:
     assert slots.read(0).uuid == "from-child"
 
 
-def test_stop_flag() -> None:
-    flag = StopFlag(poll_s=0.001)
-    assert not flag.wait(0.01)
-    flag.set()
-    assert flag.is_set() and flag.wait(10)
+def test_a_stop_signal_wakes_its_waiters_and_stays_set() -> None:
+    signal = StopSignal()
+    assert not signal.is_set() and not signal.wait(0.01)
+    woke: list[bool] = []
+    waiter = threading.Thread(target=lambda: woke.append(signal.wait()))
+    waiter.start()
+    signal.set()
+    waiter.join(WAIT_S)
+    assert woke == [True]
+    assert signal.is_set() and signal.wait(0)
+
+
+def test_a_stop_signal_never_blocks_its_setter_on_the_waiters_lock() -> None:
+    signal = StopSignal(poll_s=0.01)
+    with signal._cond:  # what a signal handler meets when it interrupts a thread inside wait()
+        setter = threading.Thread(target=signal.set)
+        setter.start()
+        setter.join(WAIT_S)
+        assert not setter.is_alive(), "set() waited for a lock"
+    assert signal.is_set() and signal.wait(WAIT_S)
+
+
+def test_a_stop_signal_set_by_sigterm_ends_the_main_threads_wait() -> None:
+    signal = StopSignal()
+    restore = install_stop_handlers(signal.set)
+    try:
+        threading.Timer(0.05, os.kill, args=(os.getpid(), SIGTERM)).start()
+        assert signal.wait(WAIT_S)
+    finally:
+        restore()
+
+
+def test_a_stop_signal_with_a_deadline_sets_itself() -> None:
+    assert StopSignal.after(0).is_set()
+    later = StopSignal.after(3_600)
+    assert not later.is_set() and not later.wait(0.01)
+    later.set()
+    assert later.is_set()
 
 
 def test_unknown_start_method() -> None:
@@ -134,6 +171,14 @@ def test_worker_settings_precedence_and_validation() -> None:
         WorkerSettings.from_env({}, pool="fibers")
 
 
+def test_worker_settings_carry_the_defaults_settings() -> None:
+    env = {"ALSEK_REDIS_URL": "redis://from-env:1/0", "ALSEK_NAMESPACE": ""}
+    assert WorkerSettings.from_env(env).defaults == Settings(redis_url="redis://from-env:1/0")
+    given = WorkerSettings.from_env(env, redis_url="redis://given:2/0")
+    assert given.defaults == Settings(redis_url="redis://given:2/0", namespace="alsek")
+    assert WorkerSettings.from_env({}).defaults == Settings()
+
+
 def test_a_slot_torn_by_a_killed_writer_reads_idle_and_heals() -> None:
     slots = SlotTable(1, multiprocessing.get_context("fork"))
     view = slots._view()
@@ -149,7 +194,7 @@ def test_a_slot_torn_by_a_killed_writer_reads_idle_and_heals() -> None:
 
 
 def test_restarts_back_off_only_for_children_that_die_young() -> None:
-    from alsek.adapters.execution.lifecycle import Restarts
+    from alsek.worker.lifecycle import Restarts
 
     restarts = Restarts()
     assert restarts.due()

@@ -8,14 +8,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 from alsek import Broker, Message, task
 from alsek.adapters.memory import InMemoryBackend
-from alsek.app.worker import feeder as feeder_module
-from alsek.app.worker.feeder import Feeder
 from alsek.core.backoff import LinearBackoff
 from alsek.core.task import Task
 from alsek.domain.model.effects import NO_EFFECTS, Effects
@@ -24,6 +22,9 @@ from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, Verdict
 from alsek.domain.services.result_store import ResultStore
 from alsek.ports.backend import Claim
+from alsek.worker import feeder as feeder_module
+from alsek.worker.feeder import Feeder
+from alsek.worker.lifecycle import StopSignal
 from tests.unit.waiting import WAIT_S, wait_until
 
 #: A window in which something must NOT happen (the feeder had every chance to misbehave).
@@ -203,7 +204,7 @@ class Rig:
         backoff: LinearBackoff = SHORT_BACKOFF,
         start: bool = True,
     ) -> Feeder:
-        stop = threading.Event()
+        stop = StopSignal()
         consumer = Consumer(self.broker, [QUEUE], backoff, lease_ms=LEASE_MS, stop_signal=stop)
         feeder = Feeder(
             MessageProcessor(consumer, self.broker.tasks), executors=executors, stop=stop,
@@ -252,7 +253,7 @@ def rig(broker: Broker, backend: RecordingBackend, tasks: Tasks) -> Iterator[Rig
 
 
 def stop(feeder: Feeder) -> None:
-    cast(threading.Event, feeder.stop).set()
+    feeder.stop.set()
 
 
 def submit(tasks: Tasks, n: int) -> list[Message]:

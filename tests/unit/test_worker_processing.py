@@ -13,9 +13,10 @@ from alsek.core.backoff import ConstantBackoff
 from alsek.core.task import Task
 from alsek.domain.model.errors import BackendConnectionError, RevokedError
 from alsek.domain.model.naming import message_name
+from alsek.domain.model.outcome import Outcome
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
-from alsek.domain.services.processing import Outcome, Verdict, run_task, settle
+from alsek.domain.services.processing import Verdict, run_task, settle
 from alsek.domain.services.result_store import ResultStore
 from alsek.domain.services.status_tracker import StatusTracker
 from tests.contract.fakes import FakeClock

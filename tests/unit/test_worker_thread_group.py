@@ -12,10 +12,12 @@ import pytest
 
 from alsek import Broker, Message, task
 from alsek.adapters.memory import InMemoryBackend
-from alsek.app.worker.thread_group import ThreadGroup
 from alsek.core.backoff import LinearBackoff
 from alsek.domain.model.naming import REVOCATION_CHANNEL
 from alsek.domain.services.consumer import Consumer
+from alsek.domain.services.message_processor import MessageProcessor
+from alsek.worker.lifecycle import StopSignal
+from alsek.worker.thread.group import ThreadGroup
 from tests.unit.waiting import WAIT_S, wait_until
 
 BACKOFF = LinearBackoff(factor=50, floor=50, ceiling=200, zero_override=False)
@@ -31,10 +33,10 @@ def make_group(broker: Broker) -> Iterator[Callable[..., ThreadGroup]]:
     groups: list[ThreadGroup] = []
 
     def make(n_threads: int = 4, lease_ms: int = 2_000, **kwargs: object) -> ThreadGroup:
-        stop = threading.Event()
+        stop = StopSignal()
         consumer = Consumer(broker, ["q"], BACKOFF, lease_ms=lease_ms, stop_signal=stop)
         group = ThreadGroup(
-            consumer, broker.tasks, n_threads=n_threads, stop=stop,
+            MessageProcessor(consumer, broker.tasks), n_threads=n_threads, stop=stop,
             heartbeat_ms=max(lease_ms // 5, 10), tick_ms=20, **kwargs,  # type: ignore[arg-type]
         )  # fmt: skip
         group.start()
@@ -210,10 +212,15 @@ def test_shutdown_lets_runs_finish_then_releases_the_rest(broker: Broker) -> Non
     quick = job.generate(args=(0.1, 1))
     endless = job.generate(args=(5.0, 2), priority=1)
     waiting = [job.generate(args=(0.0, 3 + i), priority=2) for i in range(3)]
-    stop = threading.Event()
+    stop = StopSignal()
     consumer = Consumer(broker, ["q"], BACKOFF, stop_signal=stop)
     group = ThreadGroup(
-        consumer, broker.tasks, n_threads=2, stop=stop, heartbeat_ms=200, tick_ms=20, abandon_ms=100
+        MessageProcessor(consumer, broker.tasks),
+        n_threads=2,
+        stop=stop,
+        heartbeat_ms=200,
+        tick_ms=20,
+        abandon_ms=100,
     )
     group.start()
     assert started.acquire(timeout=WAIT_S) and started.acquire(timeout=WAIT_S)

@@ -1,6 +1,6 @@
 """Tour import paths for worker pools."""
 
-from alsek.app.worker.process_pool import ProcessWorkerPool
-from alsek.app.worker.thread_pool import ThreadWorkerPool
+from alsek.worker.process.pool import ProcessWorkerPool
+from alsek.worker.thread.pool import ThreadWorkerPool
 
 __all__ = ["ProcessWorkerPool", "ThreadWorkerPool"]

@@ -1,5 +1,5 @@
 """Tour import path for the process worker pool."""
 
-from alsek.app.worker.process_pool import ProcessWorkerPool
+from alsek.worker.process.pool import ProcessWorkerPool
 
 __all__ = ["ProcessWorkerPool"]

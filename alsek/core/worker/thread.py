@@ -1,5 +1,5 @@
 """Tour import path for the thread worker pool."""
 
-from alsek.app.worker.thread_pool import ThreadWorkerPool
+from alsek.worker.thread.pool import ThreadWorkerPool
 
 __all__ = ["ThreadWorkerPool"]

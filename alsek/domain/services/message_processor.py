@@ -21,9 +21,10 @@ from alsek.domain.model.errors import (
     SerializationError,
 )
 from alsek.domain.model.message import Message
+from alsek.domain.model.outcome import Outcome
 from alsek.domain.model.status import TaskStatus
 from alsek.domain.services.consumer import Consumer
-from alsek.domain.services.processing import Outcome, Settlement, Verdict, run_task, settle
+from alsek.domain.services.processing import Settlement, Verdict, run_task, settle
 
 if TYPE_CHECKING:
     from alsek.domain.services.broker import Broker

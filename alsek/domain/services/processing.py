@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import traceback
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -22,43 +21,13 @@ from alsek.domain.model.callback import next_callback
 from alsek.domain.model.effects import NO_EFFECTS, Effects
 from alsek.domain.model.errors import RevokedError, UnknownTaskError
 from alsek.domain.model.message import Message
+from alsek.domain.model.outcome import Outcome
 from alsek.domain.model.status import TaskStatus
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
 
 log = logging.getLogger("alsek.processing")
-
-#: Longest traceback text kept on a message (characters, the end is kept).
-MAX_TRACEBACK_CHARS = 20_000
-
-
-@frozen
-class Outcome:
-    """How one run of a task went.
-
-    Attributes:
-        result: what the function returned (when it succeeded).
-        error: what it raised (None when it succeeded).
-        traceback: the formatted traceback of ``error``.
-        callback: whether the message's callback is to be submitted (``do_callback`` said yes).
-    """
-
-    result: Any = None
-    error: BaseException | None = None
-    traceback: str | None = None
-    callback: bool = False
-
-    @property
-    def succeeded(self) -> bool:
-        """Whether the run raised nothing."""
-        return self.error is None
-
-    @classmethod
-    def failure(cls, error: BaseException) -> Outcome:
-        """The outcome of a run that raised ``error`` (the traceback is taken from it)."""
-        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        return cls(error=error, traceback=text[-MAX_TRACEBACK_CHARS:])
 
 
 def run_task(task: Task, message: Message) -> Outcome:

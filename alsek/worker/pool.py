@@ -1,20 +1,27 @@
-"""What both worker pools share: checking tasks, choosing queues, the supervisor's run loop."""
+"""What both worker pools share: checking tasks, choosing queues and the broker, the supervisor's
+run loop, and the start of every child process."""
 
 from __future__ import annotations
 
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from alsek.adapters.execution.lifecycle import StopFlag, install_stop_handlers, process_context
-from alsek.app.worker.group_process import broker_of
-from alsek.app.worker.spec import WorkerSpec
 from alsek.domain.model.backoff import Backoff
 from alsek.domain.model.errors import ValidationError
 from alsek.domain.model.naming import validate_queue_name
-from alsek.domain.services.consumer import DEFAULT_CONSUMER_BACKOFF, DEFAULT_LEASE_MS
+from alsek.domain.services.broker import Broker
+from alsek.domain.services.consumer import DEFAULT_CONSUMER_BACKOFF, DEFAULT_LEASE_MS, Consumer
+from alsek.domain.services.message_processor import MessageProcessor
+from alsek.worker.lifecycle import (
+    StopSignal,
+    die_with_parent,
+    install_stop_handlers,
+    process_context,
+)
+from alsek.worker.spec import WorkerSpec
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
@@ -78,13 +85,61 @@ def choose_queues(
     return tuple(chosen)
 
 
-def _non_negative(name: str, value: Any) -> int:
+def broker_of(tasks: Mapping[str, Task]) -> Broker:
+    """A broker for the pool's consumer: the first task's. Each task's own broker still settles
+    its messages (its dead letter settings apply).
+
+    Raises:
+        ValidationError: if there are no tasks or their brokers use different backends.
+    """
+    if not tasks:
+        raise ValidationError("no tasks to run")
+    backends = {id(t.broker.backend) for t in tasks.values()}
+    if len(backends) > 1:
+        raise ValidationError(
+            f"tasks {sorted(tasks)} use {len(backends)} different backends; a pool needs one"
+        )
+    return next(iter(tasks.values())).broker
+
+
+def start_child(spec: WorkerSpec, parent_pid: int) -> tuple[StopSignal, MessageProcessor]:
+    """Begin the life of a pool's child process (either pool's): die with the supervisor
+    ``parent_pid``, stop on SIGTERM (Ctrl-C is the supervisor's to handle), log as the parent
+    does, run the spec's initializer, then find the tasks.
+
+    Returns:
+        The child's stop signal, and a processor for the tasks whose consumer stops with it.
+    """
+    die_with_parent(parent_pid)
+    stop = StopSignal()
+    install_stop_handlers(stop.set, ignore_sigint=True)
+    spec.configure_logging()
+    if spec.initializer is not None:
+        spec.initializer()
+    tasks = spec.resolve()
+    consumer = Consumer(
+        broker_of(tasks), spec.queues, spec.backoff, lease_ms=spec.lease_ms, stop_signal=stop
+    )
+    return stop, MessageProcessor(consumer, tasks)
+
+
+def non_negative(name: str, value: Any) -> int:
+    """``value`` if it is an integer >= 0.
+
+    Raises:
+        ValidationError: naming ``name`` otherwise.
+    """
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValidationError(f"{name} must be a non-negative integer, got {value!r}")
     return value
 
 
-def _positive(name: str, value: Any) -> int:
+def positive(name: str, value: Any) -> int:
+    """``value`` if it is an integer > 0.
+
+    Raises:
+        ValidationError: naming ``name`` otherwise.
+    """
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValidationError(f"{name} must be a positive integer, got {value!r}")
     return value
@@ -103,6 +158,9 @@ class WorkerPool:
         grace_period: how long running tasks may finish after SIGTERM/SIGINT (ms).
         start_method: how child processes start: ``"fork"`` (default: fast, and tasks defined in
             a script work), ``"forkserver"`` or ``"spawn"`` (tasks re-imported by module).
+        initializer: called in every child process before it looks up its tasks (it must
+            pickle, for ``spawn`` and ``forkserver``). The CLI passes one that points tasks
+            defined without a broker at ``--redis-url``.
     """
 
     def __init__(
@@ -115,17 +173,21 @@ class WorkerPool:
         lease_ms: int = DEFAULT_LEASE_MS,
         grace_period: int = DEFAULT_GRACE_PERIOD_MS,
         start_method: str = "fork",
+        initializer: Callable[[], object] | None = None,
     ) -> None:
         self.tasks = check_tasks(tasks)
         self.broker = broker_of(self.tasks)
         self.queues = choose_queues(self.tasks, queues, task_specific_mode)
         self.task_specific_mode = task_specific_mode
         self.backoff = DEFAULT_CONSUMER_BACKOFF if backoff is None else backoff
-        self.lease_ms = _positive("lease_ms", lease_ms)
-        self.grace_period = _positive("grace_period", grace_period)
+        self.lease_ms = positive("lease_ms", lease_ms)
+        self.grace_period = positive("grace_period", grace_period)
         self.start_method = start_method
         self.context = process_context(start_method)
-        self.stop_flag = StopFlag()
+        if initializer is not None and not callable(initializer):
+            raise ValidationError(f"initializer must be callable, got {initializer!r}")
+        self.initializer = initializer
+        self.stop_signal = StopSignal()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(tasks={sorted(self.tasks)}, queues={list(self.queues)})"
@@ -140,12 +202,12 @@ class WorkerPool:
         return WorkerSpec.for_tasks(
             self.tasks.values(), queues=self.queues, lease_ms=self.lease_ms,
             heartbeat_ms=self.heartbeat_ms, backoff=self.backoff, grace_ms=self.grace_period,
-            **settings,
+            initializer=self.initializer, **settings,
         )  # fmt: skip
 
     def stop(self) -> None:
         """Ask :meth:`run` to stop gracefully (what SIGTERM and SIGINT do)."""
-        self.stop_flag.set()
+        self.stop_signal.set()
 
     def run(self) -> None:
         """Start the children and supervise them until :meth:`stop`, SIGTERM or SIGINT; then stop
@@ -160,7 +222,7 @@ class WorkerPool:
         started = time.monotonic()
         try:
             self.boot()
-            while not self.stop_flag.is_set():
+            while not self.stop_signal.is_set():
                 self.step()
         finally:
             log.info("Worker pool stopping...")

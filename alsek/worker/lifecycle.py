@@ -1,4 +1,5 @@
-"""Process life cycle for worker pools: start methods, dying with the parent, signals."""
+"""How worker processes start, stop and die: start methods, the stop signal and the handlers
+that set it on SIGTERM/SIGINT, dying with the supervisor, and restarting children that die."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # ForkContext and ForkServerContext do not exist on Windows
 
     ProcessContext = ForkContext | ForkServerContext | SpawnContext
 
-log = logging.getLogger("alsek.execution")
+log = logging.getLogger("alsek.worker")
 
 START_METHODS = ("fork", "forkserver", "spawn")
 _PR_SET_PDEATHSIG = 1
@@ -68,10 +69,9 @@ def _alive(pid: int) -> bool:
 
 
 def _watch_parent(parent_pid: int) -> None:
-    stop = threading.Event()
-    while not stop.wait(_ORPHAN_CHECK_S):
-        if not _alive(parent_pid):
-            os._exit(1)
+    while _alive(parent_pid):
+        time.sleep(_ORPHAN_CHECK_S)
+    os._exit(1)
 
 
 def install_stop_handlers(
@@ -109,30 +109,57 @@ def terminate(process: Any) -> None:
             os.kill(process.pid, signal.SIGTERM)
 
 
-class StopFlag:
-    """A stop request that a signal handler may set safely (no locks), with ``Event``'s
-    ``is_set``/``wait`` for code that waits on it (waiting polls every ``poll_s`` seconds)."""
+class StopSignal:
+    """The one stop request of the worker runtime: threads wait on it, a signal handler sets it.
 
-    def __init__(self, poll_s: float = 0.05) -> None:
+    :meth:`set` takes no lock the interrupted thread might hold (a signal handler runs in the
+    main thread, between any two bytecodes): it raises the flag, then wakes the waiters only if
+    it gets their lock at once. A waiter that missed that wake notices within ``poll_s``.
+
+    Args:
+        deadline: a ``time.monotonic()`` time after which the signal reads as set by itself (what
+            a shutdown that must end in time waits on); None: only :meth:`set` sets it.
+        poll_s: the longest a waiter sleeps before it looks at the flag again (seconds).
+    """
+
+    def __init__(self, *, deadline: float | None = None, poll_s: float = 0.05) -> None:
         self._set = False
+        self._deadline = deadline
         self._poll_s = poll_s
+        self._cond = threading.Condition(threading.Lock())
+
+    @classmethod
+    def after(cls, seconds: float) -> StopSignal:
+        """A signal that sets itself ``seconds`` from now (unless set sooner)."""
+        return cls(deadline=time.monotonic() + seconds)
 
     def set(self) -> None:
-        """Request the stop (safe inside a signal handler)."""
+        """Request the stop and wake the waiters (safe inside a signal handler)."""
         self._set = True
+        if self._cond.acquire(blocking=False):  # never block: the lock's holder may be us
+            try:
+                self._cond.notify_all()
+            finally:
+                self._cond.release()
 
     def is_set(self) -> bool:
-        """Whether the stop was requested."""
-        return self._set
+        """Whether the stop was requested (or the deadline passed)."""
+        if self._set:  # asked once per message: no clock read unless there is a deadline
+            return True
+        return self._deadline is not None and time.monotonic() >= self._deadline
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait up to ``timeout`` seconds (None: for ever) for the request."""
-        remaining = float("inf") if timeout is None else max(timeout, 0.0)
-        while not self._set and remaining > 0:
-            step = min(self._poll_s, remaining)
-            time.sleep(step)
-            remaining -= step
-        return self._set
+        """Wait up to ``timeout`` seconds (None: for ever) for the stop; return whether it is set."""
+        end = float("inf") if timeout is None else time.monotonic() + max(timeout, 0.0)
+        if self._deadline is not None:
+            end = min(end, self._deadline)
+        with self._cond:
+            while not self._set:
+                remaining = end - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(min(remaining, self._poll_s))
+        return self.is_set()
 
 
 class Restarts:

@@ -1,7 +1,7 @@
 """A group of worker threads in one process, fed by one feeder thread.
 
 Each worker thread runs a message, hands its acknowledgement to the group's
-:class:`~alsek.app.worker.feeder.Feeder` and takes the next message from it. The feeder sends all
+:class:`~alsek.worker.feeder.Feeder` and takes the next message from it. The feeder sends all
 pending acknowledgements and a claim for the free threads (plus a prefetch, given back when every
 thread stays busy for 50 ms) in one round trip: the group never polls, never sits on work another
 worker could run, and under load pays far less than one round trip per task.
@@ -14,58 +14,38 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from alsek.adapters.execution.interrupt import ThreadInterrupter
-from alsek.app.worker.feeder import Feeder
-from alsek.app.worker.runs import RunTable
-from alsek.app.worker.watchdog import Running, Watchdog
-from alsek.domain.model.errors import BackendError, RevokedError, TerminationError
+from alsek.domain.model.errors import RevokedError, TerminationError
 from alsek.domain.model.message import Message
-from alsek.domain.services.consumer import Consumer
+from alsek.domain.model.outcome import Outcome
 from alsek.domain.services.message_processor import MessageProcessor
-from alsek.domain.services.processing import Outcome, Settlement, run_task, settle
-
-if TYPE_CHECKING:
-    from alsek.domain.services.task import Task
+from alsek.domain.services.processing import Settlement, run_task, settle
+from alsek.worker.feeder import Feeder
+from alsek.worker.leases import Running, RunTable, release_quietly
+from alsek.worker.lifecycle import StopSignal
+from alsek.worker.thread.interrupt import ThreadInterrupter
+from alsek.worker.watchdog import Watchdog
 
 log = logging.getLogger("alsek.worker")
 
 
 class _Worker:
-    """One worker thread and its interrupter."""
+    """One worker thread: its interrupter, and whether it was retired (abandoned while stuck)."""
 
-    def __init__(self, group: ThreadGroup, number: int) -> None:
-        self.group = group
-        self.number = number
+    def __init__(self, serve: Callable[[_Worker], None], number: int) -> None:
         self.retired = False
-        self.thread = threading.Thread(
-            target=self._main, name=f"alsek-worker-{number}", daemon=True
-        )
         self.interrupter: ThreadInterrupter | None = None
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def _main(self) -> None:
-        self.interrupter = ThreadInterrupter()
-        while not self.retired:
-            try:
-                self.group.work(self)
-                return
-            except Exception:  # a worker thread must never die silently, nor for good
-                log.exception("Worker thread %s failed; it carries on.", self.thread.name)
-                if self.group.stop.wait(1.0):
-                    return
+        self.thread = threading.Thread(
+            target=serve, args=(self,), name=f"alsek-worker-{number}", daemon=True
+        )
 
 
 class ThreadGroup:
     """``n_threads`` worker threads in this process, with their watchdog.
 
     Args:
-        consumer: leases messages (its stop signal must be ``stop``).
-        tasks: the tasks to run, by name.
+        processor: runs and settles the messages (its consumer's stop signal must be ``stop``).
         n_threads: how many messages may run at once.
         stop: set to stop claiming and wind down (see :meth:`shutdown`).
         heartbeat_ms: how often leases are renewed.
@@ -80,11 +60,10 @@ class ThreadGroup:
 
     def __init__(
         self,
-        consumer: Consumer,
-        tasks: Mapping[str, Task],
+        processor: MessageProcessor,
         *,
         n_threads: int,
-        stop: threading.Event,
+        stop: StopSignal,
         heartbeat_ms: int,
         complete_only_on_thread_exit: bool = False,
         abandon_ms: int = 1_000,
@@ -92,8 +71,8 @@ class ThreadGroup:
         report_load: Callable[[int], None] | None = None,
         prefetch: int = 0,
     ) -> None:
-        self.consumer = consumer
-        self.processor = MessageProcessor(consumer, tasks)
+        self.processor = processor
+        self.consumer = consumer = processor.consumer
         self.n_threads = n_threads
         self.stop = stop
         self.complete_only_on_thread_exit = complete_only_on_thread_exit
@@ -104,7 +83,7 @@ class ThreadGroup:
         self._numbers = itertools.count()
         self._run_numbers = itertools.count(1)
         self._workers: list[_Worker] = []
-        self._watchdog_stop = threading.Event()
+        self._watchdog_stop = StopSignal()
         self.watchdog = Watchdog(
             consumer.backend, self, lease_ms=consumer.lease_ms,
             heartbeat_ms=heartbeat_ms, tick_ms=tick_ms,
@@ -124,9 +103,9 @@ class ThreadGroup:
             self._spawn()
 
     def _spawn(self) -> None:
-        worker = _Worker(self, next(self._numbers))
+        worker = _Worker(self._serve, next(self._numbers))
         self._workers.append(worker)
-        worker.start()
+        worker.thread.start()
 
     def shutdown(self, grace_ms: int) -> None:
         """Stop claiming, let running tasks finish for up to ``grace_ms``, interrupt the rest
@@ -140,7 +119,7 @@ class ThreadGroup:
                 self._interrupt(running, TerminationError, "the worker is shutting down")
             self._join_workers(time.monotonic() + min(self.abandon_ms, 1_000) / 1000)
         stuck = [r for r in self.runs.snapshot() if self._abandon(r)]
-        self._release([r.message for r in stuck])
+        release_quietly(self.consumer.backend, [r.message for r in stuck])
         self.feeder.close(timeout_s=5)
         self._watchdog_stop.set()
         self._watchdog_thread.join(timeout=5)
@@ -157,26 +136,27 @@ class ThreadGroup:
         worker: _Worker = running.key
         return worker.interrupter is None or worker.interrupter.abandon(running.run)
 
-    def _release(self, messages: list[Message]) -> None:
-        if not messages:
-            return
-        try:
-            self.consumer.backend.release(messages)
-            log.info("Released %s message(s) for other workers.", len(messages))
-        except BackendError as error:
-            log.warning("Could not release %s message(s) (%s); their leases will lapse.",
-                        len(messages), error)  # fmt: skip
-
     # -- the worker loop -----------------------------------------------------------------------
 
-    def work(self, worker: _Worker) -> None:
-        """The loop of one worker thread."""
+    def _serve(self, worker: _Worker) -> None:
+        """The life of a worker thread: hand the last run's settlement to the feeder, take the
+        next message from it, run it; until the feeder has no more or the thread is retired."""
+        worker.interrupter = ThreadInterrupter()
         settlement: Settlement | None = None
         while not worker.retired:
-            message = self.feeder.next(settlement)
-            if message is None:
-                return
-            settlement = self._run(worker, message)
+            try:
+                message = self.feeder.next(settlement)
+                settlement = None
+                if message is None:
+                    return
+                settlement = self._run(worker, message)
+            except Exception:  # a worker thread must never die silently, nor for good
+                log.exception(
+                    "Worker thread %s failed; it carries on.", threading.current_thread().name
+                )
+                settlement = None
+                if self.stop.wait(1.0):
+                    return
 
     def _run(self, worker: _Worker, message: Message) -> Settlement | None:
         """Run ``message``; return how it ends (None: nothing left to settle here)."""
@@ -196,7 +176,7 @@ class ThreadGroup:
                 worker.retired = True
                 return None
             if isinstance(outcome.error, TerminationError):
-                self._release([message])
+                release_quietly(self.consumer.backend, [message])
                 return None
             running.settling = True
             return settle(task, message, outcome, self.processor.tasks)
@@ -254,7 +234,7 @@ class ThreadGroup:
     def _settle_abandoned(self, running: Running) -> None:
         message = running.message
         if running.interrupt is TerminationError:
-            self._release([message])
+            release_quietly(self.consumer.backend, [message])
             return
         task = self.processor.tasks.get(message.task_name)
         exc_type = running.interrupt or TimeoutError

@@ -15,9 +15,9 @@ import logging
 import threading
 from collections.abc import Callable
 
-from alsek.domain.services.processing import Outcome
+from alsek.domain.model.outcome import Outcome
 
-log = logging.getLogger("alsek.execution")
+log = logging.getLogger("alsek.worker")
 
 _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 _set_async_exc.restype = ctypes.c_int  # no argtypes: None must pass as NULL (clear), not Py_None

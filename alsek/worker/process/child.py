@@ -1,5 +1,5 @@
 """The body of a process pool's child: runs one message at a time in its main thread, fed by a
-:class:`~alsek.app.worker.feeder.Feeder` thread that acknowledges in batches and claims ahead
+:class:`~alsek.worker.feeder.Feeder` thread that acknowledges in batches and claims ahead
 (``prefetch``; given back when a task runs long).
 
 The child reports each message it runs (and its deadline) in its shared-memory slot; the
@@ -13,14 +13,11 @@ from __future__ import annotations
 import logging
 import os
 
-from alsek.adapters.execution.lifecycle import StopFlag, die_with_parent, install_stop_handlers
-from alsek.adapters.execution.slots import SlotState, SlotTable
-from alsek.app.worker.feeder import Feeder
-from alsek.app.worker.group_process import broker_of
-from alsek.app.worker.spec import WorkerSpec
-from alsek.domain.services.consumer import Consumer
-from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement
+from alsek.worker.feeder import Feeder
+from alsek.worker.pool import start_child
+from alsek.worker.process.slots import SlotState, SlotTable
+from alsek.worker.spec import WorkerSpec
 
 log = logging.getLogger("alsek.worker")
 
@@ -37,17 +34,9 @@ def run_child(spec: WorkerSpec, index: int, slots: SlotTable, parent_pid: int) -
         slots: where the child reports what it runs.
         parent_pid: the supervisor, which this process must not outlive.
     """
-    die_with_parent(parent_pid)
-    flag = StopFlag()
-    install_stop_handlers(flag.set, ignore_sigint=True)
-    spec.configure_logging()
-    tasks = spec.resolve()
-    consumer = Consumer(
-        broker_of(tasks), spec.queues, spec.backoff, lease_ms=spec.lease_ms, stop_signal=flag
-    )
-    processor = MessageProcessor(consumer, tasks)
-    clock = consumer.backend.clock
-    feeder = Feeder(processor, executors=1, stop=flag, prefetch=spec.prefetch)
+    stop, processor = start_child(spec, parent_pid)
+    clock = processor.consumer.backend.clock
+    feeder = Feeder(processor, executors=1, stop=stop, prefetch=spec.prefetch)
     feeder.start()
     log.debug("Process child %s (pid %s) started.", index, os.getpid())
     settlement: Settlement | None = None

@@ -1,16 +1,17 @@
 """What a pool's child process needs to start working: plain values only.
 
-A child never receives live clients or the container. It finds its tasks by module and name (with
-the ``fork`` start method the modules are already imported; with ``spawn``/``forkserver`` they are
-imported afresh), so the tasks' broker and backend are the child's own and it opens its own
-connections.
+A child never receives live clients or the container. It runs the spec's ``initializer`` (the
+composition root's defaults, such as the CLI's ``--redis-url``), then finds its tasks by module and
+name (with the ``fork`` start method the modules are already imported; with ``spawn``/``forkserver``
+they are imported afresh), so the tasks' broker and backend are the child's own and it opens its
+own connections.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -48,13 +49,14 @@ class WorkerSpec:
         backoff: the consumer's idle backoff.
         n_threads: worker threads per process (1 in a process pool's child).
         prefetch: messages each process claims beyond its free threads (see
-            :class:`~alsek.app.worker.feeder.Feeder`).
+            :class:`~alsek.worker.feeder.Feeder`).
         complete_only_on_thread_exit: see :class:`ThreadGroup`.
         abandon_ms: how long an interrupted thread may take to unwind before it is abandoned.
         tick_ms: the watchdog's longest sleep.
         grace_ms: how long running tasks may finish after a stop request.
         logging: the parent's root logging ``(level, format)``, applied by a child that starts
             without handlers (``spawn``/``forkserver``; a forked child inherits them).
+        initializer: called in the child before it looks up its tasks (pickled by reference).
     """
 
     tasks: tuple[TaskRef, ...]
@@ -69,6 +71,7 @@ class WorkerSpec:
     tick_ms: int = 100
     grace_ms: int = 10_000
     logging: tuple[int, str] | None = None
+    initializer: Callable[[], object] | None = None
     local: dict[str, Any] = field(factory=dict, eq=False, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:

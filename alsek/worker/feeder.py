@@ -23,11 +23,11 @@ import threading
 import time
 from collections import deque
 
-from alsek.app.worker.watchdog import StopSignal
-from alsek.domain.model.errors import BackendError
 from alsek.domain.model.message import Message
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, Verdict
+from alsek.worker.leases import release_quietly
+from alsek.worker.lifecycle import StopSignal
 
 log = logging.getLogger("alsek.worker")
 
@@ -219,7 +219,7 @@ class Feeder:
                     self._prefetching = parking = False
                 self._parked = parking and not self._acks
         if closed:
-            self._release(claimed)
+            release_quietly(self.consumer.backend, claimed)
             return False
         return self._parked
 
@@ -238,7 +238,7 @@ class Feeder:
             held = [message for message, _ in self._buffer]
             self._buffer.clear()
             self._prefetching = False
-        self._release(held)
+        release_quietly(self.consumer.backend, held)
 
     # -- closing ---------------------------------------------------------------------------------
 
@@ -255,7 +255,7 @@ class Feeder:
                     self._cond.notify_all()
                     break
             self.processor.finish_acks(acks, claim_next=0)
-        self._release(held)
+        release_quietly(self.consumer.backend, held)
 
     def close(self, timeout_s: float) -> None:
         """After ``stop`` was set: wait up to ``timeout_s`` for the feeder to send what it has
@@ -275,18 +275,9 @@ class Feeder:
             self._thread.join(0.01)
         else:
             return
-        self._release(held)
+        release_quietly(self.consumer.backend, held)
 
     def pending(self) -> list[Message]:
         """The prefetched messages no executor has taken yet."""
         with self._cond:
             return [message for message, _ in self._buffer]
-
-    def _release(self, messages: list[Message]) -> None:
-        if not messages:
-            return
-        try:
-            self.consumer.backend.release(messages)
-        except BackendError as error:
-            log.warning("Could not release %s message(s) (%s); their leases will lapse.",
-                        len(messages), error)  # fmt: skip

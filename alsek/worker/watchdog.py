@@ -13,51 +13,15 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from attrs import define
-
 from alsek.domain.model.errors import BackendError
-from alsek.domain.model.message import Message
 from alsek.domain.model.naming import REVOCATION_CHANNEL
 from alsek.ports.backend import MISSING, Backend, Subscription
+from alsek.worker.leases import Running
+from alsek.worker.lifecycle import StopSignal
 
 log = logging.getLogger("alsek.worker")
 
 RESUBSCRIBE_MS = 1_000
-
-
-@define(eq=False)
-class Running:
-    """A message being run.
-
-    Attributes:
-        message: the message (leased by this worker).
-        deadline_ms: when its run times out (ms since the epoch).
-        key: which executor runs it (a worker thread, a child process slot).
-        run: the executor's run number, so a late verdict never hits the next run.
-        interrupted_at: when (``time.monotonic()``) an interrupt was sent, if one was.
-        interrupt: the exception type sent.
-        settling: its run is over and it is being acknowledged, retried or failed.
-    """
-
-    message: Message
-    deadline_ms: int
-    key: Any
-    run: int
-    interrupted_at: float | None = None
-    interrupt: type[BaseException] | None = None
-    settling: bool = False
-
-
-class StopSignal(Protocol):
-    """What the watchdog waits on: a ``threading.Event``, a ``StopFlag`` or a deadline."""
-
-    def is_set(self) -> bool:
-        """Whether the watchdog should stop."""
-        ...
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait up to ``timeout`` seconds for the stop; return whether it is set."""
-        ...
 
 
 class WatchdogHooks(Protocol):

@@ -1,7 +1,7 @@
 """The thread worker pool: process groups of threads, scaled with the load.
 
 The supervisor (this process) runs no tasks and makes no per-message calls: each process group
-claims for itself (see :class:`~alsek.app.worker.thread_group.ThreadGroup`) and reports how many of
+claims for itself (see :class:`~alsek.worker.thread.group.ThreadGroup`) and reports how many of
 its threads are busy in shared memory. The supervisor starts a new group when every group is full
 and messages are waiting (up to ``n_processes``), stops groups that stayed idle (down to
 ``n_process_floor``), and replaces groups that died.
@@ -15,10 +15,10 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from alsek.adapters.execution.lifecycle import Restarts, terminate
-from alsek.app.worker.group_process import run_group
-from alsek.app.worker.pool import WorkerPool, _non_negative, _positive, default_process_count
 from alsek.domain.model.errors import BackendError, ValidationError
+from alsek.worker.lifecycle import Restarts, terminate
+from alsek.worker.pool import WorkerPool, default_process_count, non_negative, positive
+from alsek.worker.thread.child import run_child
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
@@ -54,7 +54,7 @@ class ThreadWorkerPool(WorkerPool):
             finishes finds its next message waiting (0: claim only for free threads; default
             ``n_threads``). They are given back to the queue when every thread has been busy
             for 50 ms.
-        **options: as for :class:`~alsek.app.worker.pool.WorkerPool` (``queues``, ``backoff``,
+        **options: as for :class:`~alsek.worker.pool.WorkerPool` (``queues``, ``backoff``,
             ``lease_ms``, ``grace_period``, ...).
     """
 
@@ -71,21 +71,21 @@ class ThreadWorkerPool(WorkerPool):
         **options: Any,
     ) -> None:
         super().__init__(tasks, **options)
-        self.idle_group_ms = _positive("idle_group_ms", idle_group_ms)
-        self.n_threads = _positive("n_threads", n_threads)
-        self.n_processes = _positive("n_processes", n_processes or default_process_count())
+        self.idle_group_ms = positive("idle_group_ms", idle_group_ms)
+        self.n_threads = positive("n_threads", n_threads)
+        self.n_processes = positive("n_processes", n_processes or default_process_count())
         if not isinstance(n_process_floor, int) or not 0 <= n_process_floor <= self.n_processes:
             raise ValidationError(
                 f"n_process_floor must be between 0 and n_processes ({self.n_processes}), "
                 f"got {n_process_floor!r}"
             )
         self.n_process_floor = n_process_floor
-        self.slot_wait_interval = _positive("slot_wait_interval", slot_wait_interval)
+        self.slot_wait_interval = positive("slot_wait_interval", slot_wait_interval)
         self.complete_only_on_thread_exit = complete_only_on_thread_exit
         self._load = self.context.RawArray("q", self.n_processes)
         self._groups: dict[int, _Group] = {}
         self._restarts = Restarts()
-        self.prefetch = _non_negative("prefetch", self.n_threads if prefetch is None else prefetch)
+        self.prefetch = non_negative("prefetch", self.n_threads if prefetch is None else prefetch)
         self._spec = self.spec(
             n_threads=self.n_threads,
             complete_only_on_thread_exit=complete_only_on_thread_exit,
@@ -110,7 +110,7 @@ class ThreadWorkerPool(WorkerPool):
         index = next(i for i in range(self.n_processes) if i not in self._groups)
         self._load[index] = 0
         process = self.context.Process(
-            target=run_group, args=(self._spec, index, self._load, os.getpid()),
+            target=run_child, args=(self._spec, index, self._load, os.getpid()),
             name=f"alsek-group-{index}", daemon=True,
         )  # fmt: skip
         process.start()
@@ -119,8 +119,8 @@ class ThreadWorkerPool(WorkerPool):
 
     def step(self) -> None:
         """Wait ``slot_wait_interval``, then replace dead groups and scale with the load."""
-        self.stop_flag.wait(self.slot_wait_interval / 1000)
-        if self.stop_flag.is_set():
+        self.stop_signal.wait(self.slot_wait_interval / 1000)
+        if self.stop_signal.is_set():
             return
         self._reap()
         self._scale()

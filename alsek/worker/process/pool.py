@@ -1,7 +1,7 @@
 """The process worker pool: each running task in a process of its own.
 
 ``n_processes`` warm children each run one message at a time and claim for themselves (see
-:mod:`alsek.app.worker.process_child`). The supervisor (this process) reads their shared-memory
+:mod:`alsek.worker.process.child`). The supervisor (this process) reads their shared-memory
 slots every ``prune_interval`` ms: it renews the leases of every running message in one call, kills
 a child whose task passed its deadline or was revoked (then retries or fails that message) and
 replaces children that died. A task that times out or crashes takes only its own process with it.
@@ -15,17 +15,19 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from alsek.adapters.execution.lifecycle import Restarts, terminate
-from alsek.adapters.execution.slots import SlotState, SlotTable, SlotView
-from alsek.app.worker.pool import WorkerPool, _non_negative, _positive, default_process_count
-from alsek.app.worker.process_child import run_child
-from alsek.app.worker.watchdog import Running, Watchdog
 from alsek.domain.model.errors import BackendError, RevokedError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import message_name
+from alsek.domain.model.outcome import Outcome
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
-from alsek.domain.services.processing import Outcome, settle
+from alsek.domain.services.processing import settle
+from alsek.worker.leases import Running, release_quietly
+from alsek.worker.lifecycle import Restarts, StopSignal, terminate
+from alsek.worker.pool import WorkerPool, default_process_count, non_negative, positive
+from alsek.worker.process.child import run_child
+from alsek.worker.process.slots import SlotState, SlotTable, SlotView
+from alsek.worker.watchdog import Watchdog
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
@@ -50,7 +52,7 @@ class ProcessWorkerPool(WorkerPool):
         prefetch: messages each child claims ahead of the one it runs, so that it never waits
             on Redis between short tasks (0: claim only when free; default 32). They are given
             back to the queue as soon as a task runs longer than 50 ms.
-        **options: as for :class:`~alsek.app.worker.pool.WorkerPool` (``queues``, ``backoff``,
+        **options: as for :class:`~alsek.worker.pool.WorkerPool` (``queues``, ``backoff``,
             ``lease_ms``, ``grace_period``, ...).
     """
 
@@ -64,19 +66,17 @@ class ProcessWorkerPool(WorkerPool):
         **options: Any,
     ) -> None:
         super().__init__(tasks, **options)
-        self.n_processes = _positive("n_processes", n_processes or default_process_count())
-        self.prune_interval = _positive("prune_interval", prune_interval)
-        self.slot_wait_interval = _positive("slot_wait_interval", slot_wait_interval)
+        self.n_processes = positive("n_processes", n_processes or default_process_count())
+        self.prune_interval = positive("prune_interval", prune_interval)
+        self.slot_wait_interval = positive("slot_wait_interval", slot_wait_interval)
         self.slots = SlotTable(self.n_processes, self.context)
         self._children: list[Any] = [None] * self.n_processes
         self._started_at = [0.0] * self.n_processes
         self._restart = [Restarts() for _ in range(self.n_processes)]
         self._runs: dict[int, Running] = {}
-        self.prefetch = _non_negative(
-            "prefetch", DEFAULT_PREFETCH if prefetch is None else prefetch
-        )
+        self.prefetch = non_negative("prefetch", DEFAULT_PREFETCH if prefetch is None else prefetch)
         self._spec = self.spec(n_threads=1, prefetch=self.prefetch)
-        consumer = Consumer(self.broker, self.queues, stop_signal=self.stop_flag)
+        consumer = Consumer(self.broker, self.queues, stop_signal=self.stop_signal)
         self.processor = MessageProcessor(consumer, self.tasks)
         self.watchdog = Watchdog(
             self.broker.backend, self, lease_ms=self.lease_ms,
@@ -104,7 +104,7 @@ class ProcessWorkerPool(WorkerPool):
 
     def step(self) -> None:
         """One watchdog round: revocations, deadlines, heartbeats, dead children."""
-        self.watchdog.step(self.stop_flag)
+        self.watchdog.step(self.stop_signal)
 
     def running(self) -> list[Running]:
         """The messages the children run (for the watchdog)."""
@@ -141,13 +141,13 @@ class ProcessWorkerPool(WorkerPool):
                 continue
             if process is not None:
                 self._buried(index, process)
-            if not self.stop_flag.is_set() and self._restart[index].due():
+            if not self.stop_signal.is_set() and self._restart[index].due():
                 self._start(index)
 
     def _buried(self, index: int, process: Any) -> None:
         process.join(0)
         view = self.slots.read(index)
-        if not self.stop_flag.is_set():
+        if not self.stop_signal.is_set():
             log.error("Process child %s (pid %s) died with exit code %s.",
                       index, process.pid, process.exitcode)  # fmt: skip
         self._settle_dead(
@@ -173,7 +173,7 @@ class ProcessWorkerPool(WorkerPool):
         else:  # the judged run finished just before the kill; the next one was cut short
             self._settle_dead(view, None)
         self._children[index] = None
-        if not self.stop_flag.is_set():
+        if not self.stop_signal.is_set():
             self._start(index)
 
     def _settle_dead(self, view: SlotView, error: BaseException | None) -> None:
@@ -182,7 +182,7 @@ class ProcessWorkerPool(WorkerPool):
         if view.state not in _BUSY:
             return
         if error is None or view.state is SlotState.SETTLING:
-            self._release(view.stub())
+            release_quietly(self.broker.backend, [view.stub()])
             return
         message = self._load(view)
         if message is None:
@@ -198,25 +198,19 @@ class ProcessWorkerPool(WorkerPool):
             log.error("Cannot load %s to settle it (%s); its lease will lapse.", view.uuid, error)
             return None
 
-    def _release(self, message: Message) -> None:
-        try:
-            self.broker.backend.release([message])
-        except BackendError as error:
-            log.warning("Could not release %s (%s); its lease will lapse.", message.summary, error)
-
     # -- shutdown --------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
         """SIGTERM every child, keep renewing leases while running tasks finish (within the
         grace period; idle children exit at once), then kill the rest and release their
         messages."""
-        self.stop_flag.set()
+        self.stop_signal.set()
         for process in self._children:
             if process is not None:
                 terminate(process)
-        deadline = time.monotonic() + self.grace_period / 1000
-        while time.monotonic() < deadline and self._any_child_alive():
-            self.watchdog.step(_Deadline(deadline))
+        grace = StopSignal.after(self.grace_period / 1000)
+        while not grace.is_set() and self._any_child_alive():
+            self.watchdog.step(grace)
         for index, process in enumerate(self._children):
             if process is not None and process.is_alive():
                 view = self.slots.read(index)
@@ -227,17 +221,3 @@ class ProcessWorkerPool(WorkerPool):
 
     def _any_child_alive(self) -> bool:
         return any(p is not None and p.is_alive() for p in self._children)
-
-
-class _Deadline:
-    """A stop signal that is never set but keeps the watchdog's waits short near a deadline."""
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-
-    def is_set(self) -> bool:
-        return False
-
-    def wait(self, timeout: float | None = None) -> bool:
-        time.sleep(max(0.0, min(timeout or 0.0, self.deadline - time.monotonic(), 0.05)))
-        return False

@@ -1,1 +1,0 @@
-"""Execution machinery for worker pools: interrupting threads, shared run slots, process lifecycle."""

@@ -1,0 +1,1 @@
+"""The process worker pool: each running task in a process of its own."""

@@ -1,0 +1,37 @@
+"""The body of a thread pool's child process (a process group): a :class:`ThreadGroup` of worker
+threads that runs until SIGTERM (or the supervisor's death), then winds down gracefully."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from alsek.worker.pool import start_child
+from alsek.worker.spec import WorkerSpec
+from alsek.worker.thread.group import ThreadGroup
+
+log = logging.getLogger("alsek.worker")
+
+
+def run_child(spec: WorkerSpec, index: int, load: Any, parent_pid: int) -> None:
+    """Run one process group until SIGTERM (or the parent's death), then wind down gracefully.
+
+    Args:
+        spec: the tasks, queues and timings.
+        index: this group's place in ``load``.
+        load: shared array where the group reports how many threads are busy.
+        parent_pid: the supervisor, which this process must not outlive.
+    """
+    stop, processor = start_child(spec, parent_pid)
+    group = ThreadGroup(
+        processor, n_threads=spec.n_threads, stop=stop, heartbeat_ms=spec.heartbeat_ms,
+        complete_only_on_thread_exit=spec.complete_only_on_thread_exit,
+        abandon_ms=spec.abandon_ms, tick_ms=spec.tick_ms,
+        report_load=lambda busy: load.__setitem__(index, busy), prefetch=spec.prefetch,
+    )  # fmt: skip
+    group.start()
+    log.debug("Process group %s (pid %s) started %s threads.", index, os.getpid(), spec.n_threads)
+    stop.wait()
+    group.shutdown(spec.grace_ms)
+    log.debug("Process group %s (pid %s) stopped.", index, os.getpid())
