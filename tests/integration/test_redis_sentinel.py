@@ -47,8 +47,13 @@ def sentinel_backend(
     backend.close()
 
 
+# redis-py 5 connects a connection with its own connect() (Sentinel's override asks Sentinel);
+# from redis-py 6 on, send_packed_command() calls connect_check_health(), which does not.
 @pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="issue 15.1: scripts bypass Sentinel routing"
+    int(redis.__version__.split(".")[0]) >= 6,
+    strict=True,
+    raises=AssertionError,
+    reason="issue 15.1: scripts bypass Sentinel routing",
 )
 def test_submit_claim_and_ack_reach_the_primary_sentinel_reports(
     local_sentinel: LocalSentinel, sentinel_backend: RedisBackend, decoy_client: redis.Redis
