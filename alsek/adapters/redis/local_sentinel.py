@@ -149,10 +149,9 @@ class LocalSentinel:
         self.stop()
 
     def __repr__(self) -> str:
-        ports = [server.port for server in self.servers]
-        return f"LocalSentinel({self.service_name!r}, servers={ports}, sentinels=" + (
-            f"{[sentinel.port for sentinel in self.sentinels]})"
-        )
+        servers = [server.port for server in self.servers]
+        sentinels = [sentinel.port for sentinel in self.sentinels]
+        return f"LocalSentinel({self.service_name!r}, servers={servers}, sentinels={sentinels})"
 
     # -- failover ----------------------------------------------------------------------------
 
