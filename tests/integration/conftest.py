@@ -20,6 +20,8 @@ Fixtures:
   the hood.
 * ``redis_server``: the session's :class:`RedisServer` itself. Do not stop or restart it: start
   a ``RedisServer`` of your own for restart or crash tests (see ``test_embedded_server.py``).
+* ``local_cluster``, ``local_sentinel``: a Redis Cluster and a Sentinel set, started on first
+  use (see ``topologies.py``).
 
 Example::
 
@@ -42,6 +44,7 @@ import redis
 
 from alsek.adapters.redis import RedisBackend, RedisServer
 from alsek.domain.model.errors import AlsekError
+from tests.integration.topologies import local_cluster, local_sentinel  # noqa: F401 - fixtures
 
 _HERE = Path(__file__).parent
 _counter = itertools.count()
