@@ -48,7 +48,9 @@ from alsek.domain.model.errors import (
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import dlq_name, message_name
 from alsek.domain.model.priority import PRIORITY_MAX, PRIORITY_MIN
-from alsek.ports.backend import MISSING, Backend, Claim
+from alsek.ports.backend import Backend
+from alsek.ports.keyvalue import MISSING
+from alsek.ports.queue import Claim
 
 LEASE = 1_000
 TTL = 300
@@ -356,14 +358,13 @@ class BackendContract:
         assert self.claim(backend, "q_cb").messages == [callback]
         assert backend.depth("q_cb") == 0
 
-    def test_ack_and_claim_finishes_one_and_leases_the_next(self, backend, clock):
+    def test_ack_many_and_claim_of_one_finishes_it_and_leases_the_next(self, backend, clock):
         first, second = self.make(clock), self.make(clock)
         backend.submit(first)
         backend.submit(second)
         self.claim(backend, limit=1)
-        claim = backend.ack_and_claim(
-            first,
-            effects=Effects(writes=[Write("results:first", 1)]),
+        claim = backend.ack_many_and_claim(
+            [(first, Effects(writes=[Write("results:first", 1)]))],
             queues=["q"],
             limit=5,
             lease_ms=LEASE,

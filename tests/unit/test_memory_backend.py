@@ -16,7 +16,8 @@ from alsek.domain.model.effects import Effects, Write
 from alsek.domain.model.errors import ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import message_name
-from alsek.ports.backend import MISSING, Backend
+from alsek.ports.backend import Backend
+from alsek.ports.keyvalue import MISSING
 from alsek.ports.serializer import Serializer
 from tests.contract.backend_contract import BackendContract
 from tests.contract.fakes import FakeClock

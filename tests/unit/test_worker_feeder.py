@@ -23,7 +23,7 @@ from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, Verdict
 from alsek.domain.services.result_store import ResultStore
-from alsek.ports.backend import Claim
+from alsek.ports.queue import Claim
 from tests.unit.waiting import WAIT_S, wait_until
 
 #: A window in which something must NOT happen (the feeder had every chance to misbehave).
