@@ -15,6 +15,7 @@ from typing import Any
 from alsek.domain.model.errors import CorruptMessageError, ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import dlq_prefix
+from alsek.ports.keyvalue import MISSING
 from alsek.ports.serializer import Serializer
 
 #: Prefix of the dead letter queue's names; a corrupt body is kept under this + its own name.
@@ -62,6 +63,30 @@ def check_claim(limit: int, lease_ms: int) -> None:
         raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")
     if not isinstance(lease_ms, int) or isinstance(lease_ms, bool) or lease_ms <= 0:
         raise ValidationError(f"lease_ms must be a positive integer (ms), got {lease_ms!r}")
+
+
+def check_channels(channels: tuple[str, ...]) -> None:
+    """Validate the channels of a subscription.
+
+    Raises:
+        ValidationError: if there is none.
+    """
+    if not channels:
+        raise ValidationError("subscribe() needs at least one channel")
+
+
+def decode_value(serializer: Serializer, raw: bytes | str | None, name: str, default: Any) -> Any:
+    """What ``get(name, default)`` returns when ``raw`` was stored under ``name`` (None: nothing).
+
+    Raises:
+        KeyError: if nothing was stored and ``default`` is :data:`MISSING`.
+        SerializationError: if ``raw`` cannot be decoded.
+    """
+    if raw is None:
+        if default is MISSING:
+            raise KeyError(name)
+        return default
+    return serializer.reverse(raw)
 
 
 def decode_message(serializer: Serializer, raw: bytes | str, name: str) -> Message:

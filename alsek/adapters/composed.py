@@ -21,6 +21,8 @@ from collections.abc import Callable
 from types import MethodType
 from typing import Any
 
+from alsek.adapters.clock import SystemClock
+from alsek.adapters.serialization.json import JsonSerializer
 from alsek.ports.backend import Backend
 from alsek.ports.clock import Clock
 from alsek.ports.keyvalue import KeyValueStore
@@ -58,8 +60,8 @@ class ComposedBackend(Backend):
 
     Args:
         namespace: prefix of every stored key.
-        serializer: encodes every value.
-        clock: source of time in ms.
+        serializer: encodes every value (default :class:`JsonSerializer`).
+        clock: source of time in ms (default :class:`SystemClock`).
 
     Attributes:
         key_value: the key-value and pub/sub component.
@@ -69,8 +71,14 @@ class ComposedBackend(Backend):
     key_value: KeyValueStore
     message_queue: MessageQueue
 
-    def __init__(self, namespace: str, serializer: Serializer, clock: Clock) -> None:
-        self._rebuild({"namespace": namespace, "serializer": serializer, "clock": clock})
+    def __init__(
+        self, namespace: str, serializer: Serializer | None = None, clock: Clock | None = None
+    ) -> None:
+        self._rebuild({
+            "namespace": namespace,
+            "serializer": serializer if serializer is not None else JsonSerializer(),
+            "clock": clock if clock is not None else SystemClock(),
+        })  # fmt: skip
 
     @abstractmethod
     def build_components(

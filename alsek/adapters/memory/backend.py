@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import weakref
 
-from alsek.adapters.clock import SystemClock
 from alsek.adapters.composed import ComposedBackend
 from alsek.adapters.memory.keyvalue import MemoryKeyValueStore
 from alsek.adapters.memory.pubsub import MemorySubscription
 from alsek.adapters.memory.queue import MemoryMessageQueue
 from alsek.adapters.memory.store import MemoryStore
-from alsek.adapters.serialization.json import JsonSerializer
 from alsek.domain.model.errors import ValidationError
 from alsek.ports.clock import Clock
 from alsek.ports.keyvalue import DEFAULT_NAMESPACE
@@ -51,11 +49,7 @@ class InMemoryBackend(ComposedBackend):
     ) -> None:
         self.store = store if store is not None else MemoryStore()
         self._subscriptions: weakref.WeakSet[MemorySubscription] = weakref.WeakSet()
-        super().__init__(
-            namespace,
-            serializer if serializer is not None else JsonSerializer(),
-            clock if clock is not None else SystemClock(),
-        )
+        super().__init__(namespace, serializer, clock)
 
     def build_components(
         self, namespace: str, serializer: Serializer, clock: Clock

@@ -6,11 +6,10 @@ import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from alsek.adapters.codec import check_ttl
+from alsek.adapters.codec import check_channels, check_ttl, decode_value
 from alsek.adapters.memory.pubsub import MemorySubscription
 from alsek.adapters.memory.store import MemoryStore
 from alsek.adapters.memory.table import expiry, glob_prefix_matcher
-from alsek.domain.model.errors import ValidationError
 from alsek.ports.clock import Clock
 from alsek.ports.keyvalue import MISSING, KeyValueStore, Subscription
 from alsek.ports.serializer import Serializer
@@ -67,11 +66,7 @@ class MemoryKeyValueStore(KeyValueStore):
         """The value under ``name``, else ``default``; see :meth:`KeyValueStore.get`."""
         with self.store.lock:
             raw = self.store.values.get(self.full_name(name), self.clock.now_ms())
-        if raw is None:
-            if default is MISSING:
-                raise KeyError(name)
-            return default
-        return self.serializer.reverse(raw)
+        return decode_value(self.serializer, raw, name, default)
 
     def get_many(self, names: Sequence[str]) -> list[Any]:
         """The values under ``names`` (:data:`MISSING` for absent ones), read at one instant."""
@@ -123,8 +118,7 @@ class MemoryKeyValueStore(KeyValueStore):
         Raises:
             ValidationError: if no channel is given.
         """
-        if not channels:
-            raise ValidationError("subscribe() needs at least one channel")
+        check_channels(channels)
         names = [self.full_name(channel) for channel in channels]
         subscription = MemorySubscription(self.store.hub, names, self.serializer)
         self._subscriptions.add(subscription)

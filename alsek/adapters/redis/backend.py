@@ -9,14 +9,12 @@ from typing import Any
 
 import redis
 
-from alsek.adapters.clock import SystemClock
 from alsek.adapters.composed import ComposedBackend
 from alsek.adapters.redis.client import class_path, client_from_description, import_path
 from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.keyvalue import RedisKeyValueStore
 from alsek.adapters.redis.queue import RedisMessageQueue
 from alsek.adapters.redis.session import Connection, RedisSession
-from alsek.adapters.serialization.json import JsonSerializer
 from alsek.ports.clock import Clock
 from alsek.ports.keyvalue import DEFAULT_NAMESPACE
 from alsek.ports.serializer import Serializer
@@ -51,11 +49,7 @@ class RedisBackend(ComposedBackend):
         clock: Clock | None = None,
     ) -> None:
         self._session = RedisSession(connection)
-        super().__init__(
-            namespace,
-            serializer if serializer is not None else JsonSerializer(),
-            clock if clock is not None else SystemClock(),
-        )
+        super().__init__(namespace, serializer, clock)
 
     def build_components(
         self, namespace: str, serializer: Serializer, clock: Clock

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from alsek.adapters.codec import check_ttl
+from alsek.adapters.codec import check_channels, check_ttl, decode_value
 from alsek.adapters.redis.client import translated
 from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.scripts import Call
 from alsek.adapters.redis.session import SCAN_COUNT, RedisSession
 from alsek.adapters.redis.subscription import RedisSubscription
-from alsek.domain.model.errors import ValidationError
 from alsek.ports.clock import Clock
 from alsek.ports.keyvalue import MISSING, KeyValueStore, Subscription
 from alsek.ports.serializer import Serializer
@@ -77,11 +76,7 @@ class RedisKeyValueStore(KeyValueStore):
         """The value under ``name``, else ``default``; see :meth:`KeyValueStore.get`."""
         with translated():
             raw = self._session.client.get(self.full_name(name))
-        if raw is None:
-            if default is MISSING:
-                raise KeyError(name)
-            return default
-        return self.serializer.reverse(raw)
+        return decode_value(self.serializer, raw, name, default)
 
     def get_many(self, names: Sequence[str]) -> list[Any]:
         """The values under ``names`` (MGET, one round trip), :data:`MISSING` for absent ones."""
@@ -138,8 +133,7 @@ class RedisKeyValueStore(KeyValueStore):
         Raises:
             ValidationError: if no channel is given.
         """
-        if not channels:
-            raise ValidationError("subscribe() needs at least one channel")
+        check_channels(channels)
         names = [self.full_name(channel) for channel in channels]
         subscription = RedisSubscription(self._session.pubsub_client(), names, self.serializer)
         self._session.subscriptions.add(subscription)

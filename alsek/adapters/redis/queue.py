@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 
-from alsek.adapters.codec import dead_letter_prefix, decode_dead_letters
+from alsek.adapters.codec import check_claim, dead_letter_prefix, decode_dead_letters
 from alsek.adapters.redis.calls import CallBuilder
 from alsek.adapters.redis.claims import ClaimReader
 from alsek.adapters.redis.client import translated
@@ -170,6 +170,7 @@ class RedisMessageQueue(MessageQueue):
         """BLPOP on the queues' wake-up lists with the claim pipelined behind it: Redis runs the
         claim the moment a submission wakes the BLPOP, so an idle worker gets its message in
         the round trip that waited for it. See :meth:`Backend.wait_and_claim`."""
+        check_claim(limit, lease_ms)  # before the wait lengthens the lease
         unique = list(dict.fromkeys(queues))
         if not unique:
             return super().wait_and_claim(
