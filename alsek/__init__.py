@@ -4,7 +4,7 @@ Import what you need from here (``from alsek import Broker, task``) or from the 
 (``alsek.core.*``, ``alsek.storage.*``, ``alsek.tools``).
 """
 
-from alsek.adapters.scheduling.apscheduler import StatusTrackerIntegrityScanner
+from alsek.app.status_scanner import StatusTrackerIntegrityScanner
 from alsek.app.task_decorator import task
 from alsek.domain.model.message import Message
 from alsek.domain.model.status import TaskStatus

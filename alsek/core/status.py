@@ -1,7 +1,7 @@
 """Tour import path for status tracking (``StatusTrackerIntegryScanner``: the tour's spelling)."""
 
-from alsek.adapters.scheduling.apscheduler import StatusTrackerIntegrityScanner
-from alsek.adapters.scheduling.apscheduler import (
+from alsek.app.status_scanner import StatusTrackerIntegrityScanner
+from alsek.app.status_scanner import (
     StatusTrackerIntegrityScanner as StatusTrackerIntegryScanner,
 )
 from alsek.domain.model.status import TERMINAL_STATUSES, TaskStatus

@@ -1,82 +1,22 @@
-"""The storage port. It speaks the queue's language: every queue operation is one atomic step.
+"""The storage port as users know it: :class:`Backend`, the union of the two facets.
 
-Names passed to a backend are *short names* (``queues:<q>:tasks:<t>:messages:<uuid>``); the backend
-prefixes its namespace (and, in Redis, a cluster hash tag) to make the stored key.
-
-Queue model (the contract every adapter keeps, checked by ``tests/contract``):
-
-* A submitted message is *ready* (``ready_at <= now``) or *delayed*. Ready messages are ordered by
-  priority (lower first), then submission order.
-* ``claim`` first returns expired leases and due delayed messages to the ready set, then leases up
-  to ``limit`` ready messages, queue by queue in the order given. A leased message is invisible to
-  other claims until its lease expires, it is acked, retried, failed, released or removed.
-* ``ack``/``retry``/``fail`` end a lease; each applies its :class:`Effects` in the same atomic step.
-* Time comes from the backend's clock (``clock.now_ms()``), never from Redis' clock.
+Services are typed against the facet they use (:class:`~alsek.ports.keyvalue.KeyValueStore`
+for results, statuses and locks; :class:`~alsek.ports.queue.MessageQueue` for consuming);
+``Backend`` is what the tour passes around and what users subclass, with the tour-era method
+names.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from typing import Any
-
-from attrs import field, frozen
-
-from alsek.domain.model.effects import NO_EFFECTS, Effects
-from alsek.domain.model.errors import MessageAlreadyExistsError
-from alsek.domain.model.message import Message
+from alsek.domain.model.effects import Effects
 from alsek.ports.clock import Clock
+from alsek.ports.keyvalue import KeyValueStore
+from alsek.ports.queue import MessageQueue
 from alsek.ports.serializer import Serializer
 
-DEFAULT_NAMESPACE = "alsek"
 
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "<missing>"
-
-
-MISSING: Any = _Missing()
-
-
-@frozen
-class Claim:
-    """What one ``claim`` call returned.
-
-    Attributes:
-        messages: the leased messages, best first.
-        corrupt: names of bodies that could not be decoded; the backend logged each one and moved
-            its raw bytes to the dead letter queue, so nothing is lost silently.
-        next_due_ms: when the earliest delayed message or lease among the claimed queues falls due
-            (ms since the epoch), or None if there is none; lets an idle consumer sleep exactly.
-    """
-
-    messages: list[Message] = field(factory=list)
-    corrupt: list[str] = field(factory=list)
-    next_due_ms: int | None = None
-
-
-class Subscription(ABC):
-    """A live pub/sub subscription. Use as a context manager; it closes on exit."""
-
-    @abstractmethod
-    def get(self, timeout_ms: int) -> Any:
-        """Wait up to ``timeout_ms`` for the next published value; return it (deserialized) or
-        :data:`MISSING` on timeout."""
-
-    @abstractmethod
-    def close(self) -> None:
-        """Stop listening and free the connection."""
-
-    def __enter__(self) -> Subscription:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class Backend(ABC):
-    """Base class of storage backends.
+class Backend(KeyValueStore, MessageQueue):
+    """Base class of storage backends: a key-value and pub/sub store and a message queue.
 
     Args:
         namespace: prefix of every stored key (default ``"alsek"``).
@@ -87,105 +27,6 @@ class Backend(ABC):
     namespace: str
     serializer: Serializer
     clock: Clock
-
-    # -- names ---------------------------------------------------------------------------------
-
-    def full_name(self, name: str) -> str:
-        """The stored key for a short ``name`` (the namespace prefixed)."""
-        return f"{self.namespace}:{name}"
-
-    def short_name(self, name: str) -> str:
-        """The inverse of :meth:`full_name`."""
-        return name[len(self.namespace) + 1 :]
-
-    # -- key-value -----------------------------------------------------------------------------
-
-    @abstractmethod
-    def exists(self, name: str) -> bool:
-        """Whether ``name`` holds a value."""
-
-    @abstractmethod
-    def set(self, name: str, value: Any, nx: bool = False, ttl: int | None = None) -> None:
-        """Store ``value`` under ``name``.
-
-        Args:
-            name: short name.
-            value: anything the serializer encodes.
-            nx: only set if ``name`` does not exist yet.
-            ttl: expire after this many milliseconds (None: never).
-
-        Raises:
-            KeyError: if ``nx`` and ``name`` already exists.
-        """
-
-    @abstractmethod
-    def get(self, name: str, default: Any = MISSING) -> Any:
-        """The value under ``name``, else ``default``.
-
-        Raises:
-            KeyError: if ``name`` is missing and no default was given.
-        """
-
-    @abstractmethod
-    def get_many(self, names: Sequence[str]) -> list[Any]:
-        """The values under ``names`` in one round trip (:data:`MISSING` for absent names)."""
-
-    @abstractmethod
-    def delete(self, name: str, missing_ok: bool = False) -> None:
-        """Delete ``name``.
-
-        Raises:
-            KeyError: if ``name`` is missing and not ``missing_ok``.
-        """
-
-    def delete_if_equal(self, name: str, value: Any) -> bool:
-        """Delete ``name`` only if it holds ``value`` (compare-and-delete; adapters make it
-        atomic). Returns whether it was deleted."""
-        if self.get(name, default=MISSING) != value:
-            return False
-        self.delete(name, missing_ok=True)
-        return True
-
-    @abstractmethod
-    def scan(self, pattern: str | None = None) -> Iterator[str]:
-        """Short names that start with ``pattern`` (a glob prefix), in no particular order."""
-
-    def count(self, pattern: str | None = None) -> int:
-        """How many names start with ``pattern``."""
-        return sum(1 for _ in self.scan(pattern))
-
-    def clear_namespace(self, raise_on_error: bool = True) -> int:
-        """Delete every key in the namespace; return how many were deleted."""
-        deleted = 0
-        for name in list(self.scan()):
-            try:
-                self.delete(name)
-                deleted += 1
-            except KeyError:
-                if raise_on_error:
-                    raise
-        return deleted
-
-    # -- pub/sub -------------------------------------------------------------------------------
-
-    @abstractmethod
-    def publish(self, channel: str, value: Any) -> None:
-        """Publish ``value`` on ``channel`` (a short name)."""
-
-    @abstractmethod
-    def subscribe(self, *channels: str) -> Subscription:
-        """Start listening on ``channels``; values published from now on are delivered."""
-
-    # -- queue operations (each one atomic) ------------------------------------------------------
-
-    @abstractmethod
-    def submit(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
-        """Store and index ``message`` (ready or delayed by ``ready_at``), with ``effects``.
-
-        Raises:
-            MessageAlreadyExistsError: if a message with this uuid is stored in its queue.
-            SerializationError: if the message or an effect cannot be encoded; nothing is written.
-        """
 
     def apply(self, effects: Effects) -> None:
         """Apply ``effects`` on their own (writes, deletes, submits, then publishes), atomically;
@@ -202,130 +43,6 @@ class Backend(ABC):
             self.submit(message)
         for publish in effects.publishes:
             self.publish(publish.channel, publish.value)
-
-    def submit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
-        """:meth:`submit` each ``(message, effects)`` of ``submissions``, skipping those whose
-        uuid is already stored (nothing of theirs is written, effects included).
-
-        Adapters may do it all in one round trip. Every message and effect is encoded before
-        anything is written.
-
-        Returns:
-            Per submission, whether it was stored.
-
-        Raises:
-            SerializationError: if anything cannot be encoded; nothing is written.
-        """
-        stored = []
-        for message, effects in submissions:
-            try:
-                self.submit(message, effects=effects)
-            except MessageAlreadyExistsError:
-                stored.append(False)
-            else:
-                stored.append(True)
-        return stored
-
-    @abstractmethod
-    def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:
-        """Lease up to ``limit`` ready messages from ``queues`` (in that order of preference)."""
-
-    def ack_many_and_claim(
-        self,
-        acks: Sequence[tuple[Message, Effects]],
-        *,
-        queues: Sequence[str],
-        limit: int,
-        lease_ms: int,
-    ) -> Claim:
-        """:meth:`ack` each ``(message, effects)`` of ``acks`` in order, then :meth:`claim`.
-
-        Adapters may do it all in one round trip (the Redis adapter does, in one atomic step).
-        Every effect is encoded before anything is written: a ``SerializationError`` means
-        nothing was applied.
-        """
-        for message, effects in acks:
-            self.ack(message, effects=effects)
-        return self.claim(queues, limit=limit, lease_ms=lease_ms)
-
-    def ack_and_claim(
-        self,
-        message: Message,
-        *,
-        effects: Effects = NO_EFFECTS,
-        queues: Sequence[str],
-        limit: int,
-        lease_ms: int,
-    ) -> Claim:
-        """:meth:`ack` then :meth:`claim` (:meth:`ack_many_and_claim` with one ack)."""
-        return self.ack_many_and_claim(
-            [(message, effects)], queues=queues, limit=limit, lease_ms=lease_ms
-        )
-
-    @abstractmethod
-    def extend(self, messages: Sequence[Message], *, lease_ms: int) -> list[Message]:
-        """Renew the leases of ``messages`` to ``now + lease_ms``; return those no longer leased."""
-
-    @abstractmethod
-    def ack(self, message: Message, *, effects: Effects = NO_EFFECTS) -> bool:
-        """Finish ``message``: drop its body, indexes and lease, and apply ``effects``.
-
-        Returns:
-            Whether the message was still stored (False: someone else finished or removed it;
-            the effects are applied anyway).
-        """
-
-    @abstractmethod
-    def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
-        """Store the updated ``message`` (more retries, new ``updated_at``) and index it again,
-        delayed until its ``ready_at``; drop its lease; apply ``effects``.
-
-        Raises:
-            MessageDoesNotExistError: if the message is no longer stored (nothing is written).
-        """
-
-    @abstractmethod
-    def fail(self, message: Message, *, dlq_ttl: int | None, effects: Effects = NO_EFFECTS) -> None:
-        """Remove ``message``; keep it in the dead letter queue for ``dlq_ttl`` ms when that is
-        not None (0 or None: not kept); apply ``effects``."""
-
-    @abstractmethod
-    def release(self, messages: Sequence[Message]) -> None:
-        """Give leased ``messages`` back: ready again at once, in their original priority."""
-
-    @abstractmethod
-    def remove(self, message: Message) -> bool:
-        """Delete ``message`` wherever it is (ready, delayed or leased); return whether it was."""
-
-    @abstractmethod
-    def depth(self, queue: str) -> int:
-        """How many messages wait in ``queue`` (ready or delayed; leased ones not counted)."""
-
-    @abstractmethod
-    def queues(self) -> list[str]:
-        """Every queue that has ever been submitted to, sorted alphabetically."""
-
-    @abstractmethod
-    def wait_for_work(self, queues: Sequence[str], timeout_ms: int) -> bool:
-        """Block until a submission to one of ``queues`` may have made work, or ``timeout_ms``
-        passes. Returns whether it was woken (False: timed out). Never busy-polls."""
-
-    def wait_and_claim(
-        self, queues: Sequence[str], *, timeout_ms: int, limit: int, lease_ms: int
-    ) -> Claim:
-        """:meth:`wait_for_work` then :meth:`claim` (for an idle consumer).
-
-        Adapters may send both at once, so that the claim runs the moment a submission ends the
-        wait. Such a claim may use the time the wait began (delayed messages that fell due
-        during the wait are left to the next claim, never taken early) and lease for
-        ``lease_ms`` plus the wait.
-        """
-        self.wait_for_work(queues, timeout_ms)
-        return self.claim(queues, limit=limit, lease_ms=lease_ms)
-
-    @abstractmethod
-    def dead_letters(self, queue: str | None = None) -> Iterator[Message]:
-        """Messages in the dead letter queue (of ``queue``, or of all queues)."""
 
     def close(self) -> None:
         """Release connections and threads held by the backend (idempotent)."""

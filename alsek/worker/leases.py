@@ -17,7 +17,7 @@ from attrs import define
 
 from alsek.domain.model.errors import BackendError
 from alsek.domain.model.message import Message
-from alsek.ports.backend import Backend
+from alsek.ports.queue import MessageQueue
 
 log = logging.getLogger("alsek.worker")
 
@@ -78,7 +78,7 @@ class RunTable:
         return [r for r in self.snapshot() if r.message.uuid == uuid]
 
 
-def release_quietly(backend: Backend, messages: Sequence[Message]) -> None:
+def release_quietly(backend: MessageQueue, messages: Sequence[Message]) -> None:
     """Give ``messages`` back to their queues at once, so that another worker takes them.
 
     Never raises: when the backend cannot do it, the failure is logged and the messages' leases

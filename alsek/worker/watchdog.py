@@ -15,7 +15,8 @@ from typing import Any, Protocol
 
 from alsek.domain.model.errors import BackendError
 from alsek.domain.model.naming import REVOCATION_CHANNEL
-from alsek.ports.backend import MISSING, Backend, Subscription
+from alsek.ports.backend import Backend
+from alsek.ports.keyvalue import MISSING, Subscription
 from alsek.worker.leases import Running
 from alsek.worker.lifecycle import StopSignal
 

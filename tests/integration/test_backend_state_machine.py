@@ -1,7 +1,7 @@
 """RedisBackend behaves exactly like InMemoryBackend.
 
 A Hypothesis state machine drives both backends, on one fake clock, through the same random
-operations (submit, claim, ack, ack_and_claim, retry, fail, release, remove, extend, time passing,
+operations (submit, claim, ack, ack_many_and_claim, retry, fail, release, remove, extend, time passing,
 corrupt and vanished bodies, key-value calls) and compares every observable result: claimed
 messages and their order, corrupt names, next_due_ms, return values, raised error types, depths,
 queues, stored names and dead letters.
@@ -31,10 +31,11 @@ from hypothesis.stateful import (
 from alsek.adapters.memory import InMemoryBackend
 from alsek.adapters.redis import RedisBackend
 from alsek.domain.model.backoff import ConstantBackoff
-from alsek.domain.model.effects import Effects, Publish, Write
+from alsek.domain.model.effects import NO_EFFECTS, Effects, Publish, Write
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import message_name
-from alsek.ports.backend import Backend, Claim
+from alsek.ports.backend import Backend
+from alsek.ports.queue import Claim
 from tests.contract.fakes import FakeClock
 
 QUEUES = ("a", "b")
@@ -156,12 +157,16 @@ class SameAsMemory(RuleBasedStateMachine):
 
     @precondition(lambda self: self.leased)
     @rule(data=st.data(), queues=queue_orders, limit=st.integers(0, 3), advance=advances)
-    def ack_and_claim(self, data, queues, limit, advance) -> None:
+    def ack_many_and_claim(self, data, queues, limit, advance) -> None:
         self.clock.advance(advance)
-        message = self.pick(data, self.leased)
-        self.leased.pop(message.uuid)
+        count = data.draw(st.integers(1, min(3, len(self.leased))))
+        acks = []
+        for _ in range(count):
+            message = self.pick(data, self.leased)
+            self.leased.pop(message.uuid)
+            acks.append((message, NO_EFFECTS))
         view = self.both(
-            lambda b: b.ack_and_claim(message, queues=queues, limit=limit, lease_ms=1_000),
+            lambda b: b.ack_many_and_claim(acks, queues=queues, limit=limit, lease_ms=1_000),
             _claim_view,
         )
         self.claimed(view)

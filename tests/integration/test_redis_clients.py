@@ -64,11 +64,10 @@ def test_the_whole_port_over_each_client_variant(redis_server, redis_url, protoc
     claim = backend.claim(["q"], limit=1, lease_ms=1_000)
     assert claim.messages == [second] and claim.next_due_ms == clock.now_ms() + 1_000
     with backend.subscribe("done") as subscription:
-        claim = backend.ack_and_claim(
-            second,
-            effects=Effects(writes=[Write("results:2", [2])], publishes=[Publish("done", "2")]),
-            queues=["q"], limit=5, lease_ms=1_000,
-        )  # fmt: skip
+        effects = Effects(writes=[Write("results:2", [2])], publishes=[Publish("done", "2")])
+        claim = backend.ack_many_and_claim(
+            [(second, effects)], queues=["q"], limit=5, lease_ms=1_000
+        )
         assert subscription.get(5_000) == "2"
     assert claim.messages == [first] and backend.get("results:2") == [2]
     assert backend.extend([first, second], lease_ms=2_000) == [second]

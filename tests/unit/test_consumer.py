@@ -13,7 +13,7 @@ from alsek.adapters.memory import InMemoryBackend
 from alsek.core.backoff import LinearBackoff
 from alsek.core.consumer import Consumer
 from alsek.domain.model.errors import BackendConnectionError, ValidationError
-from alsek.ports.backend import Claim
+from alsek.ports.queue import Claim
 from tests.contract.fakes import FakeClock
 
 BACKOFF = LinearBackoff(factor=100, floor=100, ceiling=400, zero_override=False)

@@ -1,8 +1,8 @@
-"""InMemoryBackend: the backend contract, plus what only the in-memory adapter promises."""
+"""InMemoryBackend: the backend contract (``tests/contract``), plus what only the in-memory
+adapter promises."""
 
 from __future__ import annotations
 
-import ast
 import logging
 import threading
 
@@ -11,13 +11,11 @@ import pytest
 from alsek.adapters.clock import SystemClock
 from alsek.adapters.memory import InMemoryBackend
 from alsek.adapters.serialization.json import JsonSerializer
-from alsek.domain.model.backoff import NO_BACKOFF
-from alsek.domain.model.effects import Effects, Write
 from alsek.domain.model.errors import ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import message_name
-from alsek.ports.backend import MISSING, Backend
-from alsek.ports.serializer import Serializer
+from alsek.ports.backend import Backend
+from alsek.ports.keyvalue import MISSING
 from tests.contract.backend_contract import BackendContract
 from tests.contract.fakes import FakeClock
 
@@ -96,130 +94,12 @@ def test_values_are_stored_encoded(backend, clock):
     assert stored == backend.serializer.forward(message.data)
 
 
-def test_readers_get_independent_copies(backend):
-    backend.set("k", {"list": [1]})
-    backend.get("k")["list"].append(2)
-    assert backend.get("k") == {"list": [1]}
-
-
-class _ReprSerializer(Serializer):
-    """A serializer that stores Python literals as text, to show serializers are pluggable."""
-
-    def forward(self, obj):
-        return repr(obj)
-
-    def reverse(self, data):
-        return ast.literal_eval(data)
-
-
-def test_a_custom_serializer_is_used_for_everything(clock):
-    backend = InMemoryBackend(serializer=_ReprSerializer(), clock=clock)
-    backend.set("k", (1, 2))
-    assert backend.get("k") == (1, 2)
-    message = make(clock, args=(1, (2, 3)))
-    backend.submit(message)
-    assert backend.claim(["q"], limit=1, lease_ms=LEASE).messages == [message]
-    with backend.subscribe("c") as subscription:
-        backend.publish("c", {1: "one"})
-        assert subscription.get(1_000) == {1: "one"}
-
-
 def test_ttl_boundaries_follow_the_clock(backend, clock):
     backend.set("k", 1, ttl=100)
     clock.advance(99)
     assert backend.exists("k")
     clock.advance(1)
     assert not backend.exists("k")
-
-
-def test_a_zero_ttl_stores_nothing_visible(backend):
-    backend.set("k", 1, ttl=0)
-    assert not backend.exists("k")
-
-
-@pytest.mark.parametrize("ttl", [-1, 1.5, True])
-def test_invalid_ttls_raise_before_writing(backend, clock, ttl):
-    with pytest.raises(ValidationError):
-        backend.set("k", 1, ttl=ttl)
-    with pytest.raises(ValidationError):
-        backend.ack(make(clock), effects=Effects(writes=[Write("w", 1, ttl_ms=ttl)]))
-    with pytest.raises(ValidationError):
-        backend.fail(make(clock), dlq_ttl=ttl)
-    assert list(backend.scan()) == []
-
-
-@pytest.mark.parametrize(("limit", "lease_ms"), [(-1, LEASE), (1, 0), (1, -5), (1.5, LEASE)])
-def test_invalid_claim_arguments_raise(backend, limit, lease_ms):
-    with pytest.raises(ValidationError):
-        backend.claim(["q"], limit=limit, lease_ms=lease_ms)
-
-
-def test_claim_with_limit_zero_only_promotes(backend, clock):
-    message = make(clock, delay=10)
-    backend.submit(message)
-    clock.advance(10)
-    claim = backend.claim(["q"], limit=0, lease_ms=LEASE)
-    assert claim.messages == [] and claim.next_due_ms is None
-    assert uuids(backend) == [message.uuid]
-
-
-def test_a_redelivered_message_keeps_its_place_among_equals(backend, clock):
-    first, second, third = (make(clock) for _ in range(3))
-    backend.submit(first)
-    backend.submit(second)
-    assert uuids(backend, limit=1) == [first.uuid]
-    backend.submit(third)
-    backend.release([first])
-    assert uuids(backend) == [first.uuid, second.uuid, third.uuid]
-    clock.advance(LEASE)
-    assert uuids(backend) == [first.uuid, second.uuid, third.uuid]
-
-
-def test_a_delayed_message_keeps_its_submission_place(backend, clock):
-    delayed = make(clock, delay=500)
-    backend.submit(delayed)
-    later = make(clock)
-    backend.submit(later)
-    clock.advance(500)
-    assert uuids(backend) == [delayed.uuid, later.uuid]
-
-
-def test_a_retried_message_goes_behind_its_equals(backend, clock):
-    first, second = make(clock, backoff_settings=NO_BACKOFF.settings), make(clock)
-    backend.submit(first)
-    backend.submit(second)
-    assert uuids(backend, limit=1) == [first.uuid]
-    backend.retry(first.increment_retries(clock.now_ms()))
-    assert uuids(backend) == [second.uuid, first.uuid]
-
-
-def test_extend_renews_an_expired_lease_nobody_reclaimed(backend, clock):
-    message = make(clock)
-    backend.submit(message)
-    uuids(backend)
-    clock.advance(LEASE + 5)
-    assert backend.extend([message], lease_ms=LEASE) == []
-    assert uuids(backend) == []
-
-
-def test_depth_counts_an_expired_lease_only_after_a_claim_returns_it(backend, clock):
-    backend.submit(make(clock))
-    uuids(backend)
-    clock.advance(LEASE)
-    assert backend.depth("q") == 0
-    backend.claim(["q"], limit=0, lease_ms=LEASE)
-    assert backend.depth("q") == 1
-
-
-def test_wait_for_work_counts_due_delayed_and_expired_leases(backend, clock):
-    backend.submit(make(clock, delay=100))
-    assert backend.wait_for_work(["q"], 0) is False
-    clock.advance(100)
-    assert backend.wait_for_work(["q"], 0) is True
-    uuids(backend)
-    assert backend.wait_for_work(["q"], 0) is False
-    clock.advance(LEASE)
-    assert backend.wait_for_work(["q"], 0) is True
 
 
 def test_a_corrupt_body_is_logged_by_the_memory_logger(backend, clock, caplog):
@@ -234,21 +114,7 @@ def test_a_corrupt_body_is_logged_by_the_memory_logger(backend, clock, caplog):
     assert backend.store.values.get(backend.full_name(f"dtq:{name}"), clock.now_ms()) == b"{oops"
 
 
-def test_dead_letters_skip_unreadable_entries_with_a_warning(backend, clock, caplog):
-    backend.store.values.put(backend.full_name("dtq:queues:q:tasks:t:messages:x"), b"{oops")
-    good = make(clock)
-    backend.fail(good, dlq_ttl=60_000)
-    with caplog.at_level(logging.WARNING, logger="alsek.adapters.memory"):
-        assert list(backend.dead_letters("q")) == [good]
-    assert any("dtq:queues:q:tasks:t:messages:x" in r.getMessage() for r in caplog.records)
-
-
-def test_subscribe_needs_a_channel(backend):
-    with pytest.raises(ValidationError):
-        backend.subscribe()
-
-
-def test_close_ends_the_backends_subscriptions(backend):
+def test_close_wakes_a_subscriber_waiting_in_another_thread(backend):
     subscription = backend.subscribe("c")
     join_result: list[object] = []
     waiter = threading.Thread(target=lambda: join_result.append(subscription.get(5_000)))
@@ -258,16 +124,6 @@ def test_close_ends_the_backends_subscriptions(backend):
     assert not waiter.is_alive() and join_result == [MISSING]
     backend.publish("c", 1)
     assert subscription.get(0) is MISSING
-
-
-def test_scan_glob_escapes_and_classes(backend):
-    for name in ["a*b", "axb", "a1", "a2", "a3"]:
-        backend.set(name, 0)
-    assert sorted(backend.scan("a\\*")) == ["a*b"]
-    assert sorted(backend.scan("a[12]")) == ["a1", "a2"]
-    assert sorted(backend.scan("a[^12x*]")) == ["a3"]
-    assert sorted(backend.scan("a[1-2]")) == ["a1", "a2"]
-    assert sorted(backend.scan("a[")) == []
 
 
 def test_a_shared_store_is_one_lock_for_every_namespace(backend):

@@ -16,7 +16,7 @@ from alsek.domain.model.effects import Effects
 from alsek.domain.model.errors import ResultNotFoundError, ValidationError
 from alsek.domain.model.status import TaskStatus
 from alsek.domain.services.result_store import result_channel, result_name
-from alsek.ports.backend import Subscription
+from alsek.ports.keyvalue import Subscription
 from alsek.storage.result import ResultStore
 from tests.contract.fakes import FakeClock
 

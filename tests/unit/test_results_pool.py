@@ -10,7 +10,7 @@ import pytest
 from alsek import Message
 from alsek.adapters.memory import InMemoryBackend
 from alsek.domain.model.errors import ResultNotFoundError, ValidationError
-from alsek.ports.backend import Subscription
+from alsek.ports.keyvalue import Subscription
 from alsek.storage.result import ResultStore
 from alsek.tools import ResultPool
 

@@ -18,7 +18,7 @@ from alsek.core.status import (
 )
 from alsek.domain.model.errors import ValidationError
 from alsek.domain.services.status_scanner import StatusIntegrityScan
-from alsek.ports.backend import Subscription
+from alsek.ports.keyvalue import Subscription
 from tests.contract.fakes import FakeClock
 
 

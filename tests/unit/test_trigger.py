@@ -15,7 +15,7 @@ from alsek.core.task import TriggerTask
 from alsek.domain.model.status import TaskStatus
 from alsek.domain.services.lineage import callback_uuid, make_run, run_uuid, runs_name
 from alsek.domain.services.status_tracker import StatusTracker
-from alsek.ports.backend import Subscription
+from alsek.ports.keyvalue import Subscription
 from alsek.storage.result import ResultStore
 from tests.contract.fakes import FakeClock
 from tests.unit.test_results import work

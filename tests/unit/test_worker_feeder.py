@@ -21,7 +21,7 @@ from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, Verdict
 from alsek.domain.services.result_store import ResultStore
-from alsek.ports.backend import Claim
+from alsek.ports.queue import Claim
 from alsek.worker import feeder as feeder_module
 from alsek.worker.feeder import Feeder
 from alsek.worker.lifecycle import StopSignal

@@ -9,6 +9,8 @@ Example:
 """
 
 from alsek.adapters.memory.backend import InMemoryBackend
+from alsek.adapters.memory.keyvalue import MemoryKeyValueStore
+from alsek.adapters.memory.queue import MemoryMessageQueue
 from alsek.adapters.memory.store import MemoryStore
 
-__all__ = ["InMemoryBackend", "MemoryStore"]
+__all__ = ["InMemoryBackend", "MemoryKeyValueStore", "MemoryMessageQueue", "MemoryStore"]

@@ -1,42 +1,31 @@
 """The in-memory backend: the whole storage port inside one process.
 
-Users swap it in for Redis in their own unit tests. Every operation holds the store's one lock
-from start to end, so each queue operation is atomic; values are kept encoded, as Redis keeps
-them, and everything is encoded before anything changes, so a value the serializer rejects
-leaves nothing half-written.
+Users swap it in for Redis in their own unit tests. It is the union of a
+:class:`~alsek.adapters.memory.keyvalue.MemoryKeyValueStore` and a
+:class:`~alsek.adapters.memory.queue.MemoryMessageQueue` over one shared
+:class:`~alsek.adapters.memory.store.MemoryStore`.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Iterator, Sequence
+import weakref
 
-from alsek.adapters.memory.encoding import (
-    EncodedEffects,
-    EncodedMessage,
-    check_ttl,
-    decode_message,
-    encode_effects,
-)
-from alsek.adapters.memory.keyspace import MemoryKeySpace, expiry
-from alsek.adapters.memory.queue import QueueIndex, Slot
-from alsek.domain.model.effects import NO_EFFECTS, Effects
-from alsek.domain.model.errors import (
-    CorruptMessageError,
-    MessageAlreadyExistsError,
-    MessageDoesNotExistError,
-    ValidationError,
-)
-from alsek.domain.model.message import Message
-from alsek.domain.model.naming import dlq_name, dlq_prefix, message_name
-from alsek.ports.backend import Claim
-
-log = logging.getLogger("alsek.adapters.memory")
+from alsek.adapters.composed import ComposedBackend
+from alsek.adapters.memory.keyvalue import MemoryKeyValueStore
+from alsek.adapters.memory.pubsub import MemorySubscription
+from alsek.adapters.memory.queue import MemoryMessageQueue
+from alsek.adapters.memory.store import MemoryStore
+from alsek.domain.model.errors import ValidationError
+from alsek.ports.clock import Clock
+from alsek.ports.keyvalue import DEFAULT_NAMESPACE
+from alsek.ports.serializer import Serializer
 
 
-class InMemoryBackend(MemoryKeySpace):
+class InMemoryBackend(ComposedBackend):
     """A backend that keeps everything in this process's memory.
+
+    Every operation holds the store's one lock from start to end, so each queue operation is
+    atomic; values are kept encoded, as Redis keeps them.
 
     Args:
         namespace: prefix of every stored name (default ``"alsek"``).
@@ -47,268 +36,37 @@ class InMemoryBackend(MemoryKeySpace):
             namespace, as two backends share one Redis. A new, empty store when omitted.
 
     Raises:
-        ValidationError: if ``namespace`` is not a non-empty string.
+        ValidationError: if ``namespace`` is not a non-empty string (also when assigned).
     """
 
-    # -- queue operations ----------------------------------------------------------------------
+    def __init__(
+        self,
+        namespace: str = DEFAULT_NAMESPACE,
+        serializer: Serializer | None = None,
+        clock: Clock | None = None,
+        *,
+        store: MemoryStore | None = None,
+    ) -> None:
+        self.store = store if store is not None else MemoryStore()
+        self._subscriptions: weakref.WeakSet[MemorySubscription] = weakref.WeakSet()
+        super().__init__(namespace, serializer, clock)
 
-    def submit(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
-        """Store and index ``message``; see :meth:`Backend.submit`."""
-        body, encoded = self._encode(message), self._encode_effects(effects)
-        with self.store.lock:
-            now = self.clock.now_ms()
-            if self._is_stored(message, now):
-                raise MessageAlreadyExistsError(f"{message.summary} already exists")
-            self._index(body, now)
-            self._apply(encoded, now)
-
-    def apply(self, effects: Effects) -> None:
-        """Apply ``effects`` in one step; see :meth:`Backend.apply`."""
-        encoded = self._encode_effects(effects)
-        with self.store.lock:
-            self._apply(encoded, self.clock.now_ms())
-
-    def submit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
-        """Store and index every new message with its effects, in one step; see
-        :meth:`Backend.submit_many`."""
-        encoded = [(m, self._encode(m), self._encode_effects(e)) for m, e in submissions]
-        stored = []
-        with self.store.lock:
-            now = self.clock.now_ms()
-            for message, body, effects in encoded:
-                new = not self._is_stored(message, now)
-                if new:
-                    self._index(body, now)
-                    self._apply(effects, now)
-                stored.append(new)
-        return stored
-
-    def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:
-        """Lease up to ``limit`` ready messages; see :meth:`Backend.claim`.
+    def build_components(
+        self, namespace: str, serializer: Serializer, clock: Clock
+    ) -> tuple[MemoryKeyValueStore, MemoryMessageQueue]:
+        """The two components over :attr:`store` for this context.
 
         Raises:
-            ValidationError: if ``limit`` is negative or ``lease_ms`` is not positive.
+            ValidationError: if ``namespace`` is not a non-empty string.
         """
-        _check_claim(limit, lease_ms)
-        claimed: list[Message] = []
-        corrupt: list[str] = []
-        with self.store.lock:
-            now = self.clock.now_ms()
-            indexes = [
-                i for q in dict.fromkeys(queues) if (i := self.store.queue(self.namespace, q))
-            ]
-            for index in indexes:
-                index.promote(now)
-                while len(claimed) < limit and (uuid := index.pop_ready()) is not None:
-                    self._lease(index, uuid, now, now + lease_ms, claimed, corrupt)
-            due = [d for d in (index.next_due() for index in indexes) if d is not None]
-        return Claim(messages=claimed, corrupt=corrupt, next_due_ms=min(due, default=None))
+        if not isinstance(namespace, str) or not namespace:
+            raise ValidationError(f"namespace must be a non-empty string, got {namespace!r}")
+        return (
+            MemoryKeyValueStore(self.store, namespace, serializer, clock, self._subscriptions),
+            MemoryMessageQueue(self.store, namespace, serializer, clock),
+        )
 
-    def extend(self, messages: Sequence[Message], *, lease_ms: int) -> list[Message]:
-        """Renew leases to ``now + lease_ms``; return the messages that are not leased any more."""
-        _check_claim(0, lease_ms)
-        with self.store.lock:
-            expires_at = self.clock.now_ms() + lease_ms
-            lost = []
-            for message in messages:
-                found = self._slot(message)
-                if found is None or not found[0].renew(str(message.uuid), expires_at):
-                    lost.append(message)
-            return lost
-
-    def ack(self, message: Message, *, effects: Effects = NO_EFFECTS) -> bool:
-        """Finish ``message`` and apply ``effects``; see :meth:`Backend.ack`."""
-        encoded = self._encode_effects(effects)
-        with self.store.lock:
-            now = self.clock.now_ms()
-            existed = self._drop(message, now)
-            self._apply(encoded, now)
-            return existed
-
-    def ack_many_and_claim(
-        self,
-        acks: Sequence[tuple[Message, Effects]],
-        *,
-        queues: Sequence[str],
-        limit: int,
-        lease_ms: int,
-    ) -> Claim:
-        """Ack each message of ``acks`` with its effects, then claim; every effect is encoded
-        first, so an unencodable one applies nothing. See :meth:`Backend.ack_many_and_claim`."""
-        _check_claim(limit, lease_ms)
-        encoded = [(message, self._encode_effects(effects)) for message, effects in acks]
-        with self.store.lock:
-            now = self.clock.now_ms()
-            for message, effects in encoded:
-                self._drop(message, now)
-                self._apply(effects, now)
-        return self.claim(queues, limit=limit, lease_ms=lease_ms)
-
-    def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
-        """Store the updated ``message`` and index it by its ``ready_at``; see :meth:`Backend.retry`."""
-        body, encoded = self._encode(message), self._encode_effects(effects)
-        with self.store.lock:
-            now = self.clock.now_ms()
-            if not self.store.values.exists(body.name, now):
-                raise MessageDoesNotExistError(f"{message.summary} is not stored")
-            self._index(body, now)
-            self._apply(encoded, now)
-
-    def fail(self, message: Message, *, dlq_ttl: int | None, effects: Effects = NO_EFFECTS) -> None:
-        """Remove ``message``, keeping it as a dead letter for ``dlq_ttl`` ms if positive."""
-        raw = self.serializer.forward(message.data) if check_ttl(dlq_ttl, "dlq_ttl") else None
-        encoded = self._encode_effects(effects)
-        with self.store.lock:
-            now = self.clock.now_ms()
-            self._drop(message, now)
-            if raw is not None:
-                self.store.values.put(self.full_name(dlq_name(message)), raw, expiry(now, dlq_ttl))
-            self._apply(encoded, now)
-
-    def release(self, messages: Sequence[Message]) -> None:
-        """Make leased ``messages`` ready at once, in their original place in the queue."""
-        with self.store.lock:
-            released: list[str] = []
-            for message in messages:
-                found = self._slot(message)
-                if found is not None and found[0].release(str(message.uuid)):
-                    released.append(str(message.queue))
-            if released:
-                self.store.signal(self.namespace, released)
-
-    def remove(self, message: Message) -> bool:
-        """Delete ``message`` wherever it is; return whether it was stored."""
-        with self.store.lock:
-            return self._drop(message, self.clock.now_ms())
-
-    def depth(self, queue: str) -> int:
-        """How many messages wait in ``queue`` (ready or delayed)."""
-        with self.store.lock:
-            index = self.store.queue(self.namespace, queue)
-            return index.depth() if index else 0
-
-    def queues(self) -> list[str]:
-        """Every queue ever submitted to (since the namespace was last cleared), sorted."""
-        with self.store.lock:
-            return self.store.queue_names(self.namespace)
-
-    def wait_for_work(self, queues: Sequence[str], timeout_ms: int) -> bool:
-        """Block until ``queues`` may have work or ``timeout_ms`` passes; see the port.
-
-        Returns at once (True) if a claim would already find work.
-        """
-        deadline = time.monotonic() + max(timeout_ms, 0) / 1000
-        with self.store.condition:
-            now = self.clock.now_ms()
-            for queue in queues:
-                index = self.store.queue(self.namespace, queue)
-                if index is not None and index.has_work(now):
-                    return True
-            marks = self.store.signal_marks(self.namespace, queues)
-            while self.store.signal_marks(self.namespace, queues) == marks:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self.store.condition.wait(remaining)
-            return True
-
-    def dead_letters(self, queue: str | None = None) -> Iterator[Message]:
-        """Messages in the dead letter queue; unreadable entries are logged and skipped."""
-        prefix = self.full_name(f"{dlq_prefix(queue)}:")
-        with self.store.lock:
-            now = self.clock.now_ms()
-            entries = [
-                (key, self.store.values.get(key, now))
-                for key in self.store.values.keys(prefix, now)
-            ]
-        letters = []
-        for key, raw in entries:
-            try:
-                letters.append(decode_message(self.serializer, raw or b"", self.short_name(key)))
-            except CorruptMessageError as error:
-                log.warning("Skipping unreadable dead letter: %s", error)
-        return iter(letters)
-
-    # -- internals (call with the lock held) ------------------------------------------------------
-
-    def _encode(self, message: Message) -> EncodedMessage:
-        name = self.full_name(message_name(message))
-        raw = self.serializer.forward(message.data)
-        return EncodedMessage(message=message, name=name, raw=raw, ready_at=message.ready_at)
-
-    def _encode_effects(self, effects: Effects) -> EncodedEffects:
-        return encode_effects(effects, self.serializer, self.full_name, self._encode)
-
-    def _slot(self, message: Message) -> tuple[QueueIndex, Slot] | None:
-        """The index and slot of ``message``, if this very message is indexed."""
-        index = self.store.queue(self.namespace, str(message.queue))
-        slot = index.slots.get(str(message.uuid)) if index else None
-        if index is None or slot is None or slot.name != self.full_name(message_name(message)):
-            return None
-        return index, slot
-
-    def _is_stored(self, message: Message, now: int) -> bool:
-        """Whether a live body of this message, or of another with its uuid in its queue, exists."""
-        if self.store.values.exists(self.full_name(message_name(message)), now):
-            return True
-        index = self.store.queue(self.namespace, str(message.queue))
-        slot = index.slots.get(str(message.uuid)) if index else None
-        return slot is not None and self.store.values.exists(slot.name, now)
-
-    def _index(self, body: EncodedMessage, now: int) -> None:
-        message = body.message
-        queue = str(message.queue)
-        self.store.values.put(body.name, body.raw)
-        index = self.store.queue_for_submit(self.namespace, queue)
-        index.add(
-            str(message.uuid), name=body.name, priority=message.priority,
-            ready_at=body.ready_at, now_ms=now,
-        )  # fmt: skip
-        self.store.signal(self.namespace, [queue])
-
-    def _drop(self, message: Message, now: int) -> bool:
-        body = self.store.values.pop(self.full_name(message_name(message)), now) is not None
-        found = self._slot(message)
-        indexed = found is not None and found[0].discard(str(message.uuid))
-        return body or indexed
-
-    def _lease(
-        self, index: QueueIndex, uuid: str, now: int, expires_at: int,
-        claimed: list[Message], corrupt: list[str],
-    ) -> None:  # fmt: skip
-        """Lease the message just taken from the ready set, or clear out its broken remains."""
-        name = index.slots[uuid].name
-        raw = self.store.values.get(name, now)
-        if raw is None:
-            log.warning("Dropped index entry of %r: its body is gone", self.short_name(name))
-            index.discard(uuid)
-            return
-        try:
-            claimed.append(decode_message(self.serializer, raw, self.short_name(name)))
-        except CorruptMessageError as error:
-            log.error("Moved corrupt message body to the dead letter queue: %s", error)
-            self.store.values.pop(name, now)
-            self.store.values.put(self.full_name(f"dtq:{error.name}"), raw)
-            index.discard(uuid)
-            corrupt.append(error.name)
-            return
-        index.lease(uuid, expires_at)
-
-    def _apply(self, effects: EncodedEffects, now: int) -> None:
-        """Writes, deletes, then submits (skipping messages already stored), then publishes."""
-        for key, raw, ttl in effects.writes:
-            self.store.values.put(key, raw, expiry(now, ttl))
-        for key in effects.deletes:
-            self.store.values.pop(key, now)
-        for body in effects.submits:
-            if not self._is_stored(body.message, now):
-                self._index(body, now)
-        for channel, raw in effects.publishes:
-            self.store.hub.publish(channel, raw)
-
-
-def _check_claim(limit: int, lease_ms: int) -> None:
-    if not isinstance(limit, int) or limit < 0:
-        raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")
-    if not isinstance(lease_ms, int) or lease_ms <= 0:
-        raise ValidationError(f"lease_ms must be a positive integer (ms), got {lease_ms!r}")
+    def close(self) -> None:
+        """Close the subscriptions opened through this backend (idempotent)."""
+        for subscription in list(self._subscriptions):
+            subscription.close()

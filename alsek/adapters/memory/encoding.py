@@ -4,15 +4,13 @@ arguments."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from attrs import frozen
 
-from alsek.adapters.memory.keyvalue import Raw
+from alsek.adapters.codec import check_ttl
+from alsek.adapters.memory.table import Raw
 from alsek.domain.model.effects import Effects
-from alsek.domain.model.errors import CorruptMessageError, ValidationError
 from alsek.domain.model.message import Message
+from alsek.domain.model.naming import message_name
 from alsek.ports.serializer import Serializer
 
 
@@ -51,55 +49,45 @@ class EncodedEffects:
     submits: tuple[EncodedMessage, ...] = ()
 
 
-def check_ttl(ttl: int | None, what: str = "ttl") -> int | None:
-    """Return ``ttl`` if it is None or a non-negative integer of milliseconds.
+class Encoder:
+    """Encodes messages and effects for one namespace and serializer.
 
-    Raises:
-        ValidationError: otherwise.
+    Args:
+        namespace: prefix of every stored name.
+        serializer: encodes bodies and values.
     """
-    if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 0):
-        raise ValidationError(f"{what} must be None or a non-negative integer (ms), got {ttl!r}")
-    return ttl
 
+    def __init__(self, namespace: str, serializer: Serializer) -> None:
+        self.prefix = namespace + ":"
+        self.serializer = serializer
 
-def encode_effects(
-    effects: Effects,
-    serializer: Serializer,
-    full_name: Callable[[str], str],
-    encode_message: Callable[[Message], EncodedMessage],
-) -> EncodedEffects:
-    """Encode every value of ``effects``.
+    def message(self, message: Message) -> EncodedMessage:
+        """Encode ``message``'s body (and compute its ``ready_at``).
 
-    Raises:
-        SerializationError: if a value cannot be encoded.
-        ValidationError: if a write has a bad ttl.
-    """
-    if not effects:
-        return EncodedEffects()
-    return EncodedEffects(
-        writes=tuple(
-            (full_name(w.name), serializer.forward(w.value), check_ttl(w.ttl_ms, "ttl_ms"))
-            for w in effects.writes
-        ),
-        deletes=tuple(full_name(name) for name in effects.deletes),
-        publishes=tuple(
-            (full_name(p.channel), serializer.forward(p.value)) for p in effects.publishes
-        ),
-        submits=tuple(encode_message(message) for message in effects.submits),
-    )
+        Raises:
+            SerializationError: if the body cannot be encoded.
+            ValidationError: for bad backoff settings.
+        """
+        name = self.prefix + message_name(message)
+        raw = self.serializer.forward(message.data)
+        return EncodedMessage(message=message, name=name, raw=raw, ready_at=message.ready_at)
 
+    def effects(self, effects: Effects) -> EncodedEffects:
+        """Encode every value of ``effects`` and make every name full.
 
-def decode_message(serializer: Serializer, raw: Raw, name: str) -> Message:
-    """Decode the stored body ``raw`` found under ``name``.
-
-    Raises:
-        CorruptMessageError: for any failure (bad bytes, a value that is not a message's data),
-            so that callers handle one error: a corrupt body must never crash a consumer.
-    """
-    try:
-        data: Any = serializer.reverse(raw)
-        if not isinstance(data, dict):
-            raise ValidationError(f"expected a mapping, got {type(data).__name__}")
-        return Message.from_data(data)
-    except Exception as error:  # noqa: BLE001 - see docstring
-        raise CorruptMessageError(f"cannot decode {name!r}: {error}", name=name) from error
+        Raises:
+            SerializationError: if a value cannot be encoded.
+            ValidationError: if a write has a bad ttl.
+        """
+        if not effects:
+            return EncodedEffects()
+        prefix, forward = self.prefix, self.serializer.forward
+        return EncodedEffects(
+            writes=tuple(
+                (prefix + w.name, forward(w.value), check_ttl(w.ttl_ms, "ttl_ms"))
+                for w in effects.writes
+            ),
+            deletes=tuple(prefix + name for name in effects.deletes),
+            publishes=tuple((prefix + p.channel, forward(p.value)) for p in effects.publishes),
+            submits=tuple(self.message(message) for message in effects.submits),
+        )

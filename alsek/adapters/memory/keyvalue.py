@@ -1,107 +1,125 @@
-"""Key-value storage with millisecond expiry and Redis-style glob matching.
-
-Nothing here locks or serializes: the in-memory backend holds its lock around every call and
-stores values already encoded, exactly as Redis would hold them.
-"""
+"""The in-memory key-value and pub/sub store, over a shared :class:`MemoryStore`."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+import weakref
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-Raw = bytes | str
+from alsek.adapters.codec import check_channels, check_ttl, decode_value
+from alsek.adapters.memory.pubsub import MemorySubscription
+from alsek.adapters.memory.store import MemoryStore
+from alsek.adapters.memory.table import expiry, glob_prefix_matcher
+from alsek.ports.clock import Clock
+from alsek.ports.keyvalue import MISSING, KeyValueStore, Subscription
+from alsek.ports.serializer import Serializer
 
 
-class KeyValueTable:
-    """Encoded values under full names, each with an optional expiry time (ms since the epoch).
+class MemoryKeyValueStore(KeyValueStore):
+    """Values with TTLs and publish/subscribe in this process's memory (the key-value half of an
+    :class:`~alsek.adapters.memory.InMemoryBackend`, which builds it).
 
-    An expired entry is invisible to every method and dropped lazily when touched.
+    Args:
+        store: the shared state.
+        namespace: prefix of every stored name.
+        serializer: encodes every value.
+        clock: source of time in ms (TTLs follow it).
+        subscriptions: where to remember each subscription opened, so the backend can close it.
     """
 
-    def __init__(self) -> None:
-        self._values: dict[str, tuple[Raw, int | None]] = {}
+    def __init__(
+        self,
+        store: MemoryStore,
+        namespace: str,
+        serializer: Serializer,
+        clock: Clock,
+        subscriptions: weakref.WeakSet[MemorySubscription],
+    ) -> None:
+        self.store = store
+        self.namespace = namespace
+        self.serializer = serializer
+        self.clock = clock
+        self._subscriptions = subscriptions
 
-    def get(self, key: str, now_ms: int) -> Raw | None:
-        """The live value under ``key``, or None."""
-        entry = self._values.get(key)
-        if entry is None:
-            return None
-        raw, expires_at = entry
-        if expires_at is not None and expires_at <= now_ms:
-            del self._values[key]
-            return None
-        return raw
+    def exists(self, name: str) -> bool:
+        """Whether ``name`` holds a value (expired values do not count)."""
+        with self.store.lock:
+            return self.store.values.exists(self.full_name(name), self.clock.now_ms())
 
-    def exists(self, key: str, now_ms: int) -> bool:
-        """Whether ``key`` holds a live value."""
-        return self.get(key, now_ms) is not None
+    def set(self, name: str, value: Any, nx: bool = False, ttl: int | None = None) -> None:
+        """Store ``value`` under ``name``; see :meth:`KeyValueStore.set`.
 
-    def put(self, key: str, raw: Raw, expires_at: int | None = None) -> None:
-        """Store ``raw`` under ``key``, replacing any value and its expiry."""
-        self._values[key] = (raw, expires_at)
+        Raises:
+            KeyError: if ``nx`` and ``name`` already exists.
+            SerializationError: if ``value`` cannot be encoded (nothing is written).
+            ValidationError: if ``ttl`` is negative or not an integer.
+        """
+        check_ttl(ttl)
+        raw = self.serializer.forward(value)
+        with self.store.lock:
+            now, key = self.clock.now_ms(), self.full_name(name)
+            if nx and self.store.values.exists(key, now):
+                raise KeyError(f"{name!r} already exists")
+            self.store.values.put(key, raw, expiry(now, ttl))
 
-    def pop(self, key: str, now_ms: int) -> Raw | None:
-        """Remove ``key``; return the live value it held, or None."""
-        raw = self.get(key, now_ms)
-        self._values.pop(key, None)
-        return raw
+    def get(self, name: str, default: Any = MISSING) -> Any:
+        """The value under ``name``, else ``default``; see :meth:`KeyValueStore.get`."""
+        with self.store.lock:
+            raw = self.store.values.get(self.full_name(name), self.clock.now_ms())
+        return decode_value(self.serializer, raw, name, default)
 
-    def expires_at(self, key: str, now_ms: int) -> int | None:
-        """The expiry time of the live value under ``key`` (None: missing or never expires)."""
-        if self.get(key, now_ms) is None:
-            return None
-        return self._values[key][1]
+    def get_many(self, names: Sequence[str]) -> list[Any]:
+        """The values under ``names`` (:data:`MISSING` for absent ones), read at one instant."""
+        with self.store.lock:
+            now = self.clock.now_ms()
+            raws = [self.store.values.get(self.full_name(name), now) for name in names]
+        return [MISSING if raw is None else self.serializer.reverse(raw) for raw in raws]
 
-    def keys(self, prefix: str, now_ms: int) -> list[str]:
-        """Every live key that starts with ``prefix``."""
-        found = []
-        for key in list(self._values):
-            if key.startswith(prefix) and self.get(key, now_ms) is not None:
-                found.append(key)
-        return found
+    def delete(self, name: str, missing_ok: bool = False) -> None:
+        """Delete ``name``; see :meth:`KeyValueStore.delete`."""
+        with self.store.lock:
+            raw = self.store.values.pop(self.full_name(name), self.clock.now_ms())
+        if raw is None and not missing_ok:
+            raise KeyError(name)
 
+    def delete_if_equal(self, name: str, value: Any) -> bool:
+        """Delete ``name`` if it holds ``value``, in one step; see the port."""
+        raw = self.serializer.forward(value)
+        with self.store.lock:
+            now, key = self.clock.now_ms(), self.full_name(name)
+            if self.store.values.get(key, now) != raw:
+                return False
+            self.store.values.pop(key, now)
+            return True
 
-def glob_prefix_matcher(pattern: str) -> Callable[[str], bool]:
-    """A predicate telling whether a name starts with the Redis glob ``pattern``.
+    def scan(self, pattern: str | None = None) -> Iterator[str]:
+        """Short names starting with the glob ``pattern``, from a snapshot taken now."""
+        matches = glob_prefix_matcher(pattern or "")
+        with self.store.lock:
+            keys = self.store.values.keys(f"{self.namespace}:", self.clock.now_ms())
+        return iter([name for name in map(self.short_name, keys) if matches(name)])
 
-    Supports ``*``, ``?``, ``[abc]``, ``[^abc]``, ``[a-z]`` and backslash escapes, like Redis'
-    ``SCAN MATCH`` with a trailing ``*``.
-    """
-    regex = re.compile(_glob_to_regex(pattern), re.DOTALL)
-    return lambda name: regex.match(name) is not None
+    def clear_namespace(self, raise_on_error: bool = True) -> int:
+        """Delete every value and queue of the namespace at once; return how many values went."""
+        with self.store.lock:
+            return self.store.clear(self.namespace, self.clock.now_ms())
 
+    def publish(self, channel: str, value: Any) -> None:
+        """Publish ``value`` on ``channel`` to the subscriptions listening now.
 
-def _glob_to_regex(pattern: str) -> str:
-    parts: list[str] = []
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\" and index + 1 < len(pattern):
-            parts.append(re.escape(pattern[index + 1]))
-            index += 2
-            continue
-        if char == "*":
-            parts.append(".*")
-        elif char == "?":
-            parts.append(".")
-        elif char == "[":
-            text, index = _glob_class(pattern, index)
-            parts.append(text)
-            continue
-        else:
-            parts.append(re.escape(char))
-        index += 1
-    return "".join(parts)
+        Raises:
+            SerializationError: if ``value`` cannot be encoded.
+        """
+        self.store.hub.publish(self.full_name(channel), self.serializer.forward(value))
 
+    def subscribe(self, *channels: str) -> Subscription:
+        """Start listening on ``channels``; see :meth:`KeyValueStore.subscribe`.
 
-def _glob_class(pattern: str, start: int) -> tuple[str, int]:
-    """Translate the ``[...]`` class opening at ``start``; return it and the index after it."""
-    end = pattern.find("]", start + 1)
-    if end == -1:  # an unclosed bracket matches itself, as in Redis
-        return re.escape("["), start + 1
-    body = pattern[start + 1 : end]
-    negate = body.startswith("^")
-    if negate:
-        body = body[1:]
-    escaped = "".join("\\" + c if c in "\\]^[" else c for c in body)
-    return f"[{'^' if negate else ''}{escaped}]", end + 1
+        Raises:
+            ValidationError: if no channel is given.
+        """
+        check_channels(channels)
+        names = [self.full_name(channel) for channel in channels]
+        subscription = MemorySubscription(self.store.hub, names, self.serializer)
+        self._subscriptions.add(subscription)
+        return subscription

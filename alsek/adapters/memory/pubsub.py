@@ -8,8 +8,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from alsek.adapters.memory.keyvalue import Raw
-from alsek.ports.backend import MISSING, Subscription
+from alsek.adapters.memory.table import Raw
+from alsek.ports.keyvalue import MISSING, Subscription
 from alsek.ports.serializer import Serializer
 
 _CLOSED = object()

@@ -1,159 +1,299 @@
-"""The index of one queue: which messages are ready, delayed or leased, and in what order.
-
-Message bodies are not kept here (they live in the key-value table); the index holds each
-message's storage name, priority and submission sequence, keyed by uuid.
-"""
+"""The in-memory message queue: every queue operation under the store's one lock, so each is
+atomic. Values are kept encoded, as Redis keeps them, and everything is encoded before anything
+changes, so a value the serializer rejects leaves nothing half-written."""
 
 from __future__ import annotations
 
-import heapq
+import logging
+import time
+from collections.abc import Iterator, Sequence
 
-from attrs import define
+from alsek.adapters.codec import (
+    check_claim,
+    check_lease,
+    dead_letter_name,
+    dead_letter_prefix,
+    dead_letter_ttl,
+    decode_dead_letters,
+    decode_message,
+)
+from alsek.adapters.memory.encoding import EncodedEffects, EncodedMessage, Encoder
+from alsek.adapters.memory.index import QueueIndex, Slot
+from alsek.adapters.memory.store import MemoryStore
+from alsek.adapters.memory.table import expiry
+from alsek.domain.model.effects import NO_EFFECTS, Effects
+from alsek.domain.model.errors import (
+    CorruptMessageError,
+    MessageAlreadyExistsError,
+    MessageDoesNotExistError,
+)
+from alsek.domain.model.message import Message
+from alsek.domain.model.naming import dlq_name, message_name
+from alsek.ports.clock import Clock
+from alsek.ports.queue import Claim, MessageQueue
+from alsek.ports.serializer import Serializer
 
-from alsek.domain.model.priority import ready_score
+log = logging.getLogger("alsek.adapters.memory")
 
 
-class LazyHeap:
-    """A min-heap of ``(key, uuid)`` with O(log n) push and O(1) amortised removal.
+class MemoryMessageQueue(MessageQueue):
+    """Message queues in this process's memory (the queue half of an
+    :class:`~alsek.adapters.memory.InMemoryBackend`, which builds it).
 
-    Removal only forgets the uuid in a dict; stale heap items are skipped when they surface and
-    the heap is rebuilt once stale items outnumber live ones.
+    Args:
+        store: the shared state.
+        namespace: prefix of every stored name.
+        serializer: encodes bodies and effect values.
+        clock: source of time in ms (delays and leases follow it).
     """
 
-    def __init__(self) -> None:
-        self._keys: dict[str, int] = {}
-        self._heap: list[tuple[int, str]] = []
+    def __init__(
+        self, store: MemoryStore, namespace: str, serializer: Serializer, clock: Clock
+    ) -> None:
+        self.store = store
+        self.namespace = namespace
+        self.serializer = serializer
+        self.clock = clock
+        encoder = Encoder(namespace, serializer)
+        self._encode, self._encode_effects = encoder.message, encoder.effects
 
-    def __len__(self) -> int:
-        return len(self._keys)
+    def full_name(self, name: str) -> str:
+        """The stored name of the short ``name``."""
+        return f"{self.namespace}:{name}"
 
-    def __contains__(self, uuid: str) -> bool:
-        return uuid in self._keys
+    def short_name(self, name: str) -> str:
+        """The inverse of :meth:`full_name`."""
+        return name[len(self.namespace) + 1 :]
 
-    def push(self, uuid: str, key: int) -> None:
-        """Add ``uuid`` under ``key`` (replacing its previous key)."""
-        self._keys[uuid] = key
-        heapq.heappush(self._heap, (key, uuid))
-        if len(self._heap) > 2 * len(self._keys) + 64:
-            self._heap = [(k, u) for u, k in self._keys.items()]
-            heapq.heapify(self._heap)
+    def submit(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
+        """Store and index ``message``; see :meth:`MessageQueue.submit`."""
+        body, encoded = self._encode(message), self._encode_effects(effects)
+        with self.store.lock:
+            now = self.clock.now_ms()
+            if self._is_stored(message, now):
+                raise MessageAlreadyExistsError(f"{message.summary} already exists")
+            self._index(body, now)
+            self._apply(encoded, now)
 
-    def remove(self, uuid: str) -> bool:
-        """Forget ``uuid``; return whether it was present."""
-        return self._keys.pop(uuid, None) is not None
+    def apply(self, effects: Effects) -> None:
+        """Apply ``effects`` in one step; see :meth:`MessageQueue.apply`."""
+        encoded = self._encode_effects(effects)
+        with self.store.lock:
+            self._apply(encoded, self.clock.now_ms())
 
-    def peek(self) -> tuple[int, str] | None:
-        """The smallest ``(key, uuid)``, or None when empty."""
-        while self._heap:
-            key, uuid = self._heap[0]
-            if self._keys.get(uuid) == key:
-                return key, uuid
-            heapq.heappop(self._heap)
-        return None
+    def submit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
+        """Store and index every new message with its effects, in one step; see
+        :meth:`MessageQueue.submit_many`."""
+        encoded = [(m, self._encode(m), self._encode_effects(e)) for m, e in submissions]
+        stored = []
+        with self.store.lock:
+            now = self.clock.now_ms()
+            for message, body, effects in encoded:
+                new = not self._is_stored(message, now)
+                if new:
+                    self._index(body, now)
+                    self._apply(effects, now)
+                stored.append(new)
+        return stored
 
-    def pop_due(self, now_ms: int) -> str | None:
-        """Remove and return the uuid with the smallest key if that key is ``<= now_ms``."""
-        top = self.peek()
-        if top is None or top[0] > now_ms:
+    def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:
+        """Lease up to ``limit`` ready messages; see :meth:`MessageQueue.claim`."""
+        check_claim(limit, lease_ms)
+        claimed: list[Message] = []
+        corrupt: list[str] = []
+        with self.store.lock:
+            now = self.clock.now_ms()
+            indexes = [
+                i for q in dict.fromkeys(queues) if (i := self.store.queue(self.namespace, q))
+            ]
+            for index in indexes:
+                index.promote(now)
+                while len(claimed) < limit and (uuid := index.pop_ready()) is not None:
+                    self._lease(index, uuid, now, now + lease_ms, claimed, corrupt)
+            due = [d for d in (index.next_due() for index in indexes) if d is not None]
+        return Claim(messages=claimed, corrupt=corrupt, next_due_ms=min(due, default=None))
+
+    def extend(self, messages: Sequence[Message], *, lease_ms: int) -> list[Message]:
+        """Renew leases to ``now + lease_ms``; return the messages that are not leased any more."""
+        check_lease(lease_ms)
+        with self.store.lock:
+            expires_at = self.clock.now_ms() + lease_ms
+            lost = []
+            for message in messages:
+                found = self._slot(message)
+                if found is None or not found[0].renew(str(message.uuid), expires_at):
+                    lost.append(message)
+            return lost
+
+    def ack(self, message: Message, *, effects: Effects = NO_EFFECTS) -> bool:
+        """Finish ``message`` and apply ``effects``; see :meth:`MessageQueue.ack`."""
+        encoded = self._encode_effects(effects)
+        with self.store.lock:
+            now = self.clock.now_ms()
+            existed = self._drop(message, now)
+            self._apply(encoded, now)
+            return existed
+
+    def ack_many_and_claim(
+        self,
+        acks: Sequence[tuple[Message, Effects]],
+        *,
+        queues: Sequence[str],
+        limit: int,
+        lease_ms: int,
+    ) -> Claim:
+        """Ack each message of ``acks`` with its effects, then claim; every effect is encoded
+        first, so an unencodable one applies nothing. See the port."""
+        check_claim(limit, lease_ms)
+        encoded = [(message, self._encode_effects(effects)) for message, effects in acks]
+        with self.store.lock:
+            now = self.clock.now_ms()
+            for message, effects in encoded:
+                self._drop(message, now)
+                self._apply(effects, now)
+        return self.claim(queues, limit=limit, lease_ms=lease_ms)
+
+    def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
+        """Store the updated ``message`` and index it by its ``ready_at``; see the port."""
+        body, encoded = self._encode(message), self._encode_effects(effects)
+        with self.store.lock:
+            now = self.clock.now_ms()
+            if not self.store.values.exists(body.name, now):
+                raise MessageDoesNotExistError(f"{message.summary} is not stored")
+            self._index(body, now)
+            self._apply(encoded, now)
+
+    def fail(self, message: Message, *, dlq_ttl: int | None, effects: Effects = NO_EFFECTS) -> None:
+        """Remove ``message``, keeping it as a dead letter for ``dlq_ttl`` ms if positive."""
+        keep = dead_letter_ttl(dlq_ttl)
+        raw = self.serializer.forward(message.data) if keep else None
+        encoded = self._encode_effects(effects)
+        with self.store.lock:
+            now = self.clock.now_ms()
+            self._drop(message, now)
+            if raw is not None:
+                self.store.values.put(self.full_name(dlq_name(message)), raw, now + keep)
+            self._apply(encoded, now)
+
+    def release(self, messages: Sequence[Message]) -> None:
+        """Make leased ``messages`` ready at once, in their original place in the queue."""
+        with self.store.lock:
+            released: list[str] = []
+            for message in messages:
+                found = self._slot(message)
+                if found is not None and found[0].release(str(message.uuid)):
+                    released.append(str(message.queue))
+            if released:
+                self.store.signal(self.namespace, released)
+
+    def remove(self, message: Message) -> bool:
+        """Delete ``message`` wherever it is; return whether it was stored."""
+        with self.store.lock:
+            return self._drop(message, self.clock.now_ms())
+
+    def depth(self, queue: str) -> int:
+        """How many messages wait in ``queue`` (ready or delayed)."""
+        with self.store.lock:
+            index = self.store.queue(self.namespace, queue)
+            return index.depth() if index else 0
+
+    def queues(self) -> list[str]:
+        """Every queue ever submitted to (since the namespace was last cleared), sorted."""
+        with self.store.lock:
+            return self.store.queue_names(self.namespace)
+
+    def wait_for_work(self, queues: Sequence[str], timeout_ms: int) -> bool:
+        """Block until ``queues`` may have work or ``timeout_ms`` passes; see the port. Returns
+        at once (True) if a claim would already find work."""
+        deadline = time.monotonic() + max(timeout_ms, 0) / 1000
+        with self.store.condition:
+            now = self.clock.now_ms()
+            for queue in queues:
+                index = self.store.queue(self.namespace, queue)
+                if index is not None and index.has_work(now):
+                    return True
+            marks = self.store.signal_marks(self.namespace, queues)
+            while self.store.signal_marks(self.namespace, queues) == marks:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.store.condition.wait(remaining)
+            return True
+
+    def dead_letters(self, queue: str | None = None) -> Iterator[Message]:
+        """Messages in the dead letter queue; unreadable entries are logged and skipped."""
+        with self.store.lock:
+            found = self.store.values.items(
+                self.full_name(dead_letter_prefix(queue)), self.clock.now_ms()
+            )
+        entries = [(self.short_name(key), raw) for key, raw in found]
+        return iter(decode_dead_letters(self.serializer, entries, log))
+
+    # -- internals (call with the lock held) ------------------------------------------------------
+
+    def _slot(self, message: Message) -> tuple[QueueIndex, Slot] | None:
+        """The index and slot of ``message``, if this very message is indexed."""
+        index = self.store.queue(self.namespace, str(message.queue))
+        slot = index.slots.get(str(message.uuid)) if index else None
+        if index is None or slot is None or slot.name != self.full_name(message_name(message)):
             return None
-        self._keys.pop(top[1])
-        return top[1]
+        return index, slot
 
+    def _is_stored(self, message: Message, now: int) -> bool:
+        """Whether a live body of this message, or of another with its uuid in its queue, exists."""
+        if self.store.values.exists(self.full_name(message_name(message)), now):
+            return True
+        index = self.store.queue(self.namespace, str(message.queue))
+        slot = index.slots.get(str(message.uuid)) if index else None
+        return slot is not None and self.store.values.exists(slot.name, now)
 
-@define
-class Slot:
-    """What the index knows about one message.
+    def _index(self, body: EncodedMessage, now: int) -> None:
+        message = body.message
+        queue = str(message.queue)
+        self.store.values.put(body.name, body.raw)
+        index = self.store.queue_for_submit(self.namespace, queue)
+        index.add(
+            str(message.uuid), name=body.name, priority=message.priority,
+            ready_at=body.ready_at, now_ms=now,
+        )  # fmt: skip
+        self.store.signal(self.namespace, [queue])
 
-    Attributes:
-        name: the full storage name of the message body.
-        priority: the message's priority (lower first).
-        sequence: its per-queue submission number (FIFO among equal priorities).
-    """
+    def _drop(self, message: Message, now: int) -> bool:
+        body = self.store.values.pop(self.full_name(message_name(message)), now) is not None
+        found = self._slot(message)
+        indexed = found is not None and found[0].discard(str(message.uuid))
+        return body or indexed
 
-    name: str
-    priority: int
-    sequence: int
+    def _lease(
+        self, index: QueueIndex, uuid: str, now: int, expires_at: int,
+        claimed: list[Message], corrupt: list[str],
+    ) -> None:  # fmt: skip
+        """Lease the message just taken from the ready set, or clear out its broken remains."""
+        name = index.slots[uuid].name
+        raw = self.store.values.get(name, now)
+        if raw is None:
+            log.warning("Dropped index entry of %r: its body is gone", self.short_name(name))
+            index.discard(uuid)
+            return
+        try:
+            claimed.append(decode_message(self.serializer, raw, self.short_name(name)))
+        except CorruptMessageError as error:
+            log.error("Moved corrupt message body to the dead letter queue: %s", error)
+            self.store.values.pop(name, now)
+            self.store.values.put(self.full_name(dead_letter_name(error.name)), raw)
+            index.discard(uuid)
+            corrupt.append(error.name)
+            return
+        index.lease(uuid, expires_at)
 
-    @property
-    def score(self) -> int:
-        """The message's place in the ready set."""
-        return ready_score(self.priority, self.sequence)
-
-
-class QueueIndex:
-    """The ready, delayed and leased sets of one queue."""
-
-    def __init__(self) -> None:
-        self.slots: dict[str, Slot] = {}
-        self._ready = LazyHeap()
-        self._delayed = LazyHeap()
-        self._leased = LazyHeap()
-        self._sequence = 0
-
-    def add(self, uuid: str, *, name: str, priority: int, ready_at: int, now_ms: int) -> None:
-        """Index a message as ready (``ready_at <= now_ms``) or delayed, with a new sequence."""
-        self.discard(uuid)
-        self._sequence += 1
-        self.slots[uuid] = Slot(name=name, priority=priority, sequence=self._sequence)
-        if ready_at <= now_ms:
-            self._ready.push(uuid, self.slots[uuid].score)
-        else:
-            self._delayed.push(uuid, ready_at)
-
-    def discard(self, uuid: str) -> bool:
-        """Drop ``uuid`` from every set; return whether it was indexed."""
-        for heap in (self._ready, self._delayed, self._leased):
-            heap.remove(uuid)
-        return self.slots.pop(uuid, None) is not None
-
-    def is_leased(self, uuid: str) -> bool:
-        """Whether ``uuid`` is leased (possibly expired but not yet returned by a claim)."""
-        return uuid in self._leased
-
-    def promote(self, now_ms: int) -> None:
-        """Return expired leases and due delayed messages to the ready set."""
-        for heap in (self._leased, self._delayed):
-            while (uuid := heap.pop_due(now_ms)) is not None:
-                self._ready.push(uuid, self.slots[uuid].score)
-
-    def pop_ready(self) -> str | None:
-        """Take the best ready message out of the ready set (the caller leases or drops it)."""
-        top = self._ready.peek()
-        if top is None:
-            return None
-        self._ready.remove(top[1])
-        return top[1]
-
-    def lease(self, uuid: str, expires_at: int) -> None:
-        """Mark ``uuid`` leased until ``expires_at``."""
-        self._ready.remove(uuid)
-        self._delayed.remove(uuid)
-        self._leased.push(uuid, expires_at)
-
-    def renew(self, uuid: str, expires_at: int) -> bool:
-        """Move a lease's expiry to ``expires_at``; return False if ``uuid`` is not leased."""
-        if uuid not in self._leased:
-            return False
-        self._leased.push(uuid, expires_at)
-        return True
-
-    def release(self, uuid: str) -> bool:
-        """Make a leased message ready again at its original place; False if not leased."""
-        if not self._leased.remove(uuid):
-            return False
-        self._ready.push(uuid, self.slots[uuid].score)
-        return True
-
-    def depth(self) -> int:
-        """How many messages wait (ready or delayed)."""
-        return len(self._ready) + len(self._delayed)
-
-    def next_due(self) -> int | None:
-        """The earliest time a delayed message or a lease falls due, or None."""
-        keys = [top[0] for top in (self._delayed.peek(), self._leased.peek()) if top]
-        return min(keys, default=None)
-
-    def has_work(self, now_ms: int) -> bool:
-        """Whether a claim at ``now_ms`` would find something to lease."""
-        due = self.next_due()
-        return len(self._ready) > 0 or (due is not None and due <= now_ms)
+    def _apply(self, effects: EncodedEffects, now: int) -> None:
+        """Writes, deletes, then submits (skipping messages already stored), then publishes."""
+        for key, raw, ttl in effects.writes:
+            self.store.values.put(key, raw, expiry(now, ttl))
+        for key in effects.deletes:
+            self.store.values.pop(key, now)
+        for body in effects.submits:
+            if not self._is_stored(body.message, now):
+                self._index(body, now)
+        for channel, raw in effects.publishes:
+            self.store.hub.publish(channel, raw)

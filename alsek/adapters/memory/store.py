@@ -8,9 +8,9 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable
 
-from alsek.adapters.memory.keyvalue import KeyValueTable
+from alsek.adapters.memory.index import QueueIndex
 from alsek.adapters.memory.pubsub import Hub
-from alsek.adapters.memory.queue import QueueIndex
+from alsek.adapters.memory.table import KeyValueTable
 
 
 class MemoryStore:

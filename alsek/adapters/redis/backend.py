@@ -1,38 +1,26 @@
-"""The Redis backend: every queue operation is one Lua script call (one round trip, atomic).
-
-Key layout: :mod:`alsek.adapters.redis.keys`; scripts: ``alsek/adapters/redis/scripts/*.lua``;
-key-value and pub/sub: :mod:`alsek.adapters.redis.keyspace`.
+"""The Redis backend: a :class:`~alsek.adapters.redis.keyvalue.RedisKeyValueStore` and a
+:class:`~alsek.adapters.redis.queue.RedisMessageQueue` over one
+:class:`~alsek.adapters.redis.session.RedisSession`.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-import time
-from collections.abc import Iterator, Sequence
 from typing import Any
 
-from alsek.adapters.redis.claims import ClaimReader, decode_message
-from alsek.adapters.redis.client import translated
-from alsek.adapters.redis.keyspace import SCAN_COUNT, RedisKeySpace
-from alsek.adapters.redis.scripts import Call
-from alsek.domain.model.effects import NO_EFFECTS, Effects
-from alsek.domain.model.errors import (
-    CorruptMessageError,
-    MessageAlreadyExistsError,
-    MessageDoesNotExistError,
-)
-from alsek.domain.model.message import Message
-from alsek.domain.model.naming import dlq_prefix
-from alsek.ports.backend import Claim
+import redis
 
-log = logging.getLogger("alsek.adapters.redis")
-
-#: Most messages one ``submit_many`` script call stores (each call is one atomic step).
-SUBMIT_BATCH = 500
+from alsek.adapters.composed import ComposedBackend
+from alsek.adapters.redis.client import class_path, client_from_description, import_path
+from alsek.adapters.redis.keys import KeyLayout
+from alsek.adapters.redis.keyvalue import RedisKeyValueStore
+from alsek.adapters.redis.queue import RedisMessageQueue
+from alsek.adapters.redis.session import Connection, RedisSession
+from alsek.ports.clock import Clock
+from alsek.ports.keyvalue import DEFAULT_NAMESPACE
+from alsek.ports.serializer import Serializer
 
 
-class RedisBackend(RedisKeySpace):
+class RedisBackend(ComposedBackend):
     """A backend on Redis (>= 6.2; redis-py >= 5).
 
     Nothing connects at construction: the client is made on first use, and redis-py connects on
@@ -52,182 +40,79 @@ class RedisBackend(RedisKeySpace):
         ValidationError: for a connection of another type or a namespace holding braces.
     """
 
-    def _rebuild(self) -> None:
-        super()._rebuild()
-        self._reader = ClaimReader(self._keys, self._calls, self._run)
+    def __init__(
+        self,
+        connection: Connection = None,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        serializer: Serializer | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._session = RedisSession(connection)
+        super().__init__(namespace, serializer, clock)
 
-    # -- queue operations --------------------------------------------------------------------
-
-    def submit(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
-        """Store and index ``message`` with ``effects``, in one round trip; see the port."""
-        call = self._calls.submit(Call(self._now()), message)
-        if not self._run("submit", self._calls.effects(call, effects)):
-            raise MessageAlreadyExistsError(f"{message.summary} already exists")
-
-    def delete_if_equal(self, name: str, value: Any) -> bool:
-        """Delete ``name`` if it holds ``value``: one atomic step; see the port."""
-        raw = self.serializer.forward(value)
-        call = Call(self._now()).key(self.full_name(name)).arg(raw)
-        return bool(self._run("delete_if", call))
-
-    def apply(self, effects: Effects) -> None:
-        """Apply ``effects`` in one round trip and one atomic step; see :meth:`Backend.apply`."""
-        if effects:
-            self._run("effects", self._calls.effects(Call(self._now()), effects))
-
-    def submit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
-        """Store and index every message with its effects: one round trip and one atomic step
-        per :data:`SUBMIT_BATCH` messages; see :meth:`Backend.submit_many`."""
-        calls = [
-            self._calls.submit_many(Call(self._now()), submissions[start : start + SUBMIT_BATCH])
-            for start in range(0, len(submissions), SUBMIT_BATCH)
-        ]  # every batch encoded before the first is sent
-        return [bool(stored) for call in calls for stored in self._run("submit_many", call)]
-
-    def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:
-        """Lease up to ``limit`` ready messages from ``queues``, in one round trip (more only to
-        replace corrupt bodies found); see :meth:`Backend.claim`.
+    def build_components(
+        self, namespace: str, serializer: Serializer, clock: Clock
+    ) -> tuple[RedisKeyValueStore, RedisMessageQueue]:
+        """The two components over this backend's session for this context.
 
         Raises:
-            ValidationError: if ``limit`` is negative or ``lease_ms`` is not positive.
+            ValidationError: if ``namespace`` is empty or holds a brace.
         """
-        return self._reader.claim(queues, limit=limit, lease_ms=lease_ms, now_ms=self._now())
-
-    def ack_many_and_claim(
-        self,
-        acks: Sequence[tuple[Message, Effects]],
-        *,
-        queues: Sequence[str],
-        limit: int,
-        lease_ms: int,
-    ) -> Claim:
-        """Ack every message of ``acks`` (with its effects) and claim the next messages, in one
-        round trip and one atomic step; see :meth:`Backend.ack_many_and_claim`."""
-        return self._reader.ack_many_and_claim(
-            acks, queues, limit=limit, lease_ms=lease_ms, now_ms=self._now()
+        keys = KeyLayout(namespace)
+        return (
+            RedisKeyValueStore(self._session, keys, serializer, clock),
+            RedisMessageQueue(self._session, keys, serializer, clock),
         )
 
-    def extend(self, messages: Sequence[Message], *, lease_ms: int) -> list[Message]:
-        """Renew the leases of ``messages`` in one round trip; return those not leased any more."""
-        if not messages:
-            return []
-        call = Call(self._now())
-        order = self._calls.extend(call, messages, lease_ms)
-        lost = sorted(order[position] for position in self._run("extend", call))
-        return [messages[index] for index in lost]
+    @property
+    def client(self) -> redis.Redis:
+        """The redis-py client, made on first use (no connection is opened until a command)."""
+        return self._session.client
 
-    def ack(self, message: Message, *, effects: Effects = NO_EFFECTS) -> bool:
-        """Finish ``message`` and apply ``effects`` in one round trip; see :meth:`Backend.ack`."""
-        call = self._calls.message(Call(self._now()), message)
-        return bool(self._run("ack", self._calls.effects(call, effects)))
+    # -- description (pickling) --------------------------------------------------------------
 
-    def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
-        """Store the updated ``message`` and index it by its ``ready_at``; see the port."""
-        call = self._calls.retry(Call(self._now()), message)
-        if not self._run("retry", self._calls.effects(call, effects)):
-            raise MessageDoesNotExistError(f"{message.summary} is not stored")
+    def describe(self) -> dict[str, Any]:
+        """A plain, picklable description a child process rebuilds this backend from.
 
-    def fail(self, message: Message, *, dlq_ttl: int | None, effects: Effects = NO_EFFECTS) -> None:
-        """Remove ``message``, keeping it as a dead letter for ``dlq_ttl`` ms when positive."""
-        call = self._calls.fail(Call(self._now()), message, dlq_ttl)
-        self._run("fail", self._calls.effects(call, effects))
+        The connection is the URL given (or None), else the settings of the client (a
+        :class:`LazyClient`'s factory is called for them: that builds a client, it connects
+        nothing). Passwords are included. Credential providers and custom objects are not.
+        """
+        return {
+            "connection": self._session.describe_connection(),
+            "namespace": self.namespace,
+            "serializer": class_path(self.serializer),
+            "clock": class_path(self.clock),
+        }
 
-    def release(self, messages: Sequence[Message]) -> None:
-        """Make leased ``messages`` ready at once, in their original place (one round trip)."""
-        if messages:
-            self._run("release", self._calls.release(Call(self._now()), messages))
+    @classmethod
+    def from_description(cls, description: dict[str, Any]) -> Any:
+        """Build a backend from :meth:`describe`'s output (serializer and clock are made with
+        no arguments)."""
+        spec = description["connection"]
+        connection = spec["url"] if "url" in spec else client_from_description(spec)
+        return cls(
+            connection,
+            namespace=description["namespace"],
+            serializer=import_path(description["serializer"])(),
+            clock=import_path(description["clock"])(),
+        )
 
-    def remove(self, message: Message) -> bool:
-        """Delete ``message`` wherever it is; return whether it was stored."""
-        return bool(self._run("remove", self._calls.message(Call(self._now()), message)))
+    def __copy__(self) -> Any:
+        # A shallow copy shares the client and the clock (pickling builds new ones), with its
+        # own script connections and subscriptions.
+        twin = object.__new__(type(self))
+        twin.__dict__["_session"] = self._session.twin()
+        twin._rebuild(
+            {"namespace": self.namespace, "serializer": self.serializer, "clock": self.clock}
+        )
+        return twin
 
-    def depth(self, queue: str) -> int:
-        """How many messages wait in ``queue`` (ready or delayed), in one round trip."""
-        q = self._keys.queue(queue)
-        with translated():
-            pipe = self.client.pipeline(transaction=False)
-            pipe.zcard(q.ready)
-            pipe.zcard(q.delayed)
-            return int(sum(pipe.execute()))
-
-    def queues(self) -> list[str]:
-        """Every queue ever submitted to (since the namespace was last cleared), sorted."""
-        with translated():
-            names = self.client.smembers(self._keys.queue_set)
-        return sorted(n.decode() if isinstance(n, bytes) else n for n in names)
-
-    def wait_for_work(self, queues: Sequence[str], timeout_ms: int) -> bool:
-        """Block until ``queues`` may have work or ``timeout_ms`` passes (BLPOP on the queues'
-        wake-up lists). Returns at once (True) if a claim would already find work."""
-        deadline = time.monotonic() + max(timeout_ms, 0) / 1000
-        if not queues:
-            time.sleep(max(timeout_ms, 0) / 1000)
-            return False
-        if self._run("poll", self._calls.poll(Call(self._now()), queues)):
-            return True
-        signals = [self._keys.queue(queue).signal for queue in queues]
-        while (remaining := deadline - time.monotonic()) > 0:
-            with translated():
-                if self.client.blpop(signals, timeout=self._blpop_timeout(remaining)):
-                    return True
-        return False
-
-    def wait_and_claim(
-        self, queues: Sequence[str], *, timeout_ms: int, limit: int, lease_ms: int
-    ) -> Claim:
-        """BLPOP on the queues' wake-up lists with the claim pipelined behind it: Redis runs the
-        claim the moment a submission wakes the BLPOP, so an idle worker gets its message in
-        the round trip that waited for it. See :meth:`Backend.wait_and_claim`."""
-        unique = list(dict.fromkeys(queues))
-        if not unique:
-            return super().wait_and_claim(
-                queues, timeout_ms=timeout_ms, limit=limit, lease_ms=lease_ms
-            )
-        signals = [self._keys.queue(queue).signal for queue in unique]
-        deadline = time.monotonic() + max(timeout_ms, 0) / 1000
-        while True:
-            wait_s = self._blpop_timeout(deadline - time.monotonic())
-            now = self._now()
-            # The claim runs when the BLPOP returns, with this ``now``: lease for the wait too.
-            lease = lease_ms + math.ceil(wait_s * 1000)
-            call = self._calls.claim(Call(now), unique, limit, lease)
-            woken, reply = self._run_after(("BLPOP", *signals, wait_s), "claim", call)
-            claim = self._reader.finish(reply, unique, limit, lease, now)
-            if claim.messages or claim.corrupt or not woken or time.monotonic() >= deadline:
-                return claim
-
-    def _blpop_timeout(self, remaining: float) -> float:
-        # BLPOP takes float seconds (Redis >= 6); 0 would block forever. Stay below the socket
-        # timeout so a long wait is several BLPOPs, not a read timeout.
-        socket_timeout = self.client.connection_pool.connection_kwargs.get("socket_timeout")
-        if socket_timeout:
-            remaining = min(remaining, max(socket_timeout - 1.0, socket_timeout / 2))
-        return max(round(remaining, 3), 0.001)
-
-    def dead_letters(self, queue: str | None = None) -> Iterator[Message]:
-        """Messages in the dead letter queue; unreadable entries are logged and skipped."""
-        keys = list(self._scan_keys(self._keys.pattern(f"{dlq_prefix(queue)}:")))
-        letters = []
-        for start in range(0, len(keys), SCAN_COUNT):
-            batch = keys[start : start + SCAN_COUNT]
-            with translated():
-                raws = self.client.mget(batch)
-            for key, raw in zip(batch, raws, strict=True):
-                if raw is None:  # expired since the scan
-                    continue
-                try:
-                    letters.append(decode_message(self.serializer, raw, self.short_name(key)))
-                except CorruptMessageError as error:
-                    log.warning("Skipping unreadable dead letter: %s", error)
-        return iter(letters)
+    def __reduce__(self) -> Any:
+        return (self.from_description, (self.describe(),))
 
     def close(self) -> None:
         """Close subscriptions, disconnect the script connections and the client's pool
         (idempotent; the backend reconnects if used again)."""
-        for subscription in list(self._subscriptions):
-            subscription.close()
-        with translated():
-            self._script_connections.close()
-            for client in (self._client, self._resp2_client):
-                if client is not None:
-                    client.connection_pool.disconnect()
+        self._session.close()

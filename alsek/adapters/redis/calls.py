@@ -8,37 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from alsek.adapters.codec import check_claim, check_lease, check_ttl, dead_letter_ttl
 from alsek.adapters.redis.keys import KeyLayout, member
 from alsek.adapters.redis.scripts import Call
 from alsek.domain.model.effects import Effects
-from alsek.domain.model.errors import ValidationError
 from alsek.domain.model.message import Message
 from alsek.ports.serializer import Serializer
 
 _GROUP = 1_000
-
-
-def check_ttl(ttl: int | None, what: str = "ttl") -> int | None:
-    """Return ``ttl`` if it is None or a non-negative integer of milliseconds.
-
-    Raises:
-        ValidationError: otherwise.
-    """
-    if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 0):
-        raise ValidationError(f"{what} must be None or a non-negative integer (ms), got {ttl!r}")
-    return ttl
-
-
-def check_claim(limit: int, lease_ms: int) -> None:
-    """Validate a claim's ``limit`` (>= 0) and ``lease_ms`` (> 0).
-
-    Raises:
-        ValidationError: naming the bad value.
-    """
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
-        raise ValidationError(f"limit must be a non-negative integer, got {limit!r}")
-    if not isinstance(lease_ms, int) or isinstance(lease_ms, bool) or lease_ms <= 0:
-        raise ValidationError(f"lease_ms must be a positive integer (ms), got {lease_ms!r}")
 
 
 class CallBuilder:
@@ -135,7 +112,7 @@ class CallBuilder:
 
     def fail(self, call: Call, message: Message, dlq_ttl: int | None) -> Call:
         """A failure, keeping the body as a dead letter for ``dlq_ttl`` ms when positive."""
-        keep = check_ttl(dlq_ttl, "dlq_ttl") or 0
+        keep = dead_letter_ttl(dlq_ttl)
         raw = self.serializer.forward(message.data) if keep else b""
         self.queue(call, str(message.queue))
         call.key(self.keys.body(message), self.keys.dead_letter(message))
@@ -151,7 +128,7 @@ class CallBuilder:
     def extend(self, call: Call, messages: Sequence[Message], lease_ms: int) -> list[int]:
         """Lease renewals, grouped by queue. Returns, for each position the script numbers,
         the index of the message in ``messages``."""
-        check_claim(0, lease_ms)
+        check_lease(lease_ms)
         by_queue: dict[str, list[int]] = {}
         for index, message in enumerate(messages):
             by_queue.setdefault(str(message.queue), []).append(index)

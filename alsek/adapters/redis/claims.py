@@ -12,33 +12,18 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from alsek.adapters.codec import dead_letter_name, decode_message
 from alsek.adapters.redis.calls import CallBuilder
 from alsek.adapters.redis.keys import KeyLayout, split_member
 from alsek.adapters.redis.scripts import Call
 from alsek.domain.model.effects import Effects
-from alsek.domain.model.errors import BackendError, CorruptMessageError, ValidationError
+from alsek.domain.model.errors import BackendError, CorruptMessageError
 from alsek.domain.model.message import Message
-from alsek.ports.backend import Claim
-from alsek.ports.serializer import Serializer
+from alsek.ports.queue import Claim
 
 log = logging.getLogger("alsek.adapters.redis")
 
 Runner = Callable[[str, Call], Any]
-
-
-def decode_message(serializer: Serializer, raw: bytes | str, name: str) -> Message:
-    """Decode the stored body ``raw`` found under the short ``name``.
-
-    Raises:
-        CorruptMessageError: for any failure, so that callers handle one error.
-    """
-    try:
-        data: Any = serializer.reverse(raw)
-        if not isinstance(data, dict):
-            raise ValidationError(f"expected a mapping, got {type(data).__name__}")
-        return Message.from_data(data)
-    except Exception as error:  # noqa: BLE001 - a corrupt body must never crash a consumer
-        raise CorruptMessageError(f"cannot decode {name!r}: {error}", name=name) from error
 
 
 def _text(value: bytes | str) -> str:
@@ -149,7 +134,7 @@ class ClaimReader:
     def _bury(self, queue: str, member: str, raw: bytes | str, now_ms: int) -> None:
         uuid, task = split_member(member)
         body = self._keys.body_of_member(queue, member)
-        dead = self._keys.full_name("dtq:" + self._keys.short_name(body))
+        dead = self._keys.full_name(dead_letter_name(self._keys.short_name(body)))
         call = self._calls.queue(Call(now_ms), queue).key(body, dead).arg(uuid, task, raw)
         try:
             self._run("bury", call)

@@ -11,7 +11,7 @@ import redis
 
 from alsek.adapters.redis.client import translated
 from alsek.domain.model.errors import BackendConnectionError
-from alsek.ports.backend import MISSING, Subscription
+from alsek.ports.keyvalue import MISSING, Subscription
 from alsek.ports.serializer import Serializer
 
 _CONFIRM_TIMEOUT_S = 10.0

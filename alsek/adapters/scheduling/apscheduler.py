@@ -1,4 +1,4 @@
-"""APScheduler 3.x as the scheduler adapter, and the status integrity scanner it runs."""
+"""APScheduler 3.x as the scheduler adapter."""
 
 from __future__ import annotations
 
@@ -10,13 +10,8 @@ from typing import Any
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from alsek.domain.model.errors import ValidationError
-from alsek.domain.services.broker import Broker
-from alsek.domain.services.status_scanner import StatusIntegrityScan
-from alsek.domain.services.status_tracker import StatusTracker
-from alsek.ports.scheduler import Scheduler
 
 log = logging.getLogger("alsek.scheduling")
 
@@ -75,43 +70,3 @@ class ApschedulerScheduler:
             if self._scheduler is not None and self._scheduler.running:
                 self._scheduler.shutdown(wait=False)
             self._scheduler = None
-
-
-class StatusTrackerIntegrityScanner(StatusIntegrityScan):
-    """Runs the status integrity scan on a trigger, in the background, for as long as the
-    process lives: statuses that are not terminal and whose message is no longer in the broker
-    (a worker died before recording the end) are set to ``TaskStatus.UNKNOWN``.
-
-    Args:
-        status_tracker: whose statuses to check.
-        broker: where the messages should be.
-        trigger: when to scan (an apscheduler trigger; default: every hour).
-        scheduler: what runs the trigger (default: an :class:`ApschedulerScheduler` of its own).
-    """
-
-    def __init__(
-        self,
-        status_tracker: StatusTracker,
-        broker: Broker,
-        trigger: Any = None,
-        scheduler: Scheduler | None = None,
-    ) -> None:
-        super().__init__(status_tracker, broker)
-        self.trigger = IntervalTrigger(hours=1) if trigger is None else trigger
-        self._owns_scheduler = scheduler is None
-        self.scheduler = scheduler if scheduler is not None else ApschedulerScheduler()
-        self.scheduler.validate_trigger(self.trigger)
-        self._job_id = f"status-integrity-scan:{id(self):x}"
-        self.scheduler.add_job(self._job_id, self._scan_safely, self.trigger)
-
-    def _scan_safely(self) -> None:
-        try:
-            self.scan()
-        except Exception:  # the scheduler thread must survive a failed scan (e.g. Redis down)
-            log.exception("Status integrity scan failed; trying again on the next trigger.")
-
-    def shutdown(self) -> None:
-        """Stop scanning (and stop the scheduler if it is this scanner's own)."""
-        self.scheduler.remove_job(self._job_id)
-        if self._owns_scheduler:
-            self.scheduler.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from types import ModuleType
 from typing import Any
 
@@ -16,19 +17,32 @@ except ImportError:  # pragma: no cover - depends on the environment
     orjson = None
 
 
+_OUT_OF_RANGE = "Out of range float values"  # the standard library's ValueError for NaN
+
+
 class JsonSerializer(Serializer):
-    """Encodes values as JSON. Tuples come back as lists; keys must be strings."""
+    """Encodes values as standard JSON, with or without orjson installed.
+
+    Tuples come back as lists; int, float, bool and None keys come back as strings. NaN and
+    ±Infinity are stored as ``null`` (JSON has no such numbers; orjson's rule, followed by the
+    standard library path too, so that what one process writes every other one reads).
+    """
 
     def forward(self, obj: Any) -> bytes | str:
         """Encode ``obj`` as JSON.
 
         Raises:
-            SerializationError: naming the type that JSON cannot hold.
+            SerializationError: naming the type that JSON cannot hold (sets, bytes, objects).
         """
         try:
             if orjson is not None:
                 return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
-            return json.dumps(obj, separators=(",", ":"), allow_nan=True)
+            try:
+                return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+            except ValueError as error:
+                if not str(error).startswith(_OUT_OF_RANGE):
+                    raise
+                return json.dumps(_finite(obj), separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError, OverflowError) as error:
             raise SerializationError(f"cannot encode as JSON: {error}") from error
 
@@ -44,3 +58,15 @@ class JsonSerializer(Serializer):
             return json.loads(data)
         except (TypeError, ValueError) as error:
             raise SerializationError(f"cannot decode JSON: {error}") from error
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with every NaN and ±Infinity replaced by None (only after the standard library
+    refused one: never on the common path)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: _finite(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(value) for value in obj]
+    return obj

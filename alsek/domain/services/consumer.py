@@ -2,7 +2,7 @@
 
 Queue order is the order of ``queues`` (the CLI's ``-qu``), else alphabetical. Within a queue the
 backend hands out messages by priority, then first in first out. An idle consumer does not poll:
-it blocks on :meth:`Backend.wait_for_work` until a submission wakes it, bounded by the next due
+it blocks on :meth:`MessageQueue.wait_for_work` until a submission wakes it, bounded by the next due
 delayed message or lease (``Claim.next_due_ms``) and by its backoff (``LinearBackoff`` by default),
 which grows with each pass that finds nothing.
 """
@@ -20,7 +20,7 @@ from alsek.domain.model.errors import BackendError, ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import validate_queue_name
 from alsek.domain.services.broker import Broker
-from alsek.ports.backend import Claim
+from alsek.ports.queue import Claim, MessageQueue
 
 log = logging.getLogger("alsek.consumer")
 
@@ -99,7 +99,7 @@ class Consumer:
         if not isinstance(lease_ms, int) or lease_ms <= 0:
             raise ValidationError(f"lease_ms must be a positive integer (ms), got {lease_ms!r}")
         self.broker = broker
-        self.backend = broker.backend
+        self.backend: MessageQueue = broker.backend
         self._queues = _queues(queues)
         self.backoff = DEFAULT_CONSUMER_BACKOFF if backoff is None else backoff
         self.lease_ms = lease_ms

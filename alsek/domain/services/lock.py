@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from alsek.domain.model.errors import ValidationError
-from alsek.ports.backend import Backend
+from alsek.ports.keyvalue import KeyValueStore
 
 log = logging.getLogger("alsek.lock")
 
@@ -60,7 +60,7 @@ class Lock:
     def __init__(
         self,
         name: str,
-        backend: Backend,
+        backend: KeyValueStore,
         ttl: int | None = DEFAULT_LOCK_TTL_MS,
         owner_id: str | None = None,
         auto_release: bool = True,

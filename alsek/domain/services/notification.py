@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from alsek.domain.model.errors import ValidationError
-from alsek.ports.backend import MISSING, Backend, Subscription
+from alsek.ports.keyvalue import MISSING, KeyValueStore, Subscription
 
 T = TypeVar("T")
 
@@ -61,7 +61,7 @@ def drain(subscription: Subscription) -> list[Any]:
 
 
 def wait_until(
-    backend: Backend,
+    backend: KeyValueStore,
     channels: Sequence[str],
     probe: Callable[[], T],
     timeout_ms: int,

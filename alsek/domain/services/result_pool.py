@@ -14,7 +14,7 @@ from alsek.domain.model.errors import ResultNotFoundError, ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.services.notification import Deadline, drain
 from alsek.domain.services.result_store import Record, ResultStore
-from alsek.ports.backend import MISSING
+from alsek.ports.keyvalue import MISSING
 
 #: How long a stream waits for all results by default, in milliseconds.
 DEFAULT_STREAM_TIMEOUT_MS = 300_000

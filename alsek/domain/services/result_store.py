@@ -23,7 +23,7 @@ from alsek.domain.model.errors import ResultNotFoundError
 from alsek.domain.model.message import Message
 from alsek.domain.services.lineage import chain_length, run_family, runs_name
 from alsek.domain.services.notification import check_timeout, wait_until
-from alsek.ports.backend import MISSING, Backend
+from alsek.ports.keyvalue import MISSING, KeyValueStore
 
 log = logging.getLogger("alsek.results")
 
@@ -59,7 +59,7 @@ class ResultStore:
         3
     """
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: KeyValueStore) -> None:
         self.backend = backend
 
     def __repr__(self) -> str:

@@ -18,7 +18,8 @@ from alsek.domain.model.errors import RevokedError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import REVOCATION_CHANNEL, revoked_name
 from alsek.domain.model.status import TaskStatus
-from alsek.ports.backend import Backend
+from alsek.ports.keyvalue import KeyValueStore
+from alsek.ports.queue import MessageQueue
 
 if TYPE_CHECKING:
     from alsek.domain.services.status_tracker import StatusTracker
@@ -45,7 +46,7 @@ def revocation_effects(
 
 
 def revoke(
-    backend: Backend,
+    backend: MessageQueue,
     message: Message,
     *,
     status_tracker: StatusTracker | None = None,
@@ -77,6 +78,6 @@ def revoke(
     )
 
 
-def is_revoked(backend: Backend, message: Message) -> bool:
+def is_revoked(backend: KeyValueStore, message: Message) -> bool:
     """Whether ``message`` has been revoked (within the marker's lifetime)."""
     return backend.exists(revoked_name(str(message.uuid)))

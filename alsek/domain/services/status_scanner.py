@@ -5,8 +5,8 @@ the broker. The scan checks the broker *before* reading the status again: once a
 is gone, its last status has already been written (ack, retry and fail write the status in the
 same atomic step), so a status read after that cannot be overtaken by a worker's late write.
 
-Scheduling the scan is left to an adapter (``StatusTrackerIntegrityScanner`` runs it on an
-apscheduler trigger); this module only scans.
+Scheduling the scan is left to the application (``alsek.app.status_scanner`` runs it on a
+:class:`~alsek.ports.scheduler.Scheduler`); this module only scans.
 """
 
 from __future__ import annotations

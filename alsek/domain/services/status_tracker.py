@@ -20,7 +20,7 @@ from alsek.domain.model.errors import ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.status import TaskStatus
 from alsek.domain.services.notification import Deadline, check_timeout, drain
-from alsek.ports.backend import MISSING, Backend, Subscription
+from alsek.ports.keyvalue import MISSING, KeyValueStore, Subscription
 
 log = logging.getLogger("alsek.status")
 
@@ -91,7 +91,7 @@ class StatusTracker:
         <TaskStatus.SUBMITTED: 1>
     """
 
-    def __init__(self, backend: Backend, ttl: int | None = DEFAULT_STATUS_TTL_MS) -> None:
+    def __init__(self, backend: KeyValueStore, ttl: int | None = DEFAULT_STATUS_TTL_MS) -> None:
         if ttl is not None:
             check_timeout(ttl, "ttl")
         self.backend = backend

@@ -85,7 +85,7 @@ class ThreadGroup:
         self._workers: list[_Worker] = []
         self._watchdog_stop = StopSignal()
         self.watchdog = Watchdog(
-            consumer.backend, self, lease_ms=consumer.lease_ms,
+            consumer.broker.backend, self, lease_ms=consumer.lease_ms,
             heartbeat_ms=heartbeat_ms, tick_ms=tick_ms,
         )  # fmt: skip
         self._watchdog_thread = threading.Thread(

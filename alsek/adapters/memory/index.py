@@ -1,0 +1,159 @@
+"""The index of one queue: which messages are ready, delayed or leased, and in what order.
+
+Message bodies are not kept here (they live in the key-value table); the index holds each
+message's storage name, priority and submission sequence, keyed by uuid.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from attrs import define
+
+from alsek.domain.model.priority import ready_score
+
+
+class LazyHeap:
+    """A min-heap of ``(key, uuid)`` with O(log n) push and O(1) amortised removal.
+
+    Removal only forgets the uuid in a dict; stale heap items are skipped when they surface and
+    the heap is rebuilt once stale items outnumber live ones.
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[str, int] = {}
+        self._heap: list[tuple[int, str]] = []
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, uuid: str) -> bool:
+        return uuid in self._keys
+
+    def push(self, uuid: str, key: int) -> None:
+        """Add ``uuid`` under ``key`` (replacing its previous key)."""
+        self._keys[uuid] = key
+        heapq.heappush(self._heap, (key, uuid))
+        if len(self._heap) > 2 * len(self._keys) + 64:
+            self._heap = [(k, u) for u, k in self._keys.items()]
+            heapq.heapify(self._heap)
+
+    def remove(self, uuid: str) -> bool:
+        """Forget ``uuid``; return whether it was present."""
+        return self._keys.pop(uuid, None) is not None
+
+    def peek(self) -> tuple[int, str] | None:
+        """The smallest ``(key, uuid)``, or None when empty."""
+        while self._heap:
+            key, uuid = self._heap[0]
+            if self._keys.get(uuid) == key:
+                return key, uuid
+            heapq.heappop(self._heap)
+        return None
+
+    def pop_due(self, now_ms: int) -> str | None:
+        """Remove and return the uuid with the smallest key if that key is ``<= now_ms``."""
+        top = self.peek()
+        if top is None or top[0] > now_ms:
+            return None
+        self._keys.pop(top[1])
+        return top[1]
+
+
+@define
+class Slot:
+    """What the index knows about one message.
+
+    Attributes:
+        name: the full storage name of the message body.
+        priority: the message's priority (lower first).
+        sequence: its per-queue submission number (FIFO among equal priorities).
+    """
+
+    name: str
+    priority: int
+    sequence: int
+
+    @property
+    def score(self) -> int:
+        """The message's place in the ready set."""
+        return ready_score(self.priority, self.sequence)
+
+
+class QueueIndex:
+    """The ready, delayed and leased sets of one queue."""
+
+    def __init__(self) -> None:
+        self.slots: dict[str, Slot] = {}
+        self._ready = LazyHeap()
+        self._delayed = LazyHeap()
+        self._leased = LazyHeap()
+        self._sequence = 0
+
+    def add(self, uuid: str, *, name: str, priority: int, ready_at: int, now_ms: int) -> None:
+        """Index a message as ready (``ready_at <= now_ms``) or delayed, with a new sequence."""
+        self.discard(uuid)
+        self._sequence += 1
+        self.slots[uuid] = Slot(name=name, priority=priority, sequence=self._sequence)
+        if ready_at <= now_ms:
+            self._ready.push(uuid, self.slots[uuid].score)
+        else:
+            self._delayed.push(uuid, ready_at)
+
+    def discard(self, uuid: str) -> bool:
+        """Drop ``uuid`` from every set; return whether it was indexed."""
+        for heap in (self._ready, self._delayed, self._leased):
+            heap.remove(uuid)
+        return self.slots.pop(uuid, None) is not None
+
+    def is_leased(self, uuid: str) -> bool:
+        """Whether ``uuid`` is leased (possibly expired but not yet returned by a claim)."""
+        return uuid in self._leased
+
+    def promote(self, now_ms: int) -> None:
+        """Return expired leases and due delayed messages to the ready set."""
+        for heap in (self._leased, self._delayed):
+            while (uuid := heap.pop_due(now_ms)) is not None:
+                self._ready.push(uuid, self.slots[uuid].score)
+
+    def pop_ready(self) -> str | None:
+        """Take the best ready message out of the ready set (the caller leases or drops it)."""
+        top = self._ready.peek()
+        if top is None:
+            return None
+        self._ready.remove(top[1])
+        return top[1]
+
+    def lease(self, uuid: str, expires_at: int) -> None:
+        """Mark ``uuid`` leased until ``expires_at``."""
+        self._ready.remove(uuid)
+        self._delayed.remove(uuid)
+        self._leased.push(uuid, expires_at)
+
+    def renew(self, uuid: str, expires_at: int) -> bool:
+        """Move a lease's expiry to ``expires_at``; return False if ``uuid`` is not leased."""
+        if uuid not in self._leased:
+            return False
+        self._leased.push(uuid, expires_at)
+        return True
+
+    def release(self, uuid: str) -> bool:
+        """Make a leased message ready again at its original place; False if not leased."""
+        if not self._leased.remove(uuid):
+            return False
+        self._ready.push(uuid, self.slots[uuid].score)
+        return True
+
+    def depth(self) -> int:
+        """How many messages wait (ready or delayed)."""
+        return len(self._ready) + len(self._delayed)
+
+    def next_due(self) -> int | None:
+        """The earliest time a delayed message or a lease falls due, or None."""
+        keys = [top[0] for top in (self._delayed.peek(), self._leased.peek()) if top]
+        return min(keys, default=None)
+
+    def has_work(self, now_ms: int) -> bool:
+        """Whether a claim at ``now_ms`` would find something to lease."""
+        due = self.next_due()
+        return len(self._ready) > 0 or (due is not None and due <= now_ms)

@@ -1,0 +1,215 @@
+"""The Redis message queue: every queue operation is one Lua script call (one round trip,
+atomic, effects included). The queue half of a :class:`RedisBackend`.
+
+Key layout: :mod:`alsek.adapters.redis.keys`; script arguments:
+:mod:`alsek.adapters.redis.calls`; claim replies: :mod:`alsek.adapters.redis.claims`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterator, Sequence
+
+from alsek.adapters.codec import check_claim, dead_letter_prefix, decode_dead_letters
+from alsek.adapters.redis.calls import CallBuilder
+from alsek.adapters.redis.claims import ClaimReader
+from alsek.adapters.redis.client import translated
+from alsek.adapters.redis.keys import KeyLayout
+from alsek.adapters.redis.scripts import Call
+from alsek.adapters.redis.session import SCAN_COUNT, RedisSession
+from alsek.domain.model.effects import NO_EFFECTS, Effects
+from alsek.domain.model.errors import MessageAlreadyExistsError, MessageDoesNotExistError
+from alsek.domain.model.message import Message
+from alsek.ports.clock import Clock
+from alsek.ports.queue import Claim, MessageQueue
+from alsek.ports.serializer import Serializer
+
+log = logging.getLogger("alsek.adapters.redis")
+
+#: Most messages one ``submit_many`` script call stores (each call is one atomic step).
+SUBMIT_BATCH = 500
+
+
+class RedisMessageQueue(MessageQueue):
+    """Message queues on Redis: scripts registered once and called by SHA. Built by
+    :class:`RedisBackend`.
+
+    Args:
+        session: the connection to Redis.
+        keys: the key layout of the namespace.
+        serializer: encodes bodies and effect values.
+        clock: the source of time in ms for delays, leases and TTL decisions.
+    """
+
+    def __init__(
+        self, session: RedisSession, keys: KeyLayout, serializer: Serializer, clock: Clock
+    ) -> None:
+        self.clock = clock
+        self._session = session
+        self._keys = keys
+        self._calls = CallBuilder(keys, serializer)
+        self._reader = ClaimReader(keys, self._calls, session.run)
+        # Bound once: each queue operation reaches the clock and Redis with no call in between.
+        self._now = clock.now_ms
+        self._run = session.run
+        self._run_after = session.run_after
+
+    def submit(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
+        """Store and index ``message`` with ``effects``, in one round trip; see the port."""
+        call = self._calls.submit(Call(self._now()), message)
+        if not self._run("submit", self._calls.effects(call, effects)):
+            raise MessageAlreadyExistsError(f"{message.summary} already exists")
+
+    def apply(self, effects: Effects) -> None:
+        """Apply ``effects`` in one round trip and one atomic step; see :meth:`MessageQueue.apply`."""
+        if effects:
+            self._run("effects", self._calls.effects(Call(self._now()), effects))
+
+    def submit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
+        """Store and index every message with its effects: one round trip and one atomic step
+        per :data:`SUBMIT_BATCH` messages; see :meth:`MessageQueue.submit_many`."""
+        calls = [
+            self._calls.submit_many(Call(self._now()), submissions[start : start + SUBMIT_BATCH])
+            for start in range(0, len(submissions), SUBMIT_BATCH)
+        ]  # every batch encoded before the first is sent
+        return [bool(stored) for call in calls for stored in self._run("submit_many", call)]
+
+    def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:
+        """Lease up to ``limit`` ready messages from ``queues``, in one round trip (more only to
+        replace corrupt bodies found); see :meth:`MessageQueue.claim`.
+
+        Raises:
+            ValidationError: if ``limit`` is negative or ``lease_ms`` is not positive.
+        """
+        return self._reader.claim(queues, limit=limit, lease_ms=lease_ms, now_ms=self._now())
+
+    def ack_many_and_claim(
+        self,
+        acks: Sequence[tuple[Message, Effects]],
+        *,
+        queues: Sequence[str],
+        limit: int,
+        lease_ms: int,
+    ) -> Claim:
+        """Ack every message of ``acks`` (with its effects) and claim the next messages, in one
+        round trip and one atomic step; see :meth:`MessageQueue.ack_many_and_claim`."""
+        return self._reader.ack_many_and_claim(
+            acks, queues, limit=limit, lease_ms=lease_ms, now_ms=self._now()
+        )
+
+    def extend(self, messages: Sequence[Message], *, lease_ms: int) -> list[Message]:
+        """Renew the leases of ``messages`` in one round trip; return those not leased any more."""
+        if not messages:
+            return []
+        call = Call(self._now())
+        order = self._calls.extend(call, messages, lease_ms)
+        lost = sorted(order[position] for position in self._run("extend", call))
+        return [messages[index] for index in lost]
+
+    def ack(self, message: Message, *, effects: Effects = NO_EFFECTS) -> bool:
+        """Finish ``message`` and apply ``effects`` in one round trip; see :meth:`MessageQueue.ack`."""
+        call = self._calls.message(Call(self._now()), message)
+        return bool(self._run("ack", self._calls.effects(call, effects)))
+
+    def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
+        """Store the updated ``message`` and index it by its ``ready_at``; see the port."""
+        call = self._calls.retry(Call(self._now()), message)
+        if not self._run("retry", self._calls.effects(call, effects)):
+            raise MessageDoesNotExistError(f"{message.summary} is not stored")
+
+    def fail(self, message: Message, *, dlq_ttl: int | None, effects: Effects = NO_EFFECTS) -> None:
+        """Remove ``message``, keeping it as a dead letter for ``dlq_ttl`` ms when positive."""
+        call = self._calls.fail(Call(self._now()), message, dlq_ttl)
+        self._run("fail", self._calls.effects(call, effects))
+
+    def release(self, messages: Sequence[Message]) -> None:
+        """Make leased ``messages`` ready at once, in their original place (one round trip)."""
+        if messages:
+            self._run("release", self._calls.release(Call(self._now()), messages))
+
+    def remove(self, message: Message) -> bool:
+        """Delete ``message`` wherever it is; return whether it was stored."""
+        return bool(self._run("remove", self._calls.message(Call(self._now()), message)))
+
+    def depth(self, queue: str) -> int:
+        """How many messages wait in ``queue`` (ready or delayed), in one round trip."""
+        q = self._keys.queue(queue)
+        with translated():
+            pipe = self._session.client.pipeline(transaction=False)
+            pipe.zcard(q.ready)
+            pipe.zcard(q.delayed)
+            return int(sum(pipe.execute()))
+
+    def queues(self) -> list[str]:
+        """Every queue ever submitted to (since the namespace was last cleared), sorted."""
+        with translated():
+            names = self._session.client.smembers(self._keys.queue_set)
+        return sorted(n.decode() if isinstance(n, bytes) else n for n in names)
+
+    def wait_for_work(self, queues: Sequence[str], timeout_ms: int) -> bool:
+        """Block until ``queues`` may have work or ``timeout_ms`` passes (BLPOP on the queues'
+        wake-up lists). Returns at once (True) if a claim would already find work."""
+        deadline = time.monotonic() + max(timeout_ms, 0) / 1000
+        if not queues:
+            time.sleep(max(timeout_ms, 0) / 1000)
+            return False
+        if self._run("poll", self._calls.poll(Call(self._now()), queues)):
+            return True
+        signals = [self._keys.queue(queue).signal for queue in queues]
+        while (remaining := deadline - time.monotonic()) > 0:
+            with translated():
+                if self._session.client.blpop(signals, timeout=self._blpop_timeout(remaining)):
+                    return True
+        return False
+
+    def wait_and_claim(
+        self, queues: Sequence[str], *, timeout_ms: int, limit: int, lease_ms: int
+    ) -> Claim:
+        """BLPOP on the queues' wake-up lists with the claim pipelined behind it: Redis runs the
+        claim the moment a submission wakes the BLPOP, so an idle worker gets its message in
+        the round trip that waited for it. See :meth:`Backend.wait_and_claim`."""
+        check_claim(limit, lease_ms)  # before the wait lengthens the lease
+        unique = list(dict.fromkeys(queues))
+        if not unique:
+            return super().wait_and_claim(
+                queues, timeout_ms=timeout_ms, limit=limit, lease_ms=lease_ms
+            )
+        signals = [self._keys.queue(queue).signal for queue in unique]
+        deadline = time.monotonic() + max(timeout_ms, 0) / 1000
+        while True:
+            wait_s = self._blpop_timeout(deadline - time.monotonic())
+            now = self._now()
+            # The claim runs when the BLPOP returns, with this ``now``: lease for the wait too.
+            lease = lease_ms + math.ceil(wait_s * 1000)
+            call = self._calls.claim(Call(now), unique, limit, lease)
+            woken, reply = self._run_after(("BLPOP", *signals, wait_s), "claim", call)
+            claim = self._reader.finish(reply, unique, limit, lease, now)
+            if claim.messages or claim.corrupt or not woken or time.monotonic() >= deadline:
+                return claim
+
+    def _blpop_timeout(self, remaining: float) -> float:
+        # BLPOP takes float seconds (Redis >= 6); 0 would block forever. Stay below the socket
+        # timeout so a long wait is several BLPOPs, not a read timeout.
+        socket_timeout = self._session.client.connection_pool.connection_kwargs.get(
+            "socket_timeout"
+        )
+        if socket_timeout:
+            remaining = min(remaining, max(socket_timeout - 1.0, socket_timeout / 2))
+        return max(round(remaining, 3), 0.001)
+
+    def dead_letters(self, queue: str | None = None) -> Iterator[Message]:
+        """Messages in the dead letter queue; unreadable entries are logged and skipped."""
+        keys = list(self._session.scan_keys(self._keys.pattern(dead_letter_prefix(queue))))
+        entries = []
+        for start in range(0, len(keys), SCAN_COUNT):
+            batch = keys[start : start + SCAN_COUNT]
+            with translated():
+                raws = self._session.client.mget(batch)
+            entries += [  # a None expired since the scan
+                (self._keys.short_name(key), raw)
+                for key, raw in zip(batch, raws, strict=True)
+                if raw is not None
+            ]
+        return iter(decode_dead_letters(self._calls.serializer, entries, log))
