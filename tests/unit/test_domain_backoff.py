@@ -13,6 +13,7 @@ from alsek.domain.model.backoff import (
     ExponentialBackoff,
     LinearBackoff,
     backoff_or_default,
+    settings2backoff,
     settings_to_backoff,
 )
 from alsek.domain.model.errors import ValidationError
@@ -171,3 +172,56 @@ def test_invalid_settings_raise(settings):
 def test_exponential_with_base_zero_is_not_accepted():
     with pytest.raises(ValidationError):
         ExponentialBackoff(base=0, zero_override=False, floor=None, ceiling=None)
+
+
+# -- Alsek 1.3.2 compatibility and the tour's shared parameters -----------------------------------
+
+
+@pytest.mark.parametrize("policy", [ConstantBackoff(), LinearBackoff(), ExponentialBackoff()])
+def test_every_policy_carries_the_tours_shared_parameters_and_defaults(policy):
+    parameters = policy.settings["parameters"]
+    assert {k: parameters[k] for k in ("floor", "ceiling", "zero_override")} == {
+        "floor": 60_000,
+        "ceiling": 3_600_000,
+        "zero_override": True,
+    }
+
+
+def test_default_waits_are_alsek_1_3_2s():
+    assert [ConstantBackoff(30_000).get(i) for i in range(3)] == [0, 60_000, 60_000]
+    assert [LinearBackoff().get(i) for i in range(4)] == [0, 60_000, 60_000, 90_000]
+    assert ConstantBackoff(30_000, floor=0).get(1) == 30_000
+
+
+def test_first_parameters_are_positional():
+    assert LinearBackoff(5_000, floor=0).parameters["factor"] == 5_000
+    assert ExponentialBackoff(2, 100) == ExponentialBackoff(base=2, factor=100)
+
+
+class HalvingBackoff(Backoff):
+    """A subclass written the Alsek 1.3.2 way: plain ``__init__``, ``parameters``, ``formula``."""
+
+    def __init__(self, start: int = 1_000, **kwargs):
+        super().__init__(**kwargs)
+        self.start = start
+
+    @property
+    def parameters(self):
+        return dict(start=self.start, floor=self.floor, ceiling=self.ceiling,
+                    zero_override=self.zero_override)  # fmt: skip
+
+    def formula(self, incidents):
+        return self.start // 2**incidents
+
+
+def test_user_subclasses_round_trip_by_class_name():
+    policy = HalvingBackoff(8_000, floor=0)
+    assert policy.settings["algorithm"] == "HalvingBackoff"
+    rebuilt = settings2backoff(policy.settings)
+    assert type(rebuilt) is HalvingBackoff and rebuilt == policy
+    assert rebuilt.get(2) == 2_000
+
+
+def test_unknown_algorithm_names_the_problem():
+    with pytest.raises(ValidationError, match="no backoff algorithm named 'Nope'"):
+        settings_to_backoff({"algorithm": "Nope", "parameters": {}})

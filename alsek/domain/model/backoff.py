@@ -1,48 +1,66 @@
 """Backoff policies: how long a failed message waits before it is tried again.
 
 All durations are milliseconds. The number of *incidents* is the number of failed attempts so far.
+Every policy takes the shared ``floor`` (default 60,000), ``ceiling`` (default 3,600,000) and
+``zero_override`` (default True), and keeps them in its ``settings``, as the tour's Message repr
+shows. A policy is rebuilt from its settings by class name (:func:`settings_to_backoff`), user
+subclasses included, so a subclass written for Alsek 1.3.2 (an ``__init__`` that passes the
+shared keywords on, a ``parameters`` property and a ``formula``) works unchanged.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-from attrs import field, frozen
+from typing import Any
 
 from alsek.domain.model.errors import ValidationError
 
 BackoffSettings = dict[str, Any]
+#: Alsek 1.3.2's name of :data:`BackoffSettings`.
+BackoffSettingsType = BackoffSettings
 
 _MINUTE_MS = 60_000
 _HOUR_MS = 3_600_000
 
 
-def _non_negative(instance: Any, attribute: Any, value: int | None) -> None:
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-        raise ValidationError(
-            f"{attribute.name} must be a non-negative integer (ms), got {value!r}"
-        )
+def _non_negative_ms(name: str, value: Any, *, optional: bool = False) -> Any:
+    if value is None and optional:
+        return value
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValidationError(f"{name} must be a non-negative integer (ms), got {value!r}")
+    return value
 
 
-@frozen(kw_only=True)
 class Backoff:
     """Base of every backoff policy.
 
     Args:
-        floor: the smallest backoff in milliseconds, or None for no floor.
-        ceiling: the largest backoff in milliseconds, or None for no ceiling.
+        floor: the smallest backoff in milliseconds, or None for no floor (default 60,000).
+        ceiling: the largest backoff in milliseconds, or None for no ceiling (default 3,600,000).
         zero_override: when True, the backoff for zero incidents is 0 whatever the formula says.
+
+    Raises:
+        ValidationError: for a negative or non-integer bound, or ``floor > ceiling``.
     """
 
-    algorithm: ClassVar[str] = "Backoff"
+    #: The name stored in ``settings`` (default: the class name, for every subclass).
+    algorithm = "Backoff"
 
-    floor: int | None = field(default=_MINUTE_MS, validator=_non_negative)
-    ceiling: int | None = field(default=_HOUR_MS, validator=_non_negative)
-    zero_override: bool = True
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "algorithm" not in cls.__dict__:
+            cls.algorithm = cls.__name__
 
-    def __attrs_post_init__(self) -> None:
-        if self.floor is not None and self.ceiling is not None and self.floor > self.ceiling:
-            raise ValidationError(f"floor ({self.floor}) is greater than ceiling ({self.ceiling})")
+    def __init__(
+        self,
+        floor: int | None = _MINUTE_MS,
+        ceiling: int | None = _HOUR_MS,
+        zero_override: bool = True,
+    ) -> None:
+        self.floor = _non_negative_ms("floor", floor, optional=True)
+        self.ceiling = _non_negative_ms("ceiling", ceiling, optional=True)
+        self.zero_override = bool(zero_override)
+        if floor is not None and ceiling is not None and floor > ceiling:
+            raise ValidationError(f"floor ({floor}) is greater than ceiling ({ceiling})")
 
     def formula(self, incidents: int) -> int:
         """The raw backoff in milliseconds before floor and ceiling apply."""
@@ -60,6 +78,11 @@ class Backoff:
         return backoff
 
     @property
+    def shared_parameters(self) -> dict[str, Any]:
+        """``floor``, ``ceiling`` and ``zero_override``: what every policy's settings carry."""
+        return {"floor": self.floor, "ceiling": self.ceiling, "zero_override": self.zero_override}
+
+    @property
     def parameters(self) -> dict[str, Any]:
         """The parameters that, with the class, fully describe this policy."""
         raise NotImplementedError
@@ -69,19 +92,29 @@ class Backoff:
         """``{"algorithm": name, "parameters": {...}}``: what a message stores."""
         return {"algorithm": self.algorithm, "parameters": self.parameters}
 
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.parameters == self.parameters  # type: ignore[attr-defined]
 
-@frozen(kw_only=True)
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(self.parameters.items()))))
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items())
+        return f"{type(self).__name__}({body})"
+
+
 class ConstantBackoff(Backoff):
-    """The same backoff after every incident.
+    """The same backoff after every incident (clamped by ``floor`` and ``ceiling``).
 
     Args:
         constant: the backoff in milliseconds (default 60,000).
-        floor: as for :class:`Backoff`, but no floor by default, so ``constant`` is what you get.
+        **shared: ``floor``, ``ceiling``, ``zero_override`` (see :class:`Backoff`); pass
+            ``floor=0`` for a constant below a minute.
     """
 
-    algorithm: ClassVar[str] = "ConstantBackoff"
-    floor: int | None = field(default=None, validator=_non_negative)
-    constant: int = field(default=_MINUTE_MS, validator=_non_negative)
+    def __init__(self, constant: int = _MINUTE_MS, **shared: Any) -> None:
+        super().__init__(**shared)
+        self.constant = _non_negative_ms("constant", constant)
 
     def formula(self, incidents: int) -> int:
         """Always ``constant``."""
@@ -90,27 +123,20 @@ class ConstantBackoff(Backoff):
     @property
     def parameters(self) -> dict[str, Any]:
         """Parameters of this policy."""
-        return {
-            "constant": self.constant,
-            "floor": self.floor,
-            "ceiling": self.ceiling,
-            "zero_override": self.zero_override,
-        }
+        return {"constant": self.constant, **self.shared_parameters}
 
 
-@frozen(kw_only=True)
 class LinearBackoff(Backoff):
     """A backoff that grows by ``factor`` milliseconds per incident.
 
     Args:
-        factor: milliseconds added per incident (default 60,000).
-        floor: as for :class:`Backoff`, but no floor by default, so the first retry waits
-            ``factor``.
+        factor: milliseconds added per incident (default 30,000).
+        **shared: ``floor``, ``ceiling``, ``zero_override`` (see :class:`Backoff`).
     """
 
-    algorithm: ClassVar[str] = "LinearBackoff"
-    floor: int | None = field(default=None, validator=_non_negative)
-    factor: int = field(default=_MINUTE_MS, validator=_non_negative)
+    def __init__(self, factor: int = 30_000, **shared: Any) -> None:
+        super().__init__(**shared)
+        self.factor = _non_negative_ms("factor", factor)
 
     def formula(self, incidents: int) -> int:
         """``factor * incidents``."""
@@ -119,32 +145,24 @@ class LinearBackoff(Backoff):
     @property
     def parameters(self) -> dict[str, Any]:
         """Parameters of this policy."""
-        return {
-            "factor": self.factor,
-            "floor": self.floor,
-            "ceiling": self.ceiling,
-            "zero_override": self.zero_override,
-        }
+        return {"factor": self.factor, **self.shared_parameters}
 
 
-@frozen(kw_only=True)
 class ExponentialBackoff(Backoff):
     """A backoff of ``factor * base ** incidents`` milliseconds.
 
     Args:
-        base: the base of the exponential (default 4).
+        base: the base of the exponential, at least 1 (default 4).
         factor: milliseconds multiplied by the power (default 10,000).
+        **shared: ``floor``, ``ceiling``, ``zero_override`` (see :class:`Backoff`).
     """
 
-    algorithm: ClassVar[str] = "ExponentialBackoff"
-    base: int = field(default=4, validator=_non_negative)
-
-    @base.validator
-    def _base_at_least_one(self, attribute: Any, value: int) -> None:
-        if value < 1:
-            raise ValidationError(f"base must be at least 1 (a smaller base shrinks), got {value}")
-
-    factor: int = field(default=10_000, validator=_non_negative)
+    def __init__(self, base: int = 4, factor: int = 10_000, **shared: Any) -> None:
+        super().__init__(**shared)
+        self.base = _non_negative_ms("base", base)
+        if base < 1:
+            raise ValidationError(f"base must be at least 1 (a smaller base shrinks), got {base}")
+        self.factor = _non_negative_ms("factor", factor)
 
     def formula(self, incidents: int) -> int:
         """``factor * base ** incidents``, computed in at most ~64 steps whatever ``incidents``."""
@@ -163,18 +181,8 @@ class ExponentialBackoff(Backoff):
     @property
     def parameters(self) -> dict[str, Any]:
         """Parameters of this policy."""
-        return {
-            "base": self.base,
-            "factor": self.factor,
-            "floor": self.floor,
-            "ceiling": self.ceiling,
-            "zero_override": self.zero_override,
-        }
+        return {"base": self.base, "factor": self.factor, **self.shared_parameters}
 
-
-_ALGORITHMS: dict[str, type[Backoff]] = {
-    cls.algorithm: cls for cls in (ConstantBackoff, LinearBackoff, ExponentialBackoff)
-}
 
 #: The backoff a task gets when none is given.
 DEFAULT_BACKOFF = ExponentialBackoff()
@@ -183,17 +191,33 @@ DEFAULT_BACKOFF = ExponentialBackoff()
 NO_BACKOFF = ConstantBackoff(constant=0, floor=0, ceiling=0, zero_override=True)
 
 
+def _algorithm(name: Any) -> type[Backoff]:
+    """The subclass of :class:`Backoff` (at any depth, user subclasses included) named ``name``."""
+    pending = list(Backoff.__subclasses__())
+    while pending:
+        cls = pending.pop(0)
+        if cls.algorithm == name:
+            return cls
+        pending.extend(cls.__subclasses__())
+    raise KeyError(f"no backoff algorithm named {name!r}")
+
+
 def settings_to_backoff(settings: BackoffSettings) -> Backoff:
-    """Rebuild a policy from its ``settings``.
+    """Rebuild a policy from its ``settings`` (the class is found by its ``algorithm`` name among
+    every subclass of :class:`Backoff`, user subclasses included).
 
     Raises:
         ValidationError: if the algorithm is unknown or the parameters do not fit it.
     """
     try:
-        algorithm = _ALGORITHMS[settings["algorithm"]]
+        algorithm = _algorithm(settings["algorithm"])
         return algorithm(**settings["parameters"])
     except (KeyError, TypeError) as error:
         raise ValidationError(f"invalid backoff settings {settings!r}: {error}") from error
+
+
+#: Alsek 1.3.2's name of :func:`settings_to_backoff`.
+settings2backoff = settings_to_backoff
 
 
 def backoff_or_default(backoff: Backoff | None) -> Backoff:
