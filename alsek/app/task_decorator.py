@@ -11,7 +11,8 @@ from alsek.domain.model import defaults
 from alsek.domain.model.backoff import DEFAULT_BACKOFF, Backoff
 from alsek.domain.model.errors import TaskNameCollisionError, ValidationError
 from alsek.domain.services.broker import Broker
-from alsek.domain.services.task import DEFAULT_MAX_RETRIES, Task
+from alsek.domain.services.message_builder import DEFAULT_MAX_RETRIES
+from alsek.domain.services.task import Task
 from alsek.domain.services.trigger_task import TriggerTask
 
 
@@ -49,7 +50,6 @@ def task(
     broker: Broker | None = None,
     name: str | None = None,
     queue: str | None = None,
-    priority: int = 0,
     timeout: int = defaults.DEFAULT_TASK_TIMEOUT_MS,
     max_retries: int | None = DEFAULT_MAX_RETRIES,
     backoff: Backoff | None = DEFAULT_BACKOFF,
@@ -57,7 +57,9 @@ def task(
     result_store: Any = None,
     status_tracker: Any = None,
     mechanism: str = defaults.DEFAULT_MECHANISM,
+    no_positional_args: bool = False,
     base_task: type[Task] | None = None,
+    priority: int = 0,
 ) -> Callable[[Callable[..., Any]], Task]:
     """Decorate a function to make it a task.
 
@@ -66,15 +68,18 @@ def task(
             (``ALSEK_REDIS_URL``, else localhost:6379), created without connecting.
         name: task name (default: the function's name); unique per broker.
         queue: queue for its messages (default ``"alsek_queue"``).
-        priority: default message priority; lower integers run first.
         timeout: longest run, in milliseconds (default 3,600,000).
         max_retries: retries after a failure (None: no limit; default 3).
         backoff: wait between retries (default ``ExponentialBackoff()``; None: none).
         trigger: an apscheduler trigger: the result is a :class:`TriggerTask`.
         result_store: a ``ResultStore`` to keep results in.
         status_tracker: a ``StatusTracker`` to record statuses in.
-        mechanism: ``"process"`` (default) or ``"thread"``.
+        mechanism: ``"process"`` (default) or ``"thread"``: the worker pool that runs it
+            (``process-pool`` or ``thread-pool``).
+        no_positional_args: refuse ``generate(args=...)`` (keyword arguments only).
         base_task: a ``Task`` subclass overriding hooks (``pre_op``, ``do_retry``, ...).
+        priority: default message priority; lower integers run first (after 1.3.2's
+            parameters, so positional calls written for 1.3.2 keep their meaning).
 
     Returns:
         A decorator producing the task.
@@ -91,7 +96,7 @@ def task(
     options: dict[str, Any] = dict(
         name=name, queue=queue, priority=priority, timeout=timeout, max_retries=max_retries,
         backoff=backoff, mechanism=mechanism, status_tracker=status_tracker,
-        result_store=result_store,
+        result_store=result_store, no_positional_args=no_positional_args,
     )  # fmt: skip
     if trigger is not None:
         options.update(trigger=trigger, scheduler=ApschedulerScheduler())

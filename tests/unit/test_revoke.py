@@ -45,20 +45,34 @@ def test_revoke_removes_marks_and_announces(broker: Broker, tracker: StatusTrack
     assert broker.backend.get(revoked_name(message.uuid))["uuid"] == message.uuid
 
 
-def test_skip_if_running_tells_workers_not_to_interrupt(broker: Broker) -> None:
-    @task(broker)
+def test_skip_if_running_leaves_a_running_message_alone(
+    broker: Broker, tracker: StatusTracker
+) -> None:
+    @task(broker, status_tracker=tracker)
     def slow() -> None:
         return None
 
     message = slow.generate()
-    broker.backend.claim(["alsek_queue"], limit=1, lease_ms=60_000)  # it is running
-    with broker.backend.subscribe(REVOCATION_CHANNEL) as announcements:
-        slow.revoke(message, skip_if_running=True)
-        assert announcements.get(1_000) == {"uuid": message.uuid, "interrupt": False}
+    broker.backend.claim(["alsek_queue"], limit=1, lease_ms=60_000)
+    tracker.set(message, TaskStatus.RUNNING)
+    slow.revoke(message, skip_if_running=True)  # Alsek 1.3.2: skipped entirely while running
+    assert not slow.is_revoked(message) and broker.exists(message)
+    assert tracker.get(message) is TaskStatus.RUNNING
+    tracker.set(message, TaskStatus.RETRYING)
+    slow.revoke(message, skip_if_running=True)  # not running any more: revoked
     assert slow.is_revoked(message) and not broker.exists(message)
 
 
-def test_a_finished_message_keeps_its_status(broker: Broker, tracker: StatusTracker) -> None:
+def test_skip_if_running_needs_a_status_tracker(broker: Broker) -> None:
+    @task(broker)
+    def slow() -> None:
+        return None
+
+    with pytest.raises(AttributeError, match="status_tracker"):
+        slow.revoke(slow.generate(), skip_if_running=True)
+
+
+def test_a_finished_message_is_not_revoked(broker: Broker, tracker: StatusTracker) -> None:
     @task(broker, status_tracker=tracker)
     def quick() -> None:
         return None
@@ -67,7 +81,7 @@ def test_a_finished_message_keeps_its_status(broker: Broker, tracker: StatusTrac
     broker.backend.ack(message, effects=tracker.effects_for(message, TaskStatus.SUCCEEDED))
     quick.revoke(message)
     assert tracker.get(message) is TaskStatus.SUCCEEDED
-    assert quick.is_revoked(message)
+    assert not quick.is_revoked(message)
 
 
 def test_the_marker_expires(broker: Broker, clock: FakeClock) -> None:

@@ -24,7 +24,7 @@ from alsek.domain.model.message import Message
 from alsek.domain.model.outcome import Outcome
 from alsek.domain.model.status import TaskStatus
 from alsek.domain.services.consumer import Consumer
-from alsek.domain.services.processing import Settlement, Verdict, run_task, settle
+from alsek.domain.services.processing import Settlement, Verdict, announce, run_task, settle
 
 if TYPE_CHECKING:
     from alsek.domain.services.broker import Broker
@@ -69,7 +69,10 @@ class MessageProcessor:
         if task is None:
             return settle(None, message, Outcome())
         self.begin(task, message)
-        return settle(task, message, run_task(task, message), self.tasks)
+        outcome = run_task(task, message)
+        settlement = settle(task, message, outcome, self.tasks)
+        announce(task, settlement, outcome)
+        return settlement
 
     def finish(self, settlement: Settlement) -> None:
         """Apply ``settlement`` (acknowledge, retry or fail its message).

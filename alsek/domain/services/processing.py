@@ -1,7 +1,7 @@
 """What a worker does with one message: run the task's hooks, then decide how the message ends.
 
-``run_task`` calls ``pre_op`` → the function → ``post_op`` (and ``do_callback`` when there is a
-callback) and captures the outcome. ``settle`` turns an outcome into a :class:`Settlement`: acknowledge
+``run_task`` calls ``pre_op`` → ``execute`` (the function) → ``post_op`` (and ``do_callback`` when
+there is a callback) and captures the outcome; ``announce`` calls the ``on_*`` notification hooks. ``settle`` turns an outcome into a :class:`Settlement`: acknowledge
 it (with the result, the SUCCEEDED status and the callback as effects of the same atomic step), retry
 it (``do_retry`` said yes: RETRYING status, exception details kept), or fail it (FAILED status, to the
 dead letter queue when enabled). Neither function touches the backend; the
@@ -31,19 +31,57 @@ log = logging.getLogger("alsek.processing")
 
 
 def run_task(task: Task, message: Message) -> Outcome:
-    """Run ``message`` on ``task``: ``pre_op``, the function, ``post_op``, then ``do_callback``.
+    """Run ``message`` on ``task``: ``pre_op``, ``execute`` (the function), ``post_op``, then
+    ``do_callback``.
 
     Anything raised by any of them (a timeout or revocation delivered into the thread included)
-    makes the run a failure.
+    makes the run a failure. As in Alsek 1.3.2, ``post_op`` also runs after a failure, with
+    ``result=None`` and ``message.exception_details`` set; what it raises then is logged and the
+    original failure stands.
     """
     try:
         task.pre_op(message)
-        result = task.op(message)
+        result = task.execute(message)
+    except BaseException as error:  # the task's errors are data here, whatever they are
+        outcome = Outcome.failure(error)
+        message.exception_details = exception_details(outcome)
+        _post_op_after_failure(task, message)
+        return outcome
+    message.exception_details = None  # an earlier attempt's failure is over (as 1.3.2)
+    try:
         task.post_op(message, result)
         callback = bool(message.callback_message_data) and bool(task.do_callback(message, result))
-    except BaseException as error:  # the task's errors are data here, whatever they are
+    except BaseException as error:
         return Outcome.failure(error)
     return Outcome(result=result, callback=callback)
+
+
+def _post_op_after_failure(task: Task, message: Message) -> None:
+    try:
+        task.post_op(message, None)
+    except BaseException:  # an interrupt landing here included: the run has failed already
+        log.exception("post_op() of %s raised after %s failed.", task.name, message.summary)
+
+
+def announce(task: Task | None, settlement: Settlement, outcome: Outcome) -> None:
+    """Call the task's notification hook for how ``settlement`` ends its message: ``on_success``,
+    ``on_retry``, ``on_failure``, or ``on_revocation`` for a revoked run. Called where the task
+    ran, once the settlement is decided (an acknowledgement then leaves in the next batch). What a
+    hook raises is logged and changes nothing."""
+    if task is None:
+        return
+    message, error = settlement.message, outcome.error
+    try:
+        if isinstance(error, RevokedError):
+            task.on_revocation(message, error, None)
+        elif settlement.verdict is Verdict.ACK:
+            task.on_success(message, outcome.result)
+        elif settlement.verdict is Verdict.RETRY:
+            task.on_retry(message, error or Exception("retried"))
+        else:
+            task.on_failure(message, error or Exception("failed"))
+    except Exception:
+        log.exception("A notification hook of %s raised for %s.", task.name, message.summary)
 
 
 def exception_details(outcome: Outcome) -> dict[str, Any]:

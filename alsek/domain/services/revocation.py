@@ -52,30 +52,41 @@ def revoke(
     status_tracker: StatusTracker | None = None,
     skip_if_running: bool = False,
     dlq_ttl: int | None = None,
-) -> None:
-    """Revoke ``message``: remove it, mark it revoked and FAILED, announce it to the workers.
+) -> bool:
+    """Revoke ``message``: remove it, mark it revoked and FAILED, announce it to the workers
+    (who interrupt a run in progress).
+
+    As in Alsek 1.3.2, nothing happens to a message whose status is terminal (it finished), nor,
+    with ``skip_if_running``, to one whose status is RUNNING.
 
     Args:
         backend: where the message lives.
         message: the message to revoke.
-        status_tracker: records FAILED, unless the message already finished (its terminal
-            status is kept).
-        skip_if_running: let a run already in progress finish (workers are told not to
-            interrupt it); the message is removed and marked revoked all the same.
+        status_tracker: records FAILED, and tells whether the message finished or runs.
+        skip_if_running: leave the message alone while it runs (needs ``status_tracker``).
         dlq_ttl: how long the revoked message stays in the dead letter queue (ms; None or 0:
             not kept).
+
+    Returns:
+        Whether the message was revoked.
+
+    Raises:
+        AttributeError: if ``skip_if_running`` is given without a status tracker.
     """
-    effects = revocation_effects(
-        message, interrupt=not skip_if_running, revoked_at=backend.clock.now_ms()
-    )
-    if status_tracker is not None and not status_tracker.get(message).terminal:
+    if skip_if_running and status_tracker is None:
+        raise AttributeError("revoke(skip_if_running=True) needs the task's status_tracker")
+    status = TaskStatus.UNKNOWN if status_tracker is None else status_tracker.get(message)
+    if status.terminal or (skip_if_running and status is TaskStatus.RUNNING):
+        log.info("Not revoking %s: its status is %s.", message.summary, status.name)
+        return False
+    effects = revocation_effects(message, interrupt=True, revoked_at=backend.clock.now_ms())
+    if status_tracker is not None:
         effects = status_tracker.effects_for(message, TaskStatus.FAILED) + effects
     details = {"name": RevokedError.__name__, "text": "revoked", "traceback": None}
     dead = Message.from_data({**message.data, "exception_details": details})
     backend.fail(dead, dlq_ttl=dlq_ttl or None, effects=effects)
-    log.info(
-        "Revoked %s%s.", message.summary, " (not interrupting a run)" if skip_if_running else ""
-    )
+    log.info("Revoked %s.", message.summary)
+    return True
 
 
 def is_revoked(backend: KeyValueStore, message: Message) -> bool:

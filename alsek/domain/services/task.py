@@ -1,4 +1,8 @@
-"""Tasks: a function plus everything needed to run it on a worker pool."""
+"""Tasks: a function plus everything needed to run it on a worker pool.
+
+Building messages lives in :mod:`~alsek.domain.services.message_builder`, deferred mode in
+:mod:`~alsek.domain.services.deferral`; this module holds the task and the hooks a worker calls.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,24 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from alsek.domain.model import defaults
-from alsek.domain.model.backoff import DEFAULT_BACKOFF, Backoff, backoff_or_default
-from alsek.domain.model.callback import nest_callbacks
+from alsek.domain.model.backoff import DEFAULT_BACKOFF, Backoff
 from alsek.domain.model.effects import NO_EFFECTS, Effects
 from alsek.domain.model.errors import MessageAlreadyExistsError, ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import validate_queue_name, validate_task_name
 from alsek.domain.model.priority import validate_priority
 from alsek.domain.model.status import TaskStatus
-from alsek.domain.services import revocation
+from alsek.domain.services import deferral, revocation
+from alsek.domain.services.message_builder import (
+    DEFAULT_MAX_RETRIES,
+    CallbackType,
+    backoff_option,
+    build_message,
+    generate_fields,
+    max_retries_option,
+    mechanism_option,
+    positive_ms,
+)
 from alsek.domain.services.task_call import accepts_message, call_with_message
 
 if TYPE_CHECKING:
@@ -26,81 +39,58 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("alsek.task")
 
-DEFAULT_MAX_RETRIES = 3
-CallbackType = Message | tuple[Message, ...] | list[Message]
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValidationError(f"{name} must be a positive integer (ms), got {value!r}")
-    return value
-
-
-def _max_retries(value: Any) -> int | None:
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-        raise ValidationError(f"max_retries must be None or a non-negative int, got {value!r}")
-    return value
-
-
-def _backoff(value: Any) -> Backoff:
-    if value is not None and not isinstance(value, Backoff):
-        raise ValidationError(f"backoff must be a Backoff or None, got {type(value).__name__}")
-    return backoff_or_default(value)
-
-
-def _mechanism(value: Any) -> str:
-    if value not in defaults.MECHANISMS:
-        raise ValidationError(f"mechanism must be one of {defaults.MECHANISMS}, got {value!r}")
-    return str(value)
+__all__ = ["DEFAULT_MAX_RETRIES", "CallbackType", "Task"]
 
 
 class Task:
     """A function that runs on worker pools when messages for it are submitted.
 
-    The wrapped function keeps working when called directly.
+    The wrapped function keeps working when called directly. Parameters may be given by position
+    in Alsek 1.3.2's order (``priority`` comes last).
 
     Args:
         function: what to run.
         broker: where messages go.
         name: the task's name (default: the function's name).
         queue: the queue its messages go to (default ``"alsek_queue"``).
-        priority: default message priority; lower runs first.
         timeout: the longest a run may take, in milliseconds (default 3,600,000).
         max_retries: retries after a failure (None: without limit; default 3).
         backoff: wait between retries (default ``ExponentialBackoff()``; None: no wait).
-        mechanism: ``"process"`` (default) or ``"thread"``.
-        status_tracker: records each message's status, when given.
         result_store: stores each message's result, when given.
+        status_tracker: records each message's status, when given.
+        mechanism: ``"process"`` (default) or ``"thread"``: which worker pool runs it.
+        no_positional_args: refuse ``generate(args=...)`` (keyword arguments only).
+        priority: default message priority; lower runs first.
     """
 
     def __init__(
         self,
         function: Callable[..., Any],
         broker: Broker,
-        *,
         name: str | None = None,
         queue: str | None = None,
-        priority: int = 0,
         timeout: int = defaults.DEFAULT_TASK_TIMEOUT_MS,
         max_retries: int | None = DEFAULT_MAX_RETRIES,
         backoff: Backoff | None = DEFAULT_BACKOFF,
-        mechanism: str = defaults.DEFAULT_MECHANISM,
-        status_tracker: StatusTracker | None = None,
         result_store: ResultStore | None = None,
+        status_tracker: StatusTracker | None = None,
+        mechanism: str = defaults.DEFAULT_MECHANISM,
+        no_positional_args: bool = False,
+        priority: int = 0,
     ) -> None:
         self.function = function
         self.broker = broker
         self.name = validate_task_name(name or getattr(function, "__name__", ""))
         self.queue = validate_queue_name(queue or defaults.DEFAULT_QUEUE)
         self.priority = validate_priority(priority)
-        self.timeout = _positive_int("timeout", timeout)
-        self.max_retries = _max_retries(max_retries)
-        self.backoff = _backoff(backoff)
-        self.mechanism = _mechanism(mechanism)
+        self.timeout = positive_ms("timeout", timeout)
+        self.max_retries = max_retries_option(max_retries)
+        self.backoff = backoff_option(backoff)
+        self.mechanism = mechanism_option(mechanism)
+        self.no_positional_args = bool(no_positional_args)
         self.status_tracker = status_tracker
         self.result_store = result_store
         self.passes_message = accepts_message(function)
-        self._deferred = False
         functools.update_wrapper(self, function)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
@@ -112,19 +102,21 @@ class Task:
     # -- building messages -------------------------------------------------------------------
 
     def defer(self) -> Task:
-        """Make the next :meth:`generate` build the message without submitting it."""
-        self._deferred = True
+        """Make the next :meth:`generate` (in this thread) build the message without submitting
+        it. Deferrals add up: in ``t.defer().generate(callback=t.defer().generate())`` each
+        ``generate()`` consumes the ``defer()`` before it, as nested callbacks need."""
+        deferral.add(self)
         return self
 
     def cancel_defer(self) -> Task:
-        """Undo :meth:`defer`."""
-        self._deferred = False
+        """Undo every pending :meth:`defer` (in this thread)."""
+        deferral.cancel(self)
         return self
 
     @property
     def deferred(self) -> bool:
-        """Whether the next :meth:`generate` will skip submission."""
-        return self._deferred
+        """Whether the next :meth:`generate` (in this thread) will skip submission."""
+        return deferral.pending(self) > 0
 
     def generate(
         self,
@@ -165,17 +157,16 @@ class Task:
             ValidationError: for invalid arguments.
             SerializationError: if the arguments cannot be encoded (nothing is submitted).
         """
-        try:
-            message = self._build_message(
-                args=args, kwargs=kwargs, priority=priority, metadata=metadata,
-                result_ttl=result_ttl, uuid=uuid, timeout=timeout_override, delay=delay,
-                previous_result=previous_result, callback=callback, queue=queue,
-            )  # fmt: skip
-            if submit and not self._deferred:
-                self._submit(message)
-            return message
-        finally:
-            self._deferred = False
+        deferred = deferral.take(self)  # consumed even when building fails
+        message = build_message(
+            self, args=args, kwargs=kwargs, priority=priority, metadata=metadata,
+            result_ttl=result_ttl, uuid=uuid, timeout=timeout_override, delay=delay,
+            previous_result=previous_result, callback=callback, queue=queue,
+        )  # fmt: skip
+        if submit and not deferred:
+            self._submit(message)
+            self._announce_submission(message)
+        return message
 
     def generate_many(self, calls: Iterable[Mapping[str, Any]]) -> list[Message]:
         """Build and submit one message per item of ``calls``, in one round trip per few
@@ -196,44 +187,25 @@ class Task:
         """
         if self.is_triggered:
             raise ValidationError(f"{self.name} is triggered by its schedule: use generate()")
-        messages = [self._build_message(**_generate_fields(call)) for call in calls]
+        messages = [build_message(self, **generate_fields(call)) for call in calls]
         submissions = [(m, self.status_effects(m, TaskStatus.SUBMITTED)) for m in messages]
         stored = self.broker.submit_many(submissions)
+        for message, new in zip(messages, stored, strict=True):
+            if new:
+                self._announce_submission(message)
         existing = [m.uuid for m, new in zip(messages, stored, strict=True) if not new]
         if existing:
             raise MessageAlreadyExistsError(f"already stored, not submitted again: {existing}")
         return messages
 
-    def _build_message(self, *, callback: CallbackType | None, **fields: Any) -> Message:
-        if callback is not None:
-            self._check_callback(callback)
-        return Message(
-            task_name=self.name,
-            queue=fields["queue"] or self.queue,
-            args=fields["args"],
-            kwargs=fields["kwargs"],
-            priority=self.priority if fields["priority"] is None else fields["priority"],
-            metadata=fields["metadata"],
-            result_ttl=fields["result_ttl"],
-            uuid=fields["uuid"],
-            timeout=self.timeout if fields["timeout"] is None else fields["timeout"],
-            created_at=self.broker.backend.clock.now_ms(),
-            delay=fields["delay"] or 0,
-            previous_result=fields["previous_result"],
-            callback_message_data=None if callback is None else nest_callbacks(callback).data,
-            backoff_settings=self.backoff.settings,
-            mechanism=self.mechanism,
-        )
-
-    def _check_callback(self, callback: CallbackType) -> None:
-        chain = [callback] if isinstance(callback, Message) else list(callback)
-        for item in chain:
-            registered = self.broker.tasks.get(getattr(item, "task_name", ""))
-            if registered is not None and registered.is_triggered:
-                raise ValidationError(f"callback task {item.task_name!r} has a trigger")
-
     def _submit(self, message: Message) -> None:
         self.broker.submit(message, effects=self.status_effects(message, TaskStatus.SUBMITTED))
+
+    def _announce_submission(self, message: Message) -> None:
+        try:
+            self.on_submit(message)
+        except Exception:  # the message is submitted: a hook's error must not say otherwise
+            log.exception("on_submit() of %s raised for %s.", self.name, message.summary)
 
     # -- hooks a worker calls (override in a base_task) -------------------------------------------
 
@@ -246,8 +218,13 @@ class Task:
         """Run the function with the message's arguments (and the message, when it asks)."""
         return call_with_message(self.function, message, pass_message=self.passes_message)
 
+    def execute(self, message: Message) -> Any:
+        """What the worker runs between :meth:`pre_op` and :meth:`post_op` (default: :meth:`op`)."""
+        return self.op(message)
+
     def post_op(self, message: Message, result: Any) -> None:
-        """Run after the function succeeded, on the worker."""
+        """Run after the function, on the worker: after a success with its result, after a failure
+        with ``result=None`` and ``message.exception_details`` already set."""
 
     def do_callback(self, message: Message, result: Any) -> bool:
         """Whether to submit ``message``'s callback (only asked when it has one)."""
@@ -256,6 +233,24 @@ class Task:
     def do_retry(self, message: Message, exception: BaseException) -> bool:
         """Whether to retry ``message`` after ``exception`` (default: below ``max_retries``)."""
         return self.max_retries is None or message.retries < self.max_retries
+
+    # -- notifications (override in a base_task; an error they raise is logged, not acted on) --
+
+    def on_submit(self, message: Message) -> None:
+        """Called after ``message`` was submitted by :meth:`generate` (or by a trigger)."""
+
+    def on_success(self, message: Message, result: Any) -> None:
+        """Called on the worker when ``message`` succeeded and is being acknowledged."""
+
+    def on_retry(self, message: Message, exception: BaseException) -> None:
+        """Called on the worker when ``message`` failed with ``exception`` and will be retried."""
+
+    def on_failure(self, message: Message, exception: BaseException) -> None:
+        """Called on the worker when ``message`` failed with ``exception`` for good."""
+
+    def on_revocation(self, message: Message, exception: BaseException | None, result: Any) -> None:
+        """Called on the worker when a run of the revoked ``message`` ended (instead of
+        :meth:`on_failure`)."""
 
     # -- effects of status tracking and result storage ----------------------------------------
 
@@ -275,9 +270,15 @@ class Task:
 
     def revoke(self, message: Message, skip_if_running: bool = False) -> None:
         """Revoke ``message``: remove it from its queue (into the dead letter queue, when the
-        broker keeps one), record it as FAILED (with a status tracker; a finished message keeps
-        its status), mark it revoked and tell the workers, who interrupt a run in progress
-        unless ``skip_if_running``."""
+        broker keeps one), record it as FAILED (with a status tracker), mark it revoked and tell
+        the workers, who interrupt a run in progress.
+
+        Nothing happens when the message already finished (its status is terminal), nor, with
+        ``skip_if_running``, while it runs (status RUNNING), as in Alsek 1.3.2.
+
+        Raises:
+            AttributeError: if ``skip_if_running`` is given without a status tracker.
+        """
         revocation.revoke(
             self.broker.backend, message, status_tracker=self.status_tracker,
             skip_if_running=skip_if_running, dlq_ttl=self.broker.dlq_ttl,
@@ -286,21 +287,3 @@ class Task:
     def is_revoked(self, message: Message) -> bool:
         """Whether ``message`` has been revoked."""
         return revocation.is_revoked(self.broker.backend, message)
-
-
-_GENERATE_FIELDS = (
-    "args", "kwargs", "priority", "metadata", "result_ttl", "uuid", "timeout_override", "delay",
-    "previous_result", "callback", "queue",
-)  # fmt: skip
-
-
-def _generate_fields(call: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``_build_message`` fields of one :meth:`Task.generate_many` item."""
-    unknown = set(call) - set(_GENERATE_FIELDS)
-    if unknown:
-        raise ValidationError(
-            f"generate_many() items take {_GENERATE_FIELDS}, got {sorted(unknown)}"
-        )
-    fields = {name: call.get(name) for name in _GENERATE_FIELDS}
-    fields["timeout"] = fields.pop("timeout_override")
-    return fields

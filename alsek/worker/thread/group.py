@@ -20,7 +20,7 @@ from alsek.domain.model.errors import RevokedError, TerminationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.outcome import Outcome
 from alsek.domain.services.message_processor import MessageProcessor
-from alsek.domain.services.processing import Settlement, run_task, settle
+from alsek.domain.services.processing import Settlement, announce, run_task, settle
 from alsek.worker.feeder import Feeder
 from alsek.worker.leases import Running, RunTable, release_quietly
 from alsek.worker.lifecycle import StopSignal
@@ -179,7 +179,9 @@ class ThreadGroup:
                 release_quietly(self.consumer.backend, [message])
                 return None
             running.settling = True
-            return settle(task, message, outcome, self.processor.tasks)
+            settlement = settle(task, message, outcome, self.processor.tasks)
+            announce(task, settlement, outcome)
+            return settlement
         finally:
             self.runs.discard(running)
 
@@ -239,4 +241,7 @@ class ThreadGroup:
         task = self.processor.tasks.get(message.task_name)
         exc_type = running.interrupt or TimeoutError
         error = exc_type(f"{message.summary} did not stop after an interrupt")
-        self.processor.finish(settle(task, message, Outcome.failure(error), self.processor.tasks))
+        outcome = Outcome.failure(error)
+        settlement = settle(task, message, outcome, self.processor.tasks)
+        announce(task, settlement, outcome)
+        self.processor.finish(settlement)
