@@ -17,7 +17,11 @@ from alsek.app.discovery import TaskDiscoveryError
 from alsek.app.settings import WorkerSettings
 from alsek.app.worker_container import WorkerContainer
 from alsek.cli.options import common_options
-from alsek.domain.model.errors import BackendConnectionError, ValidationError
+from alsek.domain.model.errors import (
+    BackendConnectionError,
+    NoTasksFoundError,
+    ValidationError,
+)
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -53,7 +57,7 @@ def _run(pool_kind: str, options: dict[str, Any]) -> None:
     try:
         pool = container.pool()
         pool.run()
-    except TaskDiscoveryError as error:
+    except (TaskDiscoveryError, NoTasksFoundError) as error:
         log.error("%s", error)
         sys.exit(EXIT_IMPORT)
     except ValidationError as error:

@@ -1,5 +1,6 @@
-"""Tour import path for the consumer."""
+"""Tour import path for the consumer (with its heartbeat: a message it yields stays its own
+until settled)."""
 
-from alsek.domain.services.consumer import Consumer
+from alsek.app.consumer import Consumer
 
 __all__ = ["Consumer"]

@@ -13,8 +13,9 @@ Queue model (the contract every adapter keeps, checked by ``tests/contract``):
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from attrs import field, frozen
 
@@ -91,8 +92,19 @@ class MessageQueue(ABC):
         return stored
 
     @abstractmethod
-    def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:
+    def claim(
+        self,
+        queues: Sequence[str],
+        *,
+        limit: int,
+        lease_ms: int,
+        tasks: Collection[str] | None = None,
+    ) -> Claim:
         """Lease up to ``limit`` ready messages from ``queues`` (in that order of preference).
+
+        With ``tasks``, only messages of those tasks are leased; the others stay ready, where
+        they were, for consumers of their tasks (a consumer of some tasks never holds a message
+        of another).
 
         Raises:
             ValidationError: if ``limit`` is not a non-negative int or ``lease_ms`` not a
@@ -106,8 +118,10 @@ class MessageQueue(ABC):
         queues: Sequence[str],
         limit: int,
         lease_ms: int,
+        tasks: Collection[str] | None = None,
     ) -> Claim:
-        """:meth:`ack` each ``(message, effects)`` of ``acks`` in order, then :meth:`claim`.
+        """:meth:`ack` each ``(message, effects)`` of ``acks`` in order, then :meth:`claim`
+        (of ``tasks`` only, when given).
 
         Adapters may do it all in one round trip (the Redis adapter does, in one atomic step).
         Every effect is encoded before anything is written: a ``SerializationError`` means
@@ -115,7 +129,8 @@ class MessageQueue(ABC):
         """
         for message, effects in acks:
             self.ack(message, effects=effects)
-        return self.claim(queues, limit=limit, lease_ms=lease_ms)
+        only = {"tasks": tasks} if tasks else {}  # adapters written before the filter still fit
+        return self.claim(queues, limit=limit, lease_ms=lease_ms, **only)
 
     @abstractmethod
     def extend(self, messages: Sequence[Message], *, lease_ms: int) -> list[Message]:
@@ -161,12 +176,21 @@ class MessageQueue(ABC):
         """Every queue that has ever been submitted to, sorted alphabetically."""
 
     @abstractmethod
-    def wait_for_work(self, queues: Sequence[str], timeout_ms: int) -> bool:
-        """Block until a submission to one of ``queues`` may have made work, or ``timeout_ms``
-        passes. Returns whether it was woken (False: timed out). Never busy-polls."""
+    def wait_for_work(
+        self, queues: Sequence[str], timeout_ms: int, *, tasks: Collection[str] | None = None
+    ) -> bool:
+        """Block until a submission to one of ``queues`` may have made work (for ``tasks``, when
+        given), or ``timeout_ms`` passes. Returns whether it was woken (False: timed out). Never
+        busy-polls."""
 
     def wait_and_claim(
-        self, queues: Sequence[str], *, timeout_ms: int, limit: int, lease_ms: int
+        self,
+        queues: Sequence[str],
+        *,
+        timeout_ms: int,
+        limit: int,
+        lease_ms: int,
+        tasks: Collection[str] | None = None,
     ) -> Claim:
         """:meth:`wait_for_work` then :meth:`claim` (for an idle consumer).
 
@@ -175,8 +199,15 @@ class MessageQueue(ABC):
         during the wait are left to the next claim, never taken early) and lease for
         ``lease_ms`` plus the wait.
         """
-        self.wait_for_work(queues, timeout_ms)
-        return self.claim(queues, limit=limit, lease_ms=lease_ms)
+        only = {"tasks": tasks} if tasks else {}  # adapters written before the filter still fit
+        deadline = time.monotonic() + max(timeout_ms, 0) / 1000
+        remaining_ms = timeout_ms
+        while True:  # a wake-up that brought no work for this claim waits on
+            woken = self.wait_for_work(queues, remaining_ms, **only)
+            claim = self.claim(queues, limit=limit, lease_ms=lease_ms, **only)
+            if claim.messages or claim.corrupt or not woken or time.monotonic() >= deadline:
+                return claim
+            remaining_ms = max(int((deadline - time.monotonic()) * 1000), 0)
 
     @abstractmethod
     def dead_letters(self, queue: str | None = None) -> Iterator[Message]:

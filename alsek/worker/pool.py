@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from alsek.domain.model.backoff import Backoff
-from alsek.domain.model.errors import ValidationError
+from alsek.domain.model.errors import MultipleBrokersError, NoTasksFoundError, ValidationError
 from alsek.domain.model.naming import validate_queue_name
 from alsek.domain.services.broker import Broker
 from alsek.domain.services.consumer import DEFAULT_CONSUMER_BACKOFF, DEFAULT_LEASE_MS, Consumer
@@ -44,7 +44,8 @@ def check_tasks(tasks: Iterable[Task]) -> dict[str, Task]:
     """``tasks`` by name.
 
     Raises:
-        ValidationError: if there are none, one is not a task, or two share a name.
+        NoTasksFoundError: if there are none.
+        ValidationError: if one is not a task, or two share a name.
     """
     from alsek.domain.services.task import Task
 
@@ -56,8 +57,28 @@ def check_tasks(tasks: Iterable[Task]) -> dict[str, Task]:
             raise ValidationError(f"two tasks are named {task.name!r}")
         by_name[task.name] = task
     if not by_name:
-        raise ValidationError("a worker pool needs at least one task")
+        raise NoTasksFoundError("a worker pool needs at least one task")
     return by_name
+
+
+def of_mechanism(tasks: dict[str, Task], mechanism: str) -> dict[str, Task]:
+    """The tasks of ``tasks`` a pool of ``mechanism`` runs (a thread pool runs
+    ``mechanism="thread"`` tasks, a process pool ``"process"`` ones); the others are logged.
+
+    Raises:
+        NoTasksFoundError: if none has that mechanism.
+    """
+    kept = {name: t for name, t in tasks.items() if t.mechanism == mechanism}
+    left_out = sorted(set(tasks) - set(kept))
+    if not kept:
+        raise NoTasksFoundError(
+            f"none of the tasks {sorted(tasks)} has mechanism={mechanism!r}: a {mechanism} pool "
+            f"runs only those (set mechanism={mechanism!r} on the task, or use the other pool)"
+        )
+    if left_out:
+        log.info("This %s pool leaves out the tasks of the other mechanism (their messages stay "
+                 "queued for the other pool): %s", mechanism, ", ".join(left_out))  # fmt: skip
+    return kept
 
 
 def choose_queues(
@@ -90,13 +111,14 @@ def broker_of(tasks: Mapping[str, Task]) -> Broker:
     its messages (its dead letter settings apply).
 
     Raises:
-        ValidationError: if there are no tasks or their brokers use different backends.
+        NoTasksFoundError: if there are no tasks.
+        MultipleBrokersError: if their brokers use different backends.
     """
     if not tasks:
-        raise ValidationError("no tasks to run")
+        raise NoTasksFoundError("no tasks to run")
     backends = {id(t.broker.backend) for t in tasks.values()}
     if len(backends) > 1:
-        raise ValidationError(
+        raise MultipleBrokersError(
             f"tasks {sorted(tasks)} use {len(backends)} different backends; a pool needs one"
         )
     return next(iter(tasks.values())).broker
@@ -118,8 +140,9 @@ def start_child(spec: WorkerSpec, parent_pid: int) -> tuple[StopSignal, MessageP
         spec.initializer()
     tasks = spec.resolve()
     consumer = Consumer(
-        broker_of(tasks), spec.queues, spec.backoff, lease_ms=spec.lease_ms, stop_signal=stop
-    )
+        broker_of(tasks), spec.queues, spec.backoff, lease_ms=spec.lease_ms, stop_signal=stop,
+        tasks=spec.claim_tasks or None,
+    )  # fmt: skip
     return stop, MessageProcessor(consumer, tasks)
 
 
@@ -148,10 +171,17 @@ def positive(name: str, value: Any) -> int:
 class WorkerPool:
     """Base of the worker pools: a supervisor process that starts child processes.
 
+    A pool runs only the tasks of its own mechanism (the thread pool ``mechanism="thread"``
+    tasks, the process pool ``"process"`` ones) and logs the ones it leaves out. When it leaves
+    some out, or in ``task_specific_mode``, it claims only its own tasks' messages: the others
+    stay in the shared queues for the pools that run them. Otherwise a message of a task it does
+    not know is failed (the tour's "unknown task").
+
     Args:
-        tasks: the tasks to run (all on one broker); a message of any other task is failed.
+        tasks: the tasks to run (all on one broker).
         queues: queues to consume, most preferred first (default: the tasks' queues, sorted).
-        task_specific_mode: consume only those of ``queues`` that some task uses.
+        task_specific_mode: consume only those of ``queues`` that some task uses, and in them
+            only the messages of the pool's tasks (as Alsek 1.3.2).
         backoff: how long an idle consumer waits between passes (a submission wakes it at once).
         lease_ms: how long a claimed message stays leased without a heartbeat; a worker that dies
             has its messages run elsewhere this long after its last heartbeat.
@@ -175,10 +205,15 @@ class WorkerPool:
         start_method: str = "fork",
         initializer: Callable[[], object] | None = None,
     ) -> None:
-        self.tasks = check_tasks(tasks)
+        given = check_tasks(tasks)
+        self.tasks = of_mechanism(given, self.mechanism)
         self.broker = broker_of(self.tasks)
         self.queues = choose_queues(self.tasks, queues, task_specific_mode)
         self.task_specific_mode = task_specific_mode
+        #: The task names claims are limited to (None: every task, unknown ones failed).
+        self.claim_tasks: frozenset[str] | None = (
+            frozenset(self.tasks) if task_specific_mode or len(given) > len(self.tasks) else None
+        )
         self.backoff = DEFAULT_CONSUMER_BACKOFF if backoff is None else backoff
         self.lease_ms = positive("lease_ms", lease_ms)
         self.grace_period = positive("grace_period", grace_period)
@@ -188,6 +223,9 @@ class WorkerPool:
             raise ValidationError(f"initializer must be callable, got {initializer!r}")
         self.initializer = initializer
         self.stop_signal = StopSignal()
+
+    #: The mechanism of the tasks this pool runs.
+    mechanism = "process"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(tasks={sorted(self.tasks)}, queues={list(self.queues)})"
@@ -202,7 +240,8 @@ class WorkerPool:
         return WorkerSpec.for_tasks(
             self.tasks.values(), queues=self.queues, lease_ms=self.lease_ms,
             heartbeat_ms=self.heartbeat_ms, backoff=self.backoff, grace_ms=self.grace_period,
-            initializer=self.initializer, **settings,
+            initializer=self.initializer, claim_tasks=tuple(sorted(self.claim_tasks or ())),
+            **settings,
         )  # fmt: skip
 
     def stop(self) -> None:

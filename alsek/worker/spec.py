@@ -57,6 +57,7 @@ class WorkerSpec:
         logging: the parent's root logging ``(level, format)``, applied by a child that starts
             without handlers (``spawn``/``forkserver``; a forked child inherits them).
         initializer: called in the child before it looks up its tasks (pickled by reference).
+        claim_tasks: the task names claims are limited to (empty: every task).
     """
 
     tasks: tuple[TaskRef, ...]
@@ -72,6 +73,7 @@ class WorkerSpec:
     grace_ms: int = 10_000
     logging: tuple[int, str] | None = None
     initializer: Callable[[], object] | None = None
+    claim_tasks: tuple[str, ...] = ()
     local: dict[str, Any] = field(factory=dict, eq=False, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from tests.contract.keyvalue_contract import KeyValueContract
 from tests.contract.model_contract import ModelContract
 from tests.contract.queue_admin_contract import AdminContract
 from tests.contract.queue_claim_contract import ClaimContract
+from tests.contract.queue_filter_contract import FilterContract
 from tests.contract.queue_settle_contract import SettleContract
 from tests.contract.queue_wait_contract import WaitContract
 from tests.contract.support import ContractBase
@@ -36,6 +37,7 @@ __all__ = ["BackendContract", "ContractBase"]
 
 class BackendContract(
     ClaimContract,
+    FilterContract,
     SettleContract,
     AdminContract,
     WaitContract,

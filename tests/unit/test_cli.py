@@ -31,8 +31,12 @@ try:
 except ImportError:
     broker = Broker(InMemoryBackend())
 
-@task(broker, queue="{queue}")
+@task(broker, queue="{queue}", mechanism="thread")
 def {name}() -> int:
+    return 1
+
+@task(broker, queue="{queue}")
+def {name}_in_process() -> int:
     return 1
 """
 
@@ -41,6 +45,17 @@ from alsek import task
 
 @task(queue="defaults")
 def brokerless() -> None: ...
+
+@task(queue="defaults", mechanism="thread")
+def brokerless_thread() -> None: ...
+"""
+
+PROCESS_ONLY = """
+from alsek import Broker, task
+from alsek.adapters.memory import InMemoryBackend
+
+@task(Broker(InMemoryBackend()))
+def only_in_a_process() -> None: ...
 """
 
 UNREACHABLE = """
@@ -77,6 +92,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (tmp_path / "cli_tasks_defaults.py").write_text(DEFAULT_BROKER)
     (tmp_path / "cli_tasks_broken.py").write_text("import this_module_does_not_exist\n")
     (tmp_path / "cli_tasks_empty.py").write_text("x = 1\n")
+    (tmp_path / "cli_tasks_process_only.py").write_text(PROCESS_ONLY)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
     before = set(sys.modules)
@@ -112,10 +128,13 @@ def test_version() -> None:
 @pytest.mark.parametrize(
     ("target", "names"),
     [
-        ("cli_tasks_flat", ["flat_task"]),
-        ("cli_tasks_flat.py", ["flat_task"]),
-        ("cli_tasks_pkg", ["first_task", "deep_task"]),
-        ("cli_tasks_pkg.sub.deep", ["deep_task"]),
+        ("cli_tasks_flat", ["flat_task", "flat_task_in_process"]),
+        ("cli_tasks_flat.py", ["flat_task", "flat_task_in_process"]),
+        (
+            "cli_tasks_pkg",
+            ["first_task", "deep_task", "first_task_in_process", "deep_task_in_process"],
+        ),
+        ("cli_tasks_pkg.sub.deep", ["deep_task", "deep_task_in_process"]),
     ],
 )
 def test_discovery_of_modules_files_and_packages(target: str, names: list[str]) -> None:
@@ -156,15 +175,22 @@ def test_bad_options_exit_with_the_usage_code(args: list[str]) -> None:
 
 
 @pytest.mark.usefixtures("project")
+def test_a_pool_with_no_task_of_its_mechanism_exits_with_the_import_code() -> None:
+    result = CliRunner().invoke(main, ["thread-pool", "cli_tasks_process_only"])
+    assert result.exit_code == EXIT_IMPORT, result.output
+    assert "none of the tasks ['only_in_a_process'] has mechanism='thread'" in result.output
+
+
+@pytest.mark.usefixtures("project")
 def test_tasks_on_different_backends_are_refused() -> None:
     from alsek import Broker, task
     from alsek.adapters.memory import InMemoryBackend
     from alsek.domain.model.errors import ValidationError
 
-    @task(Broker(InMemoryBackend()))
+    @task(Broker(InMemoryBackend()), mechanism="thread")
     def one() -> None: ...
 
-    @task(Broker(InMemoryBackend()))
+    @task(Broker(InMemoryBackend()), mechanism="thread")
     def two() -> None: ...
 
     with pytest.raises(ValidationError, match="different backends"):
@@ -221,7 +247,8 @@ def test_redis_url_reaches_brokerless_tasks_and_children_without_the_environment
     assert result.exit_code == 0, result.output
     assert "ALSEK_REDIS_URL" not in os.environ
     [pool] = pools
-    backend = pool.tasks["brokerless"].broker.backend
+    [brokerless] = pool.tasks.values()  # the one task of the pool's mechanism
+    backend = brokerless.broker.backend
     assert isinstance(backend, RedisBackend)
     kwargs = backend.client.connection_pool.connection_kwargs
     assert (kwargs["port"], kwargs["db"], backend.namespace) == (1, 3, "cli-ns")

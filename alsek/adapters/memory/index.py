@@ -7,6 +7,7 @@ message's storage name, priority and submission sequence, keyed by uuid.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Collection
 
 from attrs import define
 
@@ -68,11 +69,13 @@ class Slot:
         name: the full storage name of the message body.
         priority: the message's priority (lower first).
         sequence: its per-queue submission number (FIFO among equal priorities).
+        task: the name of the message's task.
     """
 
     name: str
     priority: int
     sequence: int
+    task: str = ""
 
     @property
     def score(self) -> int:
@@ -90,11 +93,13 @@ class QueueIndex:
         self._leased = LazyHeap()
         self._sequence = 0
 
-    def add(self, uuid: str, *, name: str, priority: int, ready_at: int, now_ms: int) -> None:
+    def add(
+        self, uuid: str, *, name: str, priority: int, ready_at: int, now_ms: int, task: str = ""
+    ) -> None:
         """Index a message as ready (``ready_at <= now_ms``) or delayed, with a new sequence."""
         self.discard(uuid)
         self._sequence += 1
-        self.slots[uuid] = Slot(name=name, priority=priority, sequence=self._sequence)
+        self.slots[uuid] = Slot(name=name, priority=priority, sequence=self._sequence, task=task)
         if ready_at <= now_ms:
             self._ready.push(uuid, self.slots[uuid].score)
         else:
@@ -116,13 +121,25 @@ class QueueIndex:
             while (uuid := heap.pop_due(now_ms)) is not None:
                 self._ready.push(uuid, self.slots[uuid].score)
 
-    def pop_ready(self) -> str | None:
-        """Take the best ready message out of the ready set (the caller leases or drops it)."""
+    def pop_ready(self, tasks: Collection[str] | None = None) -> str | None:
+        """Take the best ready message (of ``tasks`` only, when given) out of the ready set (the
+        caller leases or drops it)."""
+        if tasks:
+            return self._pop_ready_of(tasks)
         top = self._ready.peek()
         if top is None:
             return None
         self._ready.remove(top[1])
         return top[1]
+
+    def _pop_ready_of(self, tasks: Collection[str]) -> str | None:
+        ready = [uuid for uuid in self.slots if uuid in self._ready]
+        mine = [uuid for uuid in ready if self.slots[uuid].task in tasks]
+        if not mine:
+            return None
+        best = min(mine, key=lambda uuid: self.slots[uuid].score)
+        self._ready.remove(best)
+        return best
 
     def lease(self, uuid: str, expires_at: int) -> None:
         """Mark ``uuid`` leased until ``expires_at``."""
@@ -153,7 +170,12 @@ class QueueIndex:
         keys = [top[0] for top in (self._delayed.peek(), self._leased.peek()) if top]
         return min(keys, default=None)
 
-    def has_work(self, now_ms: int) -> bool:
-        """Whether a claim at ``now_ms`` would find something to lease."""
+    def has_work(self, now_ms: int, tasks: Collection[str] | None = None) -> bool:
+        """Whether a claim at ``now_ms`` (of ``tasks`` only, when given) would find something to
+        lease."""
         due = self.next_due()
-        return len(self._ready) > 0 or (due is not None and due <= now_ms)
+        if due is not None and due <= now_ms:
+            return True
+        if tasks:
+            return any(uuid in self._ready and s.task in tasks for uuid, s in self.slots.items())
+        return len(self._ready) > 0

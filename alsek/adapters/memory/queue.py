@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from alsek.adapters.codec import (
     check_claim,
@@ -96,8 +96,16 @@ class MemoryMessageQueue(MessageQueue):
                 stored.append(new)
         return stored
 
-    def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:
-        """Lease up to ``limit`` ready messages; see :meth:`MessageQueue.claim`."""
+    def claim(
+        self,
+        queues: Sequence[str],
+        *,
+        limit: int,
+        lease_ms: int,
+        tasks: Collection[str] | None = None,
+    ) -> Claim:
+        """Lease up to ``limit`` ready messages (of ``tasks`` only, when given); see
+        :meth:`MessageQueue.claim`."""
         check_claim(limit, lease_ms)
         claimed: list[Message] = []
         corrupt: list[str] = []
@@ -108,7 +116,7 @@ class MemoryMessageQueue(MessageQueue):
             ]
             for index in indexes:
                 index.promote(now)
-                while len(claimed) < limit and (uuid := index.pop_ready()) is not None:
+                while len(claimed) < limit and (uuid := index.pop_ready(tasks)) is not None:
                     self._lease(index, uuid, now, now + lease_ms, claimed, corrupt)
             due = [d for d in (index.next_due() for index in indexes) if d is not None]
         return Claim(messages=claimed, corrupt=corrupt, next_due_ms=min(due, default=None))
@@ -141,6 +149,7 @@ class MemoryMessageQueue(MessageQueue):
         queues: Sequence[str],
         limit: int,
         lease_ms: int,
+        tasks: Collection[str] | None = None,
     ) -> Claim:
         """Ack each message of ``acks`` with its effects, then claim; every effect is encoded
         first, so an unencodable one applies nothing. See the port."""
@@ -151,7 +160,7 @@ class MemoryMessageQueue(MessageQueue):
             for message, effects in encoded:
                 self._drop(message, now)
                 self._apply(effects, now)
-        return self.claim(queues, limit=limit, lease_ms=lease_ms)
+        return self.claim(queues, limit=limit, lease_ms=lease_ms, tasks=tasks)
 
     def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
         """Store the updated ``message`` and index it by its ``ready_at``; see the port."""
@@ -202,15 +211,17 @@ class MemoryMessageQueue(MessageQueue):
         with self.store.lock:
             return self.store.queue_names(self.namespace)
 
-    def wait_for_work(self, queues: Sequence[str], timeout_ms: int) -> bool:
-        """Block until ``queues`` may have work or ``timeout_ms`` passes; see the port. Returns
-        at once (True) if a claim would already find work."""
+    def wait_for_work(
+        self, queues: Sequence[str], timeout_ms: int, *, tasks: Collection[str] | None = None
+    ) -> bool:
+        """Block until ``queues`` may have work (for ``tasks``, when given) or ``timeout_ms``
+        passes; see the port. Returns at once (True) if a claim would already find work."""
         deadline = time.monotonic() + max(timeout_ms, 0) / 1000
         with self.store.condition:
             now = self.clock.now_ms()
             for queue in queues:
                 index = self.store.queue(self.namespace, queue)
-                if index is not None and index.has_work(now):
+                if index is not None and index.has_work(now, tasks):
                     return True
             marks = self.store.signal_marks(self.namespace, queues)
             while self.store.signal_marks(self.namespace, queues) == marks:
@@ -254,7 +265,7 @@ class MemoryMessageQueue(MessageQueue):
         index = self.store.queue_for_submit(self.namespace, queue)
         index.add(
             str(message.uuid), name=body.name, priority=message.priority,
-            ready_at=body.ready_at, now_ms=now,
+            ready_at=body.ready_at, now_ms=now, task=message.task_name,
         )  # fmt: skip
         self.store.signal(self.namespace, [queue])
 

@@ -92,11 +92,19 @@ class CallBuilder:
             call.arg(full(publish.channel), forward(publish.value))
         return call
 
-    def claim(self, call: Call, queues: Sequence[str], limit: int, lease_ms: int) -> Call:
-        """A claim over ``queues`` (in order, duplicates dropped)."""
+    def claim(
+        self,
+        call: Call,
+        queues: Sequence[str],
+        limit: int,
+        lease_ms: int,
+        tasks: Sequence[str] = (),
+    ) -> Call:
+        """A claim over ``queues`` (in order, duplicates dropped), of messages of ``tasks`` only
+        when given."""
         check_claim(limit, lease_ms)
         unique = list(dict.fromkeys(queues))
-        call.arg(limit, lease_ms, len(unique))
+        call.arg(limit, lease_ms, len(tasks), *tasks, len(unique))
         for queue in unique:
             self.queue(call, queue)
         return call

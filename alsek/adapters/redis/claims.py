@@ -44,11 +44,20 @@ class ClaimReader:
         self._calls = calls
         self._run = run
 
-    def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int, now_ms: int) -> Claim:
-        """Claim up to ``limit`` messages from ``queues`` at ``now_ms``."""
+    def claim(
+        self,
+        queues: Sequence[str],
+        *,
+        limit: int,
+        lease_ms: int,
+        now_ms: int,
+        tasks: Sequence[str] = (),
+    ) -> Claim:
+        """Claim up to ``limit`` messages (of ``tasks`` only, when given) from ``queues`` at
+        ``now_ms``."""
         unique = list(dict.fromkeys(queues))
-        call = self._calls.claim(Call(now_ms), unique, limit, lease_ms)
-        return self.finish(self._run("claim", call), unique, limit, lease_ms, now_ms)
+        call = self._calls.claim(Call(now_ms), unique, limit, lease_ms, tasks)
+        return self.finish(self._run("claim", call), unique, limit, lease_ms, now_ms, tasks)
 
     def ack_many_and_claim(
         self,
@@ -58,15 +67,22 @@ class ClaimReader:
         limit: int,
         lease_ms: int,
         now_ms: int,
+        tasks: Sequence[str] = (),
     ) -> Claim:
         """Ack every message of ``acks`` with its effects and claim, in one script call."""
         unique = list(dict.fromkeys(queues))
         call = self._calls.ack_groups(Call(now_ms), acks)
-        self._calls.claim(call, unique, limit, lease_ms)
-        return self.finish(self._run("ack_claim", call), unique, limit, lease_ms, now_ms)
+        self._calls.claim(call, unique, limit, lease_ms, tasks)
+        return self.finish(self._run("ack_claim", call), unique, limit, lease_ms, now_ms, tasks)
 
     def finish(
-        self, reply: list[Any], queues: list[str], limit: int, lease_ms: int, now_ms: int
+        self,
+        reply: list[Any],
+        queues: list[str],
+        limit: int,
+        lease_ms: int,
+        now_ms: int,
+        tasks: Sequence[str] = (),
     ) -> Claim:
         """Turn the reply of a claim script (run at ``now_ms``) into a :class:`Claim`."""
         messages: list[Message] = []
@@ -75,7 +91,7 @@ class ClaimReader:
         buried = len(corrupt)
         while buried and len(messages) < limit:  # refill the slots that corrupt bodies took
             before = len(corrupt)
-            call = self._calls.claim(Call(now_ms), queues, limit - len(messages), lease_ms)
+            call = self._calls.claim(Call(now_ms), queues, limit - len(messages), lease_ms, tasks)
             # The refill sees the state after the burials: its next_due is the exact one.
             next_due = self._read(self._run("claim", call), queues, now_ms, messages, corrupt)
             buried = len(corrupt) - before

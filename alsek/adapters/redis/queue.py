@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from alsek.adapters.codec import check_claim, dead_letter_prefix, decode_dead_letters
 from alsek.adapters.redis.calls import CallBuilder
@@ -76,14 +76,23 @@ class RedisMessageQueue(MessageQueue):
         ]  # every batch encoded before the first is sent
         return [bool(stored) for call in calls for stored in self._run("submit_many", call)]
 
-    def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:
+    def claim(
+        self,
+        queues: Sequence[str],
+        *,
+        limit: int,
+        lease_ms: int,
+        tasks: Collection[str] | None = None,
+    ) -> Claim:
         """Lease up to ``limit`` ready messages from ``queues``, in one round trip (more only to
         replace corrupt bodies found); see :meth:`MessageQueue.claim`.
 
         Raises:
             ValidationError: if ``limit`` is negative or ``lease_ms`` is not positive.
         """
-        return self._reader.claim(queues, limit=limit, lease_ms=lease_ms, now_ms=self._now())
+        return self._reader.claim(
+            queues, limit=limit, lease_ms=lease_ms, now_ms=self._now(), tasks=_names(tasks)
+        )
 
     def ack_many_and_claim(
         self,
@@ -92,11 +101,12 @@ class RedisMessageQueue(MessageQueue):
         queues: Sequence[str],
         limit: int,
         lease_ms: int,
+        tasks: Collection[str] | None = None,
     ) -> Claim:
         """Ack every message of ``acks`` (with its effects) and claim the next messages, in one
         round trip and one atomic step; see :meth:`MessageQueue.ack_many_and_claim`."""
         return self._reader.ack_many_and_claim(
-            acks, queues, limit=limit, lease_ms=lease_ms, now_ms=self._now()
+            acks, queues, limit=limit, lease_ms=lease_ms, now_ms=self._now(), tasks=_names(tasks)
         )
 
     def extend(self, messages: Sequence[Message], *, lease_ms: int) -> list[Message]:
@@ -148,16 +158,20 @@ class RedisMessageQueue(MessageQueue):
             names = self._session.client.smembers(self._keys.queue_set)
         return sorted(n.decode() if isinstance(n, bytes) else n for n in names)
 
-    def wait_for_work(self, queues: Sequence[str], timeout_ms: int) -> bool:
+    def wait_for_work(
+        self, queues: Sequence[str], timeout_ms: int, *, tasks: Collection[str] | None = None
+    ) -> bool:
         """Block until ``queues`` may have work or ``timeout_ms`` passes (BLPOP on the queues'
-        wake-up lists). Returns at once (True) if a claim would already find work."""
+        wake-up lists, and on their task signals with ``tasks``). Returns at once (True) if a
+        claim would already find work (checked only without ``tasks``: other tasks' ready
+        messages are no work for a consumer of some tasks)."""
         deadline = time.monotonic() + max(timeout_ms, 0) / 1000
         if not queues:
             time.sleep(max(timeout_ms, 0) / 1000)
             return False
-        if self._run("poll", self._calls.poll(Call(self._now()), queues)):
+        if not tasks and self._run("poll", self._calls.poll(Call(self._now()), queues)):
             return True
-        signals = [self._keys.queue(queue).signal for queue in queues]
+        signals = self._signals(queues, _names(tasks))
         while (remaining := deadline - time.monotonic()) > 0:
             with translated():
                 if self._session.client.blpop(signals, timeout=self._blpop_timeout(remaining)):
@@ -165,29 +179,42 @@ class RedisMessageQueue(MessageQueue):
         return False
 
     def wait_and_claim(
-        self, queues: Sequence[str], *, timeout_ms: int, limit: int, lease_ms: int
+        self,
+        queues: Sequence[str],
+        *,
+        timeout_ms: int,
+        limit: int,
+        lease_ms: int,
+        tasks: Collection[str] | None = None,
     ) -> Claim:
         """BLPOP on the queues' wake-up lists with the claim pipelined behind it: Redis runs the
         claim the moment a submission wakes the BLPOP, so an idle worker gets its message in
         the round trip that waited for it. See :meth:`Backend.wait_and_claim`."""
         check_claim(limit, lease_ms)  # before the wait lengthens the lease
         unique = list(dict.fromkeys(queues))
+        names = _names(tasks)
         if not unique:
             return super().wait_and_claim(
-                queues, timeout_ms=timeout_ms, limit=limit, lease_ms=lease_ms
+                queues, timeout_ms=timeout_ms, limit=limit, lease_ms=lease_ms, tasks=tasks
             )
-        signals = [self._keys.queue(queue).signal for queue in unique]
+        signals = self._signals(unique, names)
         deadline = time.monotonic() + max(timeout_ms, 0) / 1000
         while True:
             wait_s = self._blpop_timeout(deadline - time.monotonic())
             now = self._now()
             # The claim runs when the BLPOP returns, with this ``now``: lease for the wait too.
             lease = lease_ms + math.ceil(wait_s * 1000)
-            call = self._calls.claim(Call(now), unique, limit, lease)
+            call = self._calls.claim(Call(now), unique, limit, lease, names)
             woken, reply = self._run_after(("BLPOP", *signals, wait_s), "claim", call)
-            claim = self._reader.finish(reply, unique, limit, lease, now)
+            claim = self._reader.finish(reply, unique, limit, lease, now, names)
             if claim.messages or claim.corrupt or not woken or time.monotonic() >= deadline:
                 return claim
+
+    def _signals(self, queues: Sequence[str], tasks: Sequence[str]) -> list[str]:
+        """The wake-up lists to wait on: each queue's, and with ``tasks`` each of their task
+        signals in each queue (where a claim of other tasks leaves tokens for them)."""
+        signals = [self._keys.queue(queue).signal for queue in queues]
+        return signals + [f"{signal}:{task}" for signal in signals for task in tasks]
 
     def _blpop_timeout(self, remaining: float) -> float:
         # BLPOP takes float seconds (Redis >= 6); 0 would block forever. Stay below the socket
@@ -213,3 +240,8 @@ class RedisMessageQueue(MessageQueue):
                 if raw is not None
             ]
         return iter(decode_dead_letters(self._calls.serializer, entries, log))
+
+
+def _names(tasks: Collection[str] | None) -> tuple[str, ...]:
+    """The task filter of a claim as the scripts take it (empty: every task)."""
+    return tuple(sorted(tasks)) if tasks else ()

@@ -65,3 +65,30 @@ class RevokedError(AlsekError):
 
 class TerminationError(AlsekError):
     """Raised when a worker is asked to stop while work is running."""
+
+
+class NoTasksFoundError(ValidationError):
+    """Raised when a worker pool is left with no task to run (none given, or none of its
+    mechanism)."""
+
+
+class MultipleBrokersError(ValidationError):
+    """Raised when the tasks of one worker pool use brokers on different backends."""
+
+
+class SchedulingError(ValidationError):
+    """Raised when a triggered task cannot be scheduled (e.g. its function takes parameters)."""
+
+
+class LockAlreadyAcquiredError(LockError):
+    """Raised by ``Lock.acquire(if_already_acquired="raise_error")`` when the lock is held by
+    its own owner already."""
+
+
+class LockNotAcquiredError(LockError):
+    """Raised by ``Lock.release(raise_if_not_acquired=True)`` when the lock is not held by its
+    owner."""
+
+
+#: Alsek 1.3.2's spelling of :class:`MessageDoesNotExistError`.
+MessageDoesNotExistsError = MessageDoesNotExistError

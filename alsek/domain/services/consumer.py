@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
-from typing import Protocol
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 from alsek.domain.model.backoff import Backoff, LinearBackoff
 from alsek.domain.model.effects import Effects
@@ -20,7 +20,9 @@ from alsek.domain.model.errors import BackendError, ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import validate_queue_name
 from alsek.domain.services.broker import Broker
+from alsek.domain.services.lease_holder import LeaseHolder
 from alsek.ports.queue import Claim, MessageQueue
+from alsek.ports.ticker import Ticker
 
 log = logging.getLogger("alsek.consumer")
 
@@ -60,6 +62,9 @@ class _NeverStop:
         return False
 
 
+Subset = Sequence[str] | str | Mapping[str, Sequence[str]]
+
+
 def _queues(queues: Sequence[str] | str | None) -> tuple[str, ...] | None:
     if queues is None:
         return None
@@ -73,37 +78,69 @@ def _queues(queues: Sequence[str] | str | None) -> tuple[str, ...] | None:
     return names
 
 
+def _subset(
+    queues: Subset | None, subset: Subset | None, tasks: Collection[str] | None
+) -> tuple[tuple[str, ...] | None, frozenset[str] | None]:
+    """The queues and the task filter of a consumer, from ``queues`` or Alsek 1.3.2's ``subset``
+    (a list of queues, or ``{queue: [task names]}``), and ``tasks``."""
+    if queues is not None and subset is not None:
+        raise ValidationError("give queues or subset (Alsek 1.3.2's name), not both")
+    chosen = subset if queues is None else queues
+    names = set(tasks) if tasks is not None else None
+    if isinstance(chosen, Mapping):
+        listed = {str(task) for group in chosen.values() for task in group}
+        names = listed if names is None else names & listed
+        chosen = list(chosen)
+    if names is not None and not names:
+        raise ValidationError("tasks is empty: give at least one task name, or None for all")
+    return _queues(chosen), None if names is None else frozenset(names)
+
+
 class Consumer:
     """Leases messages from ``broker``'s backend.
 
     Args:
         broker: whose backend to consume.
-        queues: the queues to consume, most preferred first (a list or a comma-separated string);
-            None: every queue the backend knows, alphabetically (looked up again after each pass
-            that finds nothing).
+        queues: the queues to consume, most preferred first (a list or a comma-separated string),
+            or Alsek 1.3.2's subset form ``{queue: [task names]}`` (those queues, and only
+            messages of those tasks); None: every queue the backend knows, alphabetically
+            (looked up again after each pass that finds nothing).
         backoff: how long to wait after passes that find nothing, by number of such passes
             (milliseconds; a new submission ends the wait at once).
+        subset: Alsek 1.3.2's name for ``queues`` (give one or the other).
         lease_ms: how long a claimed message stays leased without a heartbeat.
         stop_signal: ends :meth:`stream` and the waits when set (default: never).
+        tasks: consume only messages of these tasks; other tasks' messages stay in the queues,
+            untouched, for their own consumers (default: every task).
+        ticker: keeps the messages :meth:`stream` yielded leased until they are settled (see
+            :class:`~alsek.domain.services.lease_holder.LeaseHolder`); None: no heartbeat (the
+            worker pools renew leases themselves). ``alsek.core.consumer.Consumer`` gives one.
     """
 
     def __init__(
         self,
         broker: Broker,
-        queues: Sequence[str] | str | None = None,
+        queues: Subset | None = None,
         backoff: Backoff | None = None,
+        subset: Subset | None = None,
         *,
         lease_ms: int = DEFAULT_LEASE_MS,
         stop_signal: StopSignal | None = None,
+        tasks: Collection[str] | None = None,
+        ticker: Ticker | None = None,
     ) -> None:
         if not isinstance(lease_ms, int) or lease_ms <= 0:
             raise ValidationError(f"lease_ms must be a positive integer (ms), got {lease_ms!r}")
         self.broker = broker
         self.backend: MessageQueue = broker.backend
-        self._queues = _queues(queues)
+        self._queues, self.tasks = _subset(queues, subset, tasks)
+        # Passed to the backend only when set: an unfiltered claim is the port's plain call.
+        self._filter: dict[str, Any] = {} if self.tasks is None else {"tasks": self.tasks}
         self.backoff = DEFAULT_CONSUMER_BACKOFF if backoff is None else backoff
         self.lease_ms = lease_ms
         self.stop_signal: StopSignal = stop_signal or _NeverStop()
+        self.ticker = ticker
+        self._holders: list[LeaseHolder] = []
         self._empty_passes = 0
         self._next_due_ms: int | None = None
         self._errors = 0
@@ -130,7 +167,9 @@ class Consumer:
         answered with a growing pause, so callers can simply call again; it never propagates.
         """
         try:
-            claim = self.backend.claim(self.queues, limit=limit, lease_ms=self.lease_ms)
+            claim = self.backend.claim(
+                self.queues, limit=limit, lease_ms=self.lease_ms, **self._filter
+            )
         except BackendError as error:
             self.pause_after_error(error)
             return []
@@ -147,7 +186,7 @@ class Consumer:
                 happened is unknown, so the caller retries them (acks are idempotent).
         """
         claim = self.backend.ack_many_and_claim(
-            acks, queues=self.queues, limit=limit, lease_ms=self.lease_ms
+            acks, queues=self.queues, limit=limit, lease_ms=self.lease_ms, **self._filter
         )
         return self._record(claim)
 
@@ -179,7 +218,7 @@ class Consumer:
         if timeout <= 0:
             return True
         try:
-            return self.backend.wait_for_work(self.queues, timeout)
+            return self.backend.wait_for_work(self.queues, timeout, **self._filter)
         except BackendError as error:
             self.pause_after_error(error)
             return False
@@ -197,8 +236,9 @@ class Consumer:
             return self.claim(limit)
         try:
             claim = self.backend.wait_and_claim(
-                self.queues, timeout_ms=timeout, limit=limit, lease_ms=self.lease_ms
-            )
+                self.queues, timeout_ms=timeout, limit=limit, lease_ms=self.lease_ms,
+                **self._filter,
+            )  # fmt: skip
         except BackendError as error:
             self.pause_after_error(error)
             return []
@@ -219,12 +259,37 @@ class Consumer:
         """Yield leased messages one at a time, in queue, priority and submission order, waiting
         (without polling) whenever nothing is ready. Ends when the stop signal is set.
 
-        Each message is leased for ``lease_ms``: acknowledge it (``broker.ack``) within that time,
-        or it is delivered again.
+        With a ``ticker`` (``alsek.core.consumer.Consumer`` has one), a message yielded stays
+        leased to this consumer until it is settled through the broker (``ack``, ``retry``,
+        ``fail``, ``remove``), for as long as the stream and the consumer live; after that its
+        lease lapses within ``lease_ms`` and it is delivered again. Without one, settle it
+        within ``lease_ms`` or it is delivered again.
         """
-        while not self.stop_signal.is_set():
-            messages = self.claim(limit=1)
-            if messages:
-                yield from messages
-            else:
-                self.wait_for_work()
+        holder = (
+            None if self.ticker is None else LeaseHolder(self.backend, self.lease_ms, self.ticker)
+        )
+        if holder is not None:
+            self._holders.append(holder)
+        try:
+            while not self.stop_signal.is_set():
+                messages = self.claim(limit=1)
+                if not messages:
+                    self.wait_for_work()
+                for message in messages:
+                    if holder is not None:
+                        holder.hold(message)
+                    yield message
+        finally:
+            if holder is not None:
+                holder.close()
+                self._holders.remove(holder)
+
+    def close(self) -> None:
+        """Stop the heartbeats of this consumer's streams (their unsettled messages' leases
+        lapse within ``lease_ms``); idempotent."""
+        for holder in list(self._holders):
+            holder.close()
+
+    def __del__(self) -> None:
+        for holder in getattr(self, "_holders", ()):
+            holder.close()

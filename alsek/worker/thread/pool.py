@@ -41,7 +41,8 @@ class ThreadWorkerPool(WorkerPool):
     """Runs tasks in threads, in up to ``n_processes`` process groups of ``n_threads`` threads.
 
     Args:
-        tasks: the tasks to run (all on one broker).
+        tasks: the tasks to run (all on one broker); only those with ``mechanism="thread"`` run
+            here (see :class:`~alsek.worker.pool.WorkerPool`).
         n_threads: threads per process group.
         n_processes: the most process groups at once (default: one per CPU).
         n_process_floor: groups kept running whatever the load (default 1).
@@ -57,6 +58,8 @@ class ThreadWorkerPool(WorkerPool):
         **options: as for :class:`~alsek.worker.pool.WorkerPool` (``queues``, ``backoff``,
             ``lease_ms``, ``grace_period``, ...).
     """
+
+    mechanism = "thread"
 
     def __init__(
         self,

@@ -281,13 +281,71 @@ local function lease(q, qi, want, until_arg, out)
   return got
 end
 
---@ claim: reader queue_block promote lease
--- args: limit, lease_ms, #queues ; then per queue a queue block.
--- Returns {next_due or false, qi1, member1, body1, qi2, ...} (qi counts from 0).
+--@ lease_tasks: consts wake
+-- Like lease, for a consumer that runs only the tasks in wanted (a set of names): members of
+-- other tasks stay ready, in place. It scans at most SCAN_MAX ready members, best first, and
+-- leaves a wake-up token on the task signal ("<signal>:<task>", same hash tag) of every other
+-- task it passed over, so that the consumer of those (waiting on its task signals) wakes even
+-- though this one consumed the queue's token.
+local SCAN_MAX = 1000
+local function lease_tasks(q, qi, want, until_arg, out, wanted)
+  local got, rank, passed = 0, 0, {}
+  while got < want and rank < SCAN_MAX do
+    local batch = redis.call('ZRANGE', q.ready, rank, rank + 99)
+    if #batch == 0 then break end
+    local names, members, uuids = {}, {}, {}
+    for _, m in ipairs(batch) do
+      local uuid, task = string.match(m, '^(.*)|([^|]*)$')  -- split_member
+      if uuid and wanted[task] and #members < want - got then
+        members[#members + 1], uuids[#uuids + 1] = m, uuid
+        names[#names + 1] = q.bodies .. task .. ':messages:' .. uuid  -- body_key
+      elseif uuid and not wanted[task] then
+        passed[task] = true
+      end
+    end
+    rank = rank + #batch - #members
+    if #members > 0 then
+      redis.call('ZREM', q.ready, unpack(members))
+      local raws = redis.call('MGET', unpack(names))
+      local za, gone = {}, {}
+      for i = 1, #members do
+        out[#out + 1] = qi
+        out[#out + 1] = members[i]
+        out[#out + 1] = raws[i]
+        if raws[i] then
+          za[#za + 1] = until_arg
+          za[#za + 1] = members[i]
+        else
+          gone[#gone + 1] = uuids[i]
+        end
+      end
+      if #gone > 0 then redis.call('HDEL', q.slots, unpack(gone)) end
+      if #za > 0 then redis.call('ZADD', q.leased, unpack(za)) end
+      got = got + #za / 2
+    end
+    if #batch < 100 then break end
+  end
+  if got < want then
+    redis.call('DEL', q.signal)
+    for task in pairs(wanted) do redis.call('DEL', q.signal .. ':' .. task) end
+  end
+  for task in pairs(passed) do wake(q.signal .. ':' .. task) end
+  return got
+end
+
+--@ claim: reader queue_block promote lease lease_tasks
+-- args: limit, lease_ms, #tasks, the task names (none: every task), #queues ; then per queue a
+-- queue block. Returns {next_due or false, qi1, member1, body1, qi2, ...} (qi counts from 0).
 local function claim(now)
   local limit = tonumber(arg())
   local lease_until = now + tonumber(arg())
   local until_arg = string.format('%.0f', lease_until)
+  local wanted = nil
+  local n_tasks = tonumber(arg())
+  if n_tasks > 0 then
+    wanted = {}
+    for _ = 1, n_tasks do wanted[arg()] = true end
+  end
   local out = {false}
   local next_due = nil
   local got = 0
@@ -298,7 +356,12 @@ local function claim(now)
     if lmin and (not next_due or lmin < next_due) then next_due = lmin end
     if dmin and (not next_due or dmin < next_due) then next_due = dmin end
     if got < limit then
-      local n = lease(q, qi - 1, limit - got, until_arg, out)
+      local n
+      if wanted then
+        n = lease_tasks(q, qi - 1, limit - got, until_arg, out, wanted)
+      else
+        n = lease(q, qi - 1, limit - got, until_arg, out)
+      end
       if n > 0 and (not next_due or lease_until < next_due) then next_due = lease_until end
       got = got + n
     end
