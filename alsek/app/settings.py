@@ -106,6 +106,8 @@ class WorkerSettings:
         n_process_floor: process groups always kept (thread pool).
         slot_wait_interval: how often the thread pool's supervisor looks at the load.
         prune_interval: how often the process pool's supervisor checks deadlines and children.
+        max_tasks_per_child: messages one task process of the process pool runs before a fresh
+            one is forked (1: a fresh process per task; 0: no limit).
         prefetch: messages each worker process claims beyond its free threads (None: the
             pool's default, ``n_threads`` for the thread pool and 32 for the process pool).
         complete_only_on_thread_exit: keep an interrupted thread's slot until it unwinds.
@@ -130,6 +132,7 @@ class WorkerSettings:
     n_process_floor: int = field(default=1, validator=_non_negative)
     slot_wait_interval: int = field(default=50, validator=_positive)
     prune_interval: int = field(default=100, validator=_positive)
+    max_tasks_per_child: int = field(default=1, validator=_non_negative)
     prefetch: int | None = field(default=None, validator=_non_negative_or_none)
     complete_only_on_thread_exit: bool = False
     consumer_backoff_factor: int = field(default=1_000, validator=_non_negative)

@@ -57,6 +57,7 @@ def _process_pool(tasks: list[Task], settings: WorkerSettings) -> ProcessWorkerP
     return ProcessWorkerPool(
         tasks,
         prune_interval=settings.prune_interval,
+        max_tasks_per_child=settings.max_tasks_per_child,
         **_pool_options(settings),
     )
 

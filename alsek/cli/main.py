@@ -109,11 +109,20 @@ def thread_pool(**options: Any) -> None:  # fmt: skip
     "--prune_interval",
     type=int,
     default=None,
-    help="How often (ms) the supervisor checks deadlines and children [default: 100].",
+    help="How often (ms) the supervisor checks deadlines and the zygote [default: 100].",
+)
+@click.option(
+    "--max_tasks_per_child",
+    type=int,
+    default=None,
+    help="Messages one task process runs before a fresh one is forked: 1 gives every task a "
+    "fresh process (isolation), more reuses it (faster for tiny tasks), 0 means no limit "
+    "[default: 1].",
 )
 def process_pool(**options: Any) -> None:  # fmt: skip
-    """Run each task in a process of its own, up to --n_processes at once; a task that times out
-    or crashes takes only its own process with it."""
+    """Run each task in a fresh process of its own (forked from a warm process that has imported
+    the tasks), up to --n_processes at once; a task that times out or crashes takes only its own
+    process with it."""
     _run("process", options)
 
 

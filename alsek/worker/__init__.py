@@ -11,8 +11,8 @@ One message's path through the thread pool:
 - :class:`~alsek.domain.services.message_processor.MessageProcessor`: runs a task and settles its
   message.
 
-The process pool (:mod:`alsek.worker.process`) runs each task in a child process of its own with
-the same feeder. Both pools share :mod:`~alsek.worker.pool` (the supervisor's loop and the start of
+The process pool (:mod:`alsek.worker.process`) runs each task in a fresh process forked from a
+warm zygote (:mod:`~alsek.worker.process.zygote`), fed by the same feeder in its supervisor. Both pools share :mod:`~alsek.worker.pool` (the supervisor's loop and the start of
 every child), :mod:`~alsek.worker.spec` (what a child is told), :mod:`~alsek.worker.lifecycle`
 (start methods, the :class:`~alsek.worker.lifecycle.StopSignal`, signals, restarts),
 :mod:`~alsek.worker.leases` (runs in progress, releasing messages) and

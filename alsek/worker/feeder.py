@@ -1,6 +1,6 @@
 """The one thread of a worker process that claims and acknowledges for its executors.
 
-Executors (a thread group's worker threads, or a process child's main thread) hand each finished
+Executors (a thread group's worker threads, or a process pool's dispatcher threads) hand each finished
 acknowledgement to the feeder and take their next message from its buffer: they never wait on
 Redis for the queue's sake. The feeder sends whatever piled up in one round trip
 (``ack_many_and_claim``): every pending acknowledgement, and a claim for the executors that are

@@ -2,7 +2,7 @@
 
 A :class:`Running` is one leased message being run: what the watchdog renews, times out and
 revokes. A thread group keeps its runs in a :class:`RunTable` (its worker threads add and drop
-them, its watchdog reads them); a process pool's supervisor reads them from its children's slots.
+them, its watchdog reads them); a process pool's supervisor keeps one for its dispatchers.
 :func:`release_quietly` gives messages back to their queues at once, for another worker to take.
 """
 

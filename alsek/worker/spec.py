@@ -58,6 +58,8 @@ class WorkerSpec:
             without handlers (``spawn``/``forkserver``; a forked child inherits them).
         initializer: called in the child before it looks up its tasks (pickled by reference).
         claim_tasks: the task names claims are limited to (empty: every task).
+        max_tasks_per_child: messages a process pool's task process runs before a fresh one is
+            forked (1: a fresh process per task; 0: no limit).
     """
 
     tasks: tuple[TaskRef, ...]
@@ -74,6 +76,7 @@ class WorkerSpec:
     logging: tuple[int, str] | None = None
     initializer: Callable[[], object] | None = None
     claim_tasks: tuple[str, ...] = ()
+    max_tasks_per_child: int = 1
     local: dict[str, Any] = field(factory=dict, eq=False, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:

@@ -32,12 +32,15 @@ from alsek import task
 import redis
 _seen = redis.Redis.from_url(os.environ["ALSEK_REDIS_URL"])
 
-@task(..., queue="tour")
+# A pool runs only tasks of its mechanism: the thread pool's example gets thread tasks.
+MECHANISM = os.environ.get("TOUR_MECHANISM", "process")
+
+@task(..., queue="tour", mechanism=MECHANISM)
 def task_a() -> str:
     _seen.rpush("tour:ran", "task_a")
     return "A!"
 
-@task(..., queue="tour")
+@task(..., queue="tour", mechanism=MECHANISM)
 def task_b() -> int:
     _seen.rpush("tour:ran", "task_b")
     return 99
@@ -103,13 +106,14 @@ from alsek import task
 from {package}singletons import broker
 
 _seen = redis.Redis.from_url(os.environ["ALSEK_REDIS_URL"])
+MECHANISM = os.environ.get("TOUR_MECHANISM", "process")  # the pool the example starts
 
-@task(broker, queue="queue_a")
+@task(broker, queue="queue_a", mechanism=MECHANISM)
 def add(a: int, b: int) -> int:
     _seen.rpush("tour:ran", f"add:{{a + b}}")
     return a + b
 
-@task(broker, queue="queue_b")
+@task(broker, queue="queue_b", mechanism=MECHANISM)
 def shout(word: str) -> str:
     _seen.rpush("tour:ran", f"shout:{{word}}")
     return word.upper()
@@ -126,13 +130,18 @@ def broker(redis_url: str) -> Broker:
     return Broker(RedisBackend(redis_url))
 
 
-def _environment(redis_url: str) -> dict[str, str]:
-    return {**os.environ, "ALSEK_REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
+def _environment(redis_url: str, mechanism: str) -> dict[str, str]:
+    return {
+        **os.environ, "ALSEK_REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1",
+        "TOUR_MECHANISM": mechanism,
+    }  # fmt: skip
 
 
-def _start(command: list[str], cwd: Path, redis_url: str) -> subprocess.Popen[str]:
+def _start(
+    command: list[str], cwd: Path, redis_url: str, mechanism: str = "process"
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        command, cwd=cwd, env=_environment(redis_url), text=True,
+        command, cwd=cwd, env=_environment(redis_url, mechanism), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
 
@@ -153,10 +162,12 @@ def _ran(seen: redis.Redis) -> list[str]:
     return [item.decode() for item in seen.lrange("tour:ran", 0, -1)]
 
 
-def _run_script(tmp_path: Path, body: str, redis_url: str) -> subprocess.Popen[str]:
+def _run_script(
+    tmp_path: Path, body: str, redis_url: str, mechanism: str = "process"
+) -> subprocess.Popen[str]:
     script = tmp_path / "tour_example.py"
     script.write_text(textwrap.dedent(PRELUDE) + textwrap.dedent(body))
-    return _start([sys.executable, str(script)], tmp_path, redis_url)
+    return _start([sys.executable, str(script)], tmp_path, redis_url, mechanism)
 
 
 def test_consumer_streams_messages(tmp_path: Path, redis_url: str, broker: Broker) -> None:
@@ -176,7 +187,8 @@ def test_consumer_streams_messages(tmp_path: Path, redis_url: str, broker: Broke
 def test_worker_pools_as_written(
     tmp_path: Path, redis_url: str, broker: Broker, seen: redis.Redis, example: str
 ) -> None:
-    process = _run_script(tmp_path, example, redis_url)
+    mechanism = "thread" if example is THREAD_POOL else "process"
+    process = _run_script(tmp_path, example, redis_url, mechanism)
     for name in ("task_a", "task_b", "task_a"):
         broker.submit(Message(task_name=name, queue="tour"))
     try:
@@ -220,7 +232,8 @@ CLI_EXAMPLES = [
 def test_cli_examples(
     example: str, project: Path, redis_url: str, broker: Broker, seen: redis.Redis
 ) -> None:
-    process = _start([ALSEK, *example.split()[1:]], project, redis_url)
+    mechanism = "thread" if "thread-pool" in example else "process"
+    process = _start([ALSEK, *example.split()[1:]], project, redis_url, mechanism)
     broker.submit(Message(task_name="add", queue="queue_a", args=(2, 3)))
     try:
         wait_until(lambda: bool(_ran(seen)) or process.poll() is not None, 30, "a run")
@@ -251,7 +264,7 @@ from alsek import task
 
 _seen = redis.Redis.from_url({url!r})
 
-@task(queue="defaults")
+@task(queue="defaults", mechanism={mechanism!r})
 def note(word: str) -> None:
     _seen.rpush("tour:ran", f"note:{{word}}")
 """
@@ -261,7 +274,10 @@ def note(word: str) -> None:
 def test_redis_url_reaches_spawned_children_whatever_the_environment_says(
     pool: str, tmp_path: Path, redis_url: str, broker: Broker, seen: redis.Redis
 ) -> None:
-    (tmp_path / "brokerless_tasks.py").write_text(BROKERLESS.format(url=redis_url))
+    mechanism = pool.split("-")[0]
+    (tmp_path / "brokerless_tasks.py").write_text(
+        BROKERLESS.format(url=redis_url, mechanism=mechanism)
+    )
     # A child that read the environment instead of its spec would find no Redis there.
     environment = {**os.environ, "ALSEK_REDIS_URL": "redis://127.0.0.1:1/0"}
     command = [ALSEK, pool, "brokerless_tasks", "--start_method", "spawn", "--n_processes", "1",

@@ -33,6 +33,8 @@ from alsek import Broker, Message, task
 from alsek.storage.backends.redis import RedisBackend
 
 NS = os.environ["ALSEK_TEST_NAMESPACE"]
+# The pool a worker runs decides the mechanism (a pool runs only its own mechanism's tasks).
+MECHANISM = os.environ.get("ALSEK_TEST_MECHANISM", "thread")
 backend = RedisBackend(os.environ["ALSEK_TEST_REDIS_URL"], namespace=NS)
 broker = Broker(backend)
 _counter = redis.Redis.from_url(os.environ["ALSEK_TEST_REDIS_URL"])
@@ -48,13 +50,13 @@ def _count(key: str, i: int) -> None:
     raise RuntimeError("Redis did not come back")
 
 
-@task(broker, queue="rel", mechanism="thread", max_retries=5, backoff=None)
+@task(broker, queue="rel", mechanism=MECHANISM, max_retries=5, backoff=None)
 def count(i: int) -> None:
     _count("runs", i)
     _count("pids", os.getpid())
 
 
-@task(broker, queue="rel", mechanism="thread", max_retries=5, backoff=None)
+@task(broker, queue="rel", mechanism=MECHANISM, max_retries=5, backoff=None)
 def sleepy(i: int, seconds: float) -> None:
     _count("started", i)
     _counter.hset(f"{NS}:started_at", f"{i}:{time.time()}", 1)
@@ -150,8 +152,9 @@ class Harness:
         """Start ``alsek <pool>-pool rel_tasks *args``."""
         log = self.directory / f"worker-{len(self.workers)}.log"
         command = [sys.executable, "-m", "alsek.cli.main", f"{pool}-pool", "rel_tasks", *args]
+        env = {**self.env, "ALSEK_TEST_MECHANISM": pool}
         process = subprocess.Popen(
-            command, cwd=self.directory, env=self.env, stdout=log.open("wb"),
+            command, cwd=self.directory, env=env, stdout=log.open("wb"),
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         worker = Worker(process, log)

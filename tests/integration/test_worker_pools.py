@@ -69,12 +69,12 @@ def _dead(broker: Broker, message: Message) -> Message:
 
 @pytest.mark.parametrize("kind", ["thread", "process"])
 def test_a_task_past_its_timeout_is_stopped_and_failed(broker: Broker, kind: str) -> None:
-    @task(broker, queue="t", timeout=300, max_retries=1, backoff=None)
+    @task(broker, queue="t", timeout=300, max_retries=1, backoff=None, mechanism=kind)
     def spin() -> None:
         while True:
             pass
 
-    @task(broker, queue="t")
+    @task(broker, queue="t", mechanism=kind)
     def after() -> int:
         return os.getpid()
 
@@ -109,7 +109,7 @@ def test_a_crashing_task_takes_only_its_own_process(broker: Broker) -> None:
 def test_revoking_with_interrupt_stops_the_run(
     broker: Broker, tracker: StatusTracker, backend: RedisBackend, kind: str
 ) -> None:
-    @task(broker, queue="t", max_retries=None, status_tracker=tracker)
+    @task(broker, queue="t", max_retries=None, status_tracker=tracker, mechanism=kind)
     def forever() -> None:
         while True:
             time.sleep(0.001)
@@ -131,7 +131,9 @@ def _idle(backend: RedisBackend) -> bool:
 def test_statuses_follow_the_run(broker: Broker, tracker: StatusTracker) -> None:
     seen: list[str] = []
 
-    @task(broker, queue="t", status_tracker=tracker, max_retries=1, backoff=None)
+    @task(
+        broker, queue="t", status_tracker=tracker, max_retries=1, backoff=None, mechanism="thread"
+    )
     def twice(message: Message) -> None:
         if message.retries == 0:
             raise RuntimeError("first attempt fails")
@@ -161,7 +163,7 @@ def test_heartbeats_keep_a_long_run_leased(
     runs: list[int] = []
     counter = f"{backend.namespace}:test-runs"
 
-    @task(broker, queue="t")
+    @task(broker, queue="t", mechanism=kind)
     def long() -> None:
         backend.client.incr(counter)
         time.sleep(2.0)  # several 300 ms leases
@@ -182,7 +184,7 @@ def test_heartbeats_keep_a_long_run_leased(
 def test_the_thread_pool_scales_up_under_load_and_prunes_idle_groups(broker: Broker) -> None:
     release = threading.Event()
 
-    @task(broker, queue="t")
+    @task(broker, queue="t", mechanism="thread")
     def block(seconds: float) -> None:
         time.sleep(seconds)
 
@@ -203,7 +205,7 @@ def test_idle_enqueue_to_start_latency(broker: Broker, backend: RedisBackend) ->
     started: list[float] = []
     key = f"{backend.namespace}:started"
 
-    @task(broker, queue="lat")
+    @task(broker, queue="lat", mechanism="thread")
     def stamp(sent: float) -> None:
         backend.client.rpush(key, time.time() - sent)
 

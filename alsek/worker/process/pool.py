@@ -1,32 +1,42 @@
-"""The process worker pool: each running task in a process of its own.
+"""The process worker pool: each task in a process of its own, forked fresh from a warm zygote.
 
-``n_processes`` warm children each run one message at a time and claim for themselves (see
-:mod:`alsek.worker.process.child`). The supervisor (this process) reads their shared-memory
-slots every ``prune_interval`` ms: it renews the leases of every running message in one call, kills
-a child whose task passed its deadline or was revoked (then retries or fails that message) and
-replaces children that died. A task that times out or crashes takes only its own process with it.
+The supervisor (this process) claims and acknowledges for the whole pool with one
+:class:`~alsek.worker.feeder.Feeder` (batched acknowledgements, prefetch), and runs
+``n_processes`` dispatcher threads. A dispatcher takes a message from the feeder, records it
+RUNNING (with a status tracker) and hands it to the zygote
+(:mod:`alsek.worker.process.zygote`), which forks a fresh task process for it: the task
+process runs it, decides its settlement (the task's hooks run there) and reports back; the
+dispatcher hands the acknowledgement to the feeder, or applies a retry or failure itself.
+
+So by default every task gets a fresh process (a fork of a process that has already imported the
+tasks: no import per task), and globals, leaks and crashes of one task never reach the next;
+``max_tasks_per_child`` > 1 lets a task process serve that many messages first (faster for
+tiny tasks, less isolated). The supervisor's watchdog renews leases of running messages,
+kills the task process of a message past its deadline or revoked (only that process), and
+restarts a zygote that died.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
-import os
+import threading
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from alsek.domain.model.errors import BackendError, RevokedError
+from alsek.domain.model.errors import RevokedError, TerminationError
 from alsek.domain.model.message import Message
-from alsek.domain.model.naming import message_name
 from alsek.domain.model.outcome import Outcome
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
-from alsek.domain.services.processing import settle
-from alsek.worker.leases import Running, release_quietly
-from alsek.worker.lifecycle import Restarts, StopSignal, terminate
+from alsek.domain.services.processing import Settlement, announce, settle
+from alsek.worker.feeder import Feeder
+from alsek.worker.leases import Running, RunTable, release_quietly
+from alsek.worker.lifecycle import StopSignal
 from alsek.worker.pool import WorkerPool, default_process_count, non_negative, positive
-from alsek.worker.process.child import run_child
-from alsek.worker.process.slots import SlotState, SlotTable, SlotView
+from alsek.worker.process.link import Reply, ZygoteLink
+from alsek.worker.process.runner import decode_settlement
 from alsek.worker.watchdog import Watchdog
 
 if TYPE_CHECKING:
@@ -34,27 +44,32 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("alsek.worker")
 
-_NEVER = 2**62
-#: Messages a child claims ahead by default.
+#: Messages the pool claims ahead of its free task processes by default.
 DEFAULT_PREFETCH = 32
-_BUSY = (SlotState.RUNNING, SlotState.SETTLING)
+#: How long (s) stopping waits for dispatchers after their task processes were killed.
+_JOIN_AFTER_KILL_S = 5.0
 
 
 class ProcessWorkerPool(WorkerPool):
     """Runs each task in a process of its own, up to ``n_processes`` at once.
 
     Args:
-        tasks: the tasks to run (all on one broker).
+        tasks: the tasks to run (all on one broker); only those with ``mechanism="process"``
+            (the default) run here (see :class:`~alsek.worker.pool.WorkerPool`).
         n_processes: how many tasks may run at once (default: one per CPU).
-        prune_interval: how often (ms) the supervisor checks deadlines and children.
-        slot_wait_interval: accepted for compatibility with the thread pool's options (the
-            children claim for themselves; the supervisor does not wait for slots).
-        prefetch: messages each child claims ahead of the one it runs, so that it never waits
-            on Redis between short tasks (0: claim only when free; default 32). They are given
-            back to the queue as soon as a task runs longer than 50 ms.
+        prune_interval: how often (ms) the supervisor checks deadlines and the zygote.
+        slot_wait_interval: accepted for compatibility; it has no effect (the pool never polls
+            for free slots: a finished task hands its slot the next message at once).
+        prefetch: messages claimed ahead of the free task processes, so that a finished task's
+            slot never waits on Redis (0: claim only for free slots; default 32). They go back
+            to the queue when every task process has been busy for 50 ms.
+        max_tasks_per_child: messages one task process runs before a fresh one is forked: 1
+            (default) gives every task a fresh process; 0 means no limit.
         **options: as for :class:`~alsek.worker.pool.WorkerPool` (``queues``, ``backoff``,
             ``lease_ms``, ``grace_period``, ...).
     """
+
+    mechanism = "process"
 
     def __init__(
         self,
@@ -63,161 +78,173 @@ class ProcessWorkerPool(WorkerPool):
         prune_interval: int = 100,
         slot_wait_interval: int = 50,
         prefetch: int | None = None,
+        max_tasks_per_child: int = 1,
         **options: Any,
     ) -> None:
         super().__init__(tasks, **options)
         self.n_processes = positive("n_processes", n_processes or default_process_count())
         self.prune_interval = positive("prune_interval", prune_interval)
         self.slot_wait_interval = positive("slot_wait_interval", slot_wait_interval)
-        self.slots = SlotTable(self.n_processes, self.context)
-        self._children: list[Any] = [None] * self.n_processes
-        self._started_at = [0.0] * self.n_processes
-        self._restart = [Restarts() for _ in range(self.n_processes)]
-        self._runs: dict[int, Running] = {}
         self.prefetch = non_negative("prefetch", DEFAULT_PREFETCH if prefetch is None else prefetch)
-        self._spec = self.spec(n_threads=1, prefetch=self.prefetch)
-        consumer = Consumer(self.broker, self.queues, stop_signal=self.stop_signal)
+        self.max_tasks_per_child = non_negative("max_tasks_per_child", max_tasks_per_child)
+        self._spec = self.spec(
+            n_threads=1, prefetch=self.prefetch, max_tasks_per_child=self.max_tasks_per_child
+        )
+        consumer = Consumer(
+            self.broker, self.queues, self.backoff, lease_ms=self.lease_ms,
+            stop_signal=self.stop_signal, tasks=self.claim_tasks,
+        )  # fmt: skip
         self.processor = MessageProcessor(consumer, self.tasks)
+        self.feeder = Feeder(
+            self.processor, executors=self.n_processes, stop=self.stop_signal,
+            prefetch=self.prefetch,
+        )  # fmt: skip
+        self.runs = RunTable()
+        self.link = ZygoteLink(self.context, self._spec, self.stop_signal)
         self.watchdog = Watchdog(
             self.broker.backend, self, lease_ms=self.lease_ms,
             heartbeat_ms=self.heartbeat_ms, tick_ms=self.prune_interval,
         )  # fmt: skip
+        self._run_numbers = itertools.count(1)
+        self._dispatchers: list[threading.Thread] = []
 
     # -- supervision -----------------------------------------------------------------------------
 
     def boot(self) -> None:
-        """Start every child."""
-        log.info("Process pool: %s process(es) on queue(s) %s.",
-                 self.n_processes, ", ".join(self.queues))  # fmt: skip
-        for index in range(self.n_processes):
-            self._start(index)
+        """Start the zygote, the feeder and the dispatchers."""
+        log.info("Process pool: up to %s task process(es) on queue(s) %s, %s.",
+                 self.n_processes, ", ".join(self.queues), self._reuse_text())  # fmt: skip
+        self.link.start()
+        self.feeder.start()
+        for slot in range(self.n_processes):
+            thread = threading.Thread(
+                target=self._serve, args=(slot,), name=f"alsek-dispatch-{slot}", daemon=True
+            )
+            thread.start()
+            self._dispatchers.append(thread)
 
-    def _start(self, index: int) -> None:
-        self.slots.reset(index)
-        process = self.context.Process(
-            target=run_child, args=(self._spec, index, self.slots, os.getpid()),
-            name=f"alsek-process-{index}", daemon=True,
-        )  # fmt: skip
-        process.start()
-        self._children[index] = process
-        self._started_at[index] = time.monotonic()
+    def _reuse_text(self) -> str:
+        if self.max_tasks_per_child == 1:
+            return "a fresh process per task"
+        if self.max_tasks_per_child == 0:
+            return "task processes reused without limit"
+        return f"up to {self.max_tasks_per_child} tasks per process"
 
     def step(self) -> None:
-        """One watchdog round: revocations, deadlines, heartbeats, dead children."""
+        """One watchdog round: revocations, deadlines, heartbeats, the zygote."""
         self.watchdog.step(self.stop_signal)
 
+    # -- dispatchers -----------------------------------------------------------------------------
+
+    def _serve(self, slot: int) -> None:
+        """The life of a dispatcher: hand the last settlement to the feeder, take the next
+        message, have it run in a task process; until the feeder has no more."""
+        settlement: Settlement | None = None
+        while True:
+            try:
+                message = self.feeder.next(settlement)
+                settlement = None
+                if message is None:
+                    return
+                settlement = self._run(slot, message)
+            except Exception:  # a dispatcher must never die silently, nor for good
+                log.exception("Dispatcher %s failed; it carries on.", slot)
+                settlement = None
+                if self.stop_signal.wait(1.0):
+                    return
+
+    def _run(self, slot: int, message: Message) -> Settlement | None:
+        """Run ``message`` in a task process; return how it ends (None: released)."""
+        task = self.processor.task_for(message)
+        running = Running(
+            message=message, key=slot, run=next(self._run_numbers),
+            deadline_ms=self.broker.backend.clock.now_ms() + message.timeout,
+        )  # fmt: skip
+        self.runs.add(running)
+        try:
+            if task is None:
+                return settle(None, message, Outcome())
+            self.processor.begin(task, message)
+            reply = self.link.run(slot, running.run, message)
+            running.settling = True
+            return self._settlement(task, running, reply)
+        finally:
+            self.runs.discard(running)
+
+    def _settlement(self, task: Task, running: Running, reply: Reply) -> Settlement | None:
+        message = running.message
+        if reply.payload is not None:
+            try:
+                return decode_settlement(reply.payload)
+            except Exception as garbage:  # a task that wrote garbage to its pipe: its crash
+                log.error(
+                    "Unreadable report from the task process of %s: %s", message.summary, garbage
+                )
+        if reply.lost or running.interrupt is TerminationError:
+            release_quietly(self.broker.backend, [message])  # not the task's doing: run again
+            return None
+        if running.interrupt is not None:
+            error: BaseException = running.interrupt(f"{message.summary}: {self._why(running)}")
+        else:
+            error = ChildProcessError(f"the worker process died (exit code {reply.exit_code})")
+        outcome = Outcome.failure(error)
+        settlement = settle(task, message, outcome, self.processor.tasks)
+        announce(task, settlement, outcome)
+        return settlement
+
+    @staticmethod
+    def _why(running: Running) -> str:
+        if running.interrupt is TimeoutError:
+            return f"exceeded its timeout of {running.message.timeout} ms"
+        return "was revoked"
+
+    # -- watchdog hooks --------------------------------------------------------------------------
+
     def running(self) -> list[Running]:
-        """The messages the children run (for the watchdog)."""
-        runs: dict[int, Running] = {}
-        for index in range(self.n_processes):
-            view = self.slots.read(index)
-            if view.state not in _BUSY:
-                continue
-            known = self._runs.get(index)
-            if known is None or known.run != view.sequence:
-                deadline = view.deadline_ms if view.state is SlotState.RUNNING else _NEVER
-                known = Running(message=view.stub(), deadline_ms=deadline, key=index,
-                                run=view.sequence, settling=view.state is SlotState.SETTLING)  # fmt: skip
-            runs[index] = known
-        self._runs = runs
-        return list(runs.values())
+        """The messages running in task processes (for the watchdog)."""
+        return self.runs.snapshot()
 
     def on_timeout(self, running: Running) -> None:
-        """Kill the child whose task passed its deadline; retry or fail the message."""
-        error = TimeoutError(f"{running.message.summary} exceeded its timeout")
-        self._end_run(running.key, running.run, error)
+        """Kill the task process of a message past its deadline (it is retried or failed)."""
+        self._kill(running, TimeoutError)
 
     def on_revoke(self, uuid: str) -> None:
-        """Kill the child running message ``uuid`` and fail the message."""
-        for running in self.running():
-            if running.message.uuid == uuid and not running.settling:
-                self._end_run(running.key, running.run, RevokedError(f"message {uuid} was revoked"))
+        """Kill the task process running message ``uuid`` (it fails as revoked)."""
+        for running in self.runs.by_uuid(uuid):
+            self._kill(running, RevokedError)
 
     def on_tick(self) -> None:
-        """Replace children that died (a message one was running fails as a crash); a child
-        that keeps dying at start is restarted after a growing pause."""
-        for index, process in enumerate(self._children):
-            if process is not None and process.is_alive():
-                continue
-            if process is not None:
-                self._buried(index, process)
-            if not self.stop_signal.is_set() and self._restart[index].due():
-                self._start(index)
+        """Restart the zygote if it died."""
+        self.link.ensure_running()
 
-    def _buried(self, index: int, process: Any) -> None:
-        process.join(0)
-        view = self.slots.read(index)
-        if not self.stop_signal.is_set():
-            log.error("Process child %s (pid %s) died with exit code %s.",
-                      index, process.pid, process.exitcode)  # fmt: skip
-        self._settle_dead(
-            view, ChildProcessError(f"the worker process died (exit code {process.exitcode})")
+    def _kill(self, running: Running, reason: type[BaseException]) -> None:
+        if running.settling:
+            return
+        log.warning(
+            "Killing the task process of %s (%s).", running.message.summary, reason.__name__
         )
-        self._children[index] = None
-        self._restart[index].died(lived_s=time.monotonic() - self._started_at[index])
-
-    # -- ending runs -----------------------------------------------------------------------------
-
-    def _end_run(self, index: int, sequence: int, error: BaseException) -> None:
-        process = self._children[index]
-        if process is None:
-            return
-        if self.slots.read(index).sequence != sequence:
-            return  # the run ended on its own meanwhile
-        log.warning("Killing process child %s (pid %s): %s", index, process.pid, error)
-        process.kill()
-        process.join(5)
-        view = self.slots.read(index)
-        if view.sequence == sequence:
-            self._settle_dead(view, error)
-        else:  # the judged run finished just before the kill; the next one was cut short
-            self._settle_dead(view, None)
-        self._children[index] = None
-        if not self.stop_signal.is_set():
-            self._start(index)
-
-    def _settle_dead(self, view: SlotView, error: BaseException | None) -> None:
-        """Settle the message a dead child held: fail or retry it with ``error`` if it was
-        running, else (settling, or cut short innocently) give it back to the queue."""
-        if view.state not in _BUSY:
-            return
-        if error is None or view.state is SlotState.SETTLING:
-            release_quietly(self.broker.backend, [view.stub()])
-            return
-        message = self._load(view)
-        if message is None:
-            return
-        task = self.tasks.get(message.task_name)
-        self.processor.finish(settle(task, message, Outcome.failure(error), self.tasks))
-
-    def _load(self, view: SlotView) -> Message | None:
-        try:
-            data = self.broker.backend.get(message_name(view.stub()), default=None)
-            return None if data is None else Message.from_data(data)
-        except (BackendError, ValueError) as error:
-            log.error("Cannot load %s to settle it (%s); its lease will lapse.", view.uuid, error)
-            return None
+        running.interrupt = reason
+        running.interrupted_at = time.monotonic()
+        self.link.kill(running.key, running.run)
 
     # -- shutdown --------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """SIGTERM every child, keep renewing leases while running tasks finish (within the
-        grace period; idle children exit at once), then kill the rest and release their
-        messages."""
+        """Stop claiming, keep renewing leases while running tasks finish (within the grace
+        period), then kill the task processes left and release their messages."""
         self.stop_signal.set()
-        for process in self._children:
-            if process is not None:
-                terminate(process)
+        self.feeder.wake()
         grace = StopSignal.after(self.grace_period / 1000)
-        while not grace.is_set() and self._any_child_alive():
+        while not grace.is_set() and self._dispatching():
             self.watchdog.step(grace)
-        for index, process in enumerate(self._children):
-            if process is not None and process.is_alive():
-                view = self.slots.read(index)
-                process.kill()
-                process.join(5)
-                self._settle_dead(view, None)
+        for running in self.runs.snapshot():
+            self._kill(running, TerminationError)
+        deadline = time.monotonic() + _JOIN_AFTER_KILL_S
+        for thread in self._dispatchers:
+            thread.join(max(deadline - time.monotonic(), 0))
+        self.feeder.close(timeout_s=5)
+        self.link.close()
         self.watchdog.close()
 
-    def _any_child_alive(self) -> bool:
-        return any(p is not None and p.is_alive() for p in self._children)
+    def _dispatching(self) -> bool:
+        return any(thread.is_alive() for thread in self._dispatchers)
