@@ -1,10 +1,11 @@
 """Results on a real redis-server, processed by a real worker pool.
 
-``running_pool`` (used by the other result, status and tour tests too) runs a ThreadWorkerPool
-in a background thread of the test process; its process groups are forked, so tasks defined in a
-test (or a tour snippet) work as they are. It returns once the first group is forked: a fork
-while another thread of the test uses the same Redis client can copy redis-py's pool lock in its
-locked state and hang the child (reported to the workers' owner).
+``running_pool`` (used by the other result, status and tour tests too) runs the pool of the tasks'
+mechanism (a ProcessWorkerPool for the tour's default, ``"process"``; a ThreadWorkerPool for
+``mechanism="thread"`` tasks) in a background thread of the test process; its processes are
+forked, so tasks defined in a test (or a tour snippet) work as they are. It returns once the first
+child is forked: a fork while another thread of the test uses the same Redis client can copy
+redis-py's pool lock in its locked state and hang the child (reported to the workers' owner).
 """
 
 from __future__ import annotations
@@ -31,13 +32,18 @@ def _forked(pool: Any) -> bool:
     """Whether the pool has started its first children (so no fork is still to come at once)."""
     if isinstance(pool, ThreadWorkerPool):
         return pool.groups >= 1
-    return all(child is not None for child in pool._children)
+    return pool.link.ready
 
 
 @contextlib.contextmanager
-def running_pool(tasks: list[Any], *, processes: bool = False, **options: Any) -> Iterator[Any]:
-    """A worker pool (ThreadWorkerPool, or ProcessWorkerPool with ``processes``) working on
-    ``tasks`` until the block ends, then stopped gracefully."""
+def running_pool(
+    tasks: list[Any], *, processes: bool | None = None, **options: Any
+) -> Iterator[Any]:
+    """A worker pool working on ``tasks`` until the block ends, then stopped gracefully: a
+    ProcessWorkerPool with ``processes`` (default: when some task has the process mechanism),
+    else a ThreadWorkerPool."""
+    if processes is None:
+        processes = any(t.mechanism == "process" for t in tasks)
     if processes:
         pool: Any = ProcessWorkerPool(tasks, **{"n_processes": 4, "grace_period": 5_000, **options})
     else:

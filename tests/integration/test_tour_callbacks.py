@@ -48,6 +48,6 @@ def test_nested_and_flat_callbacks_run_through_a_pool(
         pool = ProcessWorkerPool(tasks=tasks, n_processes=2)
     with running(pool):
         wait_until(lambda: _drained(broker), 60, "both chains to finish")
-    printed = [line for line in capfd.readouterr().out.splitlines() if line.strip()]
-    assert printed == ["5", "5"], printed
+    printed = "".join(capfd.readouterr().out.split())  # two threads' prints may interleave
+    assert printed == "55", printed
     assert list(broker.dead_letters()) == [], "no callback failed"

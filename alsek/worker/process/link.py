@@ -88,6 +88,11 @@ class ZygoteLink:
         ).start()
 
     @property
+    def ready(self) -> bool:
+        """Whether a zygote is up and has its tasks (runs are taken at once)."""
+        return self._ready
+
+    @property
     def alive(self) -> bool:
         """Whether a zygote runs (or is starting)."""
         return self.process is not None and self.process.is_alive()

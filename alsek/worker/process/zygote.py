@@ -208,5 +208,7 @@ def run_zygote(spec: WorkerSpec, channel: Connection, parent_pid: int) -> None:
     if spec.initializer is not None:
         spec.initializer()
     tasks = spec.resolve()
+    log.debug("Zygote (pid %s) started with %s task(s); it forks a process per run.",
+              os.getpid(), len(tasks))  # fmt: skip
     channel.send(("ready", os.getpid(), time.monotonic()))
     Zygote(spec, channel, tasks).loop()
