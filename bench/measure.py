@@ -199,13 +199,13 @@ def measure(system: System, args: argparse.Namespace, logdir: Path) -> dict:
     r = redis.Redis.from_url(os.environ["BENCH_REDIS_URL"])
     system.setup()
     result: dict = {"configs": {}}
-    for config in args.configs:
+    for config in [c for c in args.configs if c in system.configs]:
         try:
             result["configs"][config] = run_config(r, system, config, args, logdir)
         except DrainFailed as e:
             result["configs"][config] = {"error": str(e), "label": system.labels.get(config, config)}
             log(f"{config}: FAILED {e}")
-    if args.monitor_tasks > 0:
+    if args.monitor_tasks > 0 and CONFIG_A in system.configs:
         try:
             result["monitor"] = monitor_pass(r, system, args.monitor_tasks, args, logdir)
         except DrainFailed as e:

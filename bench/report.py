@@ -68,7 +68,7 @@ METRICS = [
 
 def best_peer(results: list[dict], metric: Metric) -> tuple[str, float] | None:
     """The best peer (not alsek) on ``metric``: its name and value."""
-    values = [(r["system"], metric.get(r)) for r in results if r["system"] != ALSEK]
+    values = [(r["system"], metric.get(r)) for r in results if not r["system"].startswith(ALSEK)]
     values = [(name, v) for name, v in values if v is not None]
     if not values:
         return None

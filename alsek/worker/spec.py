@@ -60,6 +60,7 @@ class WorkerSpec:
         claim_tasks: the task names claims are limited to (empty: every task).
         max_tasks_per_child: messages a process pool's task process runs before a fresh one is
             forked (1: a fresh process per task; 0: no limit).
+        zygote_spares: fresh task processes a process pool's zygote keeps forked ahead.
     """
 
     tasks: tuple[TaskRef, ...]
@@ -77,6 +78,7 @@ class WorkerSpec:
     initializer: Callable[[], object] | None = None
     claim_tasks: tuple[str, ...] = ()
     max_tasks_per_child: int = 1
+    zygote_spares: int = 1
     local: dict[str, Any] = field(factory=dict, eq=False, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from bench.systems.base import System
 #: name -> "module:Class"; imported lazily so one broken system cannot break the others.
 REGISTRY: dict[str, str] = {
     "alsek": "bench.systems.alsek_system:AlsekSystem",
+    "alsek-reuse": "bench.systems.alsek_system:AlsekReuseSystem",
     "rq": "bench.systems.rq_system:RqSystem",
     "dramatiq": "bench.systems.dramatiq_system:DramatiqSystem",
     "celery": "bench.systems.celery_system:CelerySystem",
@@ -16,7 +17,7 @@ REGISTRY: dict[str, str] = {
 }
 
 #: Systems run by default, in this order (alsek first).
-DEFAULT_ORDER = ["alsek", "rq", "dramatiq", "celery", "huey"]
+DEFAULT_ORDER = ["alsek", "alsek-reuse", "rq", "dramatiq", "celery", "huey"]
 
 
 def load(name: str) -> System:

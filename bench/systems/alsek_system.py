@@ -1,5 +1,9 @@
 """alsek: ``alsek thread-pool`` (config A) and ``alsek process-pool`` (config B).
 
+Config B gives every task a fresh process (the default, ``--max_tasks_per_child 1``); the
+``alsek-reuse`` system runs config B only, with ``--max_tasks_per_child 0`` (task processes
+reused without limit), to show what the isolation costs.
+
 Everything about how alsek is invoked lives in this module: if the CLI grows a
 different way to take the Redis URL, change :func:`redis_url_args` only.
 """
@@ -14,10 +18,14 @@ from bench.systems.base import CONFIG_A, CONFIG_B, System, script
 from bench.tasks._common import QUEUE, redis_url
 
 MODULE = "bench.tasks.alsek_tasks"
+#: The same tasks with ``mechanism="process"``: a pool runs only its own mechanism's tasks.
+PROCESS_MODULE = "bench.tasks.alsek_process_tasks"
 POOL_ARGS = {
     CONFIG_A: ["thread-pool", MODULE, "--n_processes", "1", "--n_threads", "8", "-qu", QUEUE],
-    CONFIG_B: ["process-pool", MODULE, "--n_processes", "2", "-qu", QUEUE],
+    CONFIG_B: ["process-pool", PROCESS_MODULE, "--n_processes", "2", "-qu", QUEUE],
 }
+#: Config B reusing task processes (no per-task fork).
+REUSE_ARGS = ["--max_tasks_per_child", "0"]
 HELP_TIMEOUT_S = 60
 #: Messages per ``generate_many`` call (as RQ's ``enqueue_many`` batches in its module).
 BATCH = 1000
@@ -64,7 +72,7 @@ class AlsekSystem(System):
     dist = "alsek"
     labels = {
         CONFIG_A: "alsek thread-pool --n_processes 1 --n_threads 8",
-        CONFIG_B: "alsek process-pool --n_processes 2",
+        CONFIG_B: "alsek process-pool --n_processes 2 (a fresh process per task)",
     }
 
     def unavailable_reason(self) -> str | None:
@@ -111,3 +119,17 @@ class AlsekSystem(System):
 
     def worker_env(self) -> dict[str, str]:
         return {"ALSEK_REDIS_URL": redis_url()}
+
+
+class AlsekReuseSystem(AlsekSystem):
+    """alsek's process pool with task processes reused (``--max_tasks_per_child 0``), config B
+    only: the price of a fresh process per task is the difference with ``alsek``'s config B."""
+
+    name = "alsek-reuse"
+    labels = {
+        CONFIG_B: "alsek process-pool --n_processes 2 --max_tasks_per_child 0 (processes reused)"
+    }
+    configs = (CONFIG_B,)
+
+    def worker_argv(self, config: str) -> list[str]:
+        return [*super().worker_argv(config), *REUSE_ARGS]

@@ -44,6 +44,8 @@ class System:
     labels: dict[str, str] = {}
     #: Extra remarks for the results page.
     notes: list[str] = []
+    #: The configs this system is measured in.
+    configs: tuple[str, ...] = CONFIGS
 
     def unavailable_reason(self) -> str | None:
         """Why this system cannot run here, or ``None`` when it can."""

@@ -131,7 +131,7 @@ def test_max_tasks_per_child_reuses_a_process_for_that_many_tasks(pool: Pool) ->
         pool.tasks.probe.generate(args=(i,))
     wait_until(lambda: len(pool.probes()) == 10, 60, "10 probes", worker)
     by_pid: dict[int, list[int]] = {}
-    for i, (pid, seen) in sorted(pool.probes().items()):
+    for _, (pid, seen) in sorted(pool.probes().items()):
         by_pid.setdefault(pid, []).append(seen)
     assert sorted(by_pid.values()) == [[1, 2, 3, 4, 5], [1, 2, 3, 4, 5]], by_pid
     assert worker.stop() == 0, worker.tail()

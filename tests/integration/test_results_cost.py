@@ -200,7 +200,8 @@ def test_waiting_costs_nothing_while_it_waits(
         def wait() -> None:
             with pytest.raises(ResultNotFoundError):
                 store.get(pending[0], timeout=ms)
-            assert not tracker.wait_for(pending[0], TaskStatus.SUCCEEDED, timeout=ms)
+            with pytest.raises(TimeoutError):
+                tracker.wait_for(pending[0], TaskStatus.SUCCEEDED, timeout=ms)
 
         return wait
 

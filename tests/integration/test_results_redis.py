@@ -32,7 +32,7 @@ def _forked(pool: Any) -> bool:
     """Whether the pool has started its first children (so no fork is still to come at once)."""
     if isinstance(pool, ThreadWorkerPool):
         return pool.groups >= 1
-    return pool.link.ready
+    return pool.ready
 
 
 @contextlib.contextmanager

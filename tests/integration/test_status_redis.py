@@ -68,7 +68,7 @@ def test_wait_for_many_messages_at_once(broker: Broker, tracker: StatusTracker) 
     def quick() -> None:
         return None
 
-    outcomes: list[bool] = []
+    outcomes: list[TaskStatus] = []
 
     def wait(message: Message) -> None:
         outcomes.append(tracker.wait_for(message, TaskStatus.SUCCEEDED, timeout=30_000))
@@ -80,7 +80,7 @@ def test_wait_for_many_messages_at_once(broker: Broker, tracker: StatusTracker) 
             waiter.start()
         for waiter in waiters:
             waiter.join(30)
-    assert outcomes == [True] * len(messages)
+    assert outcomes == [TaskStatus.SUCCEEDED] * len(messages)
 
 
 def test_the_integrity_scanner_marks_a_lost_message_unknown(

@@ -31,7 +31,7 @@ def test_a_long_task_does_not_hold_back_what_its_child_prefetched(
         return n
 
     pool = ProcessWorkerPool([slow, quick], n_processes=2, prefetch=8, lease_ms=5_000)
-    with running(pool, started=lambda: pool.link.ready):
+    with running(pool, started=lambda: pool.ready):
         long_one = slow.generate(submit=False)
         shorts = [quick.generate(args=(n,), submit=False) for n in range(6)]
         started = time.monotonic()

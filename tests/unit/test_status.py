@@ -91,7 +91,8 @@ def test_effects_write_and_publish_with_a_ttl(tracker: StatusTracker, clock: Fak
     assert write.name == publish.channel == "status:m1"
     assert write.value == publish.value
     assert write.value == {
-        "status": "RUNNING", "timestamp": clock.now_ms(), "uuid": "m1", "queue": "q", "task_name": "t",
+        "status": "RUNNING", "details": None, "timestamp": clock.now_ms(), "uuid": "m1",
+        "queue": "q", "task_name": "t",
     }  # fmt: skip
     assert write.ttl_ms == tracker.ttl == 7 * 24 * 3_600_000
 
@@ -106,10 +107,40 @@ def test_statuses_expire(backend: Backend, clock: FakeClock) -> None:
 def test_set_get_delete(tracker: StatusTracker) -> None:
     tracker.set(M, TaskStatus.RETRYING)
     assert tracker.get(M) is TaskStatus.RETRYING
-    tracker.delete(M)
+    tracker.delete(M, check=False)
     assert not tracker.exists(M)
     with pytest.raises(KeyError):
-        tracker.delete(M, missing_ok=False)
+        tracker.delete(M)
+    tracker.delete(M, missing_ok=True)
+
+
+@pytest.mark.parametrize("status", list(TaskStatus))
+def test_delete_checks_that_the_status_is_terminal_as_alsek_1_3_2(
+    tracker: StatusTracker, status: TaskStatus
+) -> None:
+    tracker.set(M, status)
+    if status.terminal:
+        tracker.delete(M)
+        assert not tracker.exists(M)
+    else:
+        with pytest.raises(ValidationError, match="not terminal"):
+            tracker.delete(M)
+        assert tracker.exists(M)
+
+
+def test_the_alsek_1_3_2_surface(tracker: StatusTracker, backend: Backend) -> None:
+    tracker.set(M, TaskStatus.FAILED, details={"why": "bad input"})
+    assert tracker.get(M).status is TaskStatus.FAILED  # 1.3.2's get(m).status still runs
+    update = tracker.get_update(M)
+    assert update is not None
+    status, details = update
+    assert (status, details) == (TaskStatus.FAILED, {"why": "bad input"})
+    assert update.as_dict()["details"] == {"why": "bad input"}
+    assert tracker.get_storage_name(M) == tracker.get_pubsub_name(M) == "status:m1"
+    with backend.subscribe("status:m1") as heard:
+        tracker.publish_update(M, update)
+        assert StatusUpdate.parse(heard.get(1_000)) == update
+    assert StatusTracker(backend, enable_pubsub=False).enable_pubsub is False
 
 
 # -- waiting ---------------------------------------------------------------------------------
@@ -117,8 +148,9 @@ def test_set_get_delete(tracker: StatusTracker) -> None:
 
 def test_wait_for_a_status_already_there(tracker: StatusTracker) -> None:
     tracker.set(M, TaskStatus.SUCCEEDED)
-    assert tracker.wait_for(M, TaskStatus.SUCCEEDED, timeout=0)
-    assert tracker.wait_for(M, [TaskStatus.FAILED, TaskStatus.SUCCEEDED], timeout=0)
+    assert tracker.wait_for(M, TaskStatus.SUCCEEDED, timeout=0) is TaskStatus.SUCCEEDED
+    reached = tracker.wait_for(M, [TaskStatus.FAILED, TaskStatus.SUCCEEDED], timeout=0)
+    assert reached is TaskStatus.SUCCEEDED
 
 
 def test_wait_for_sees_a_status_passed_through(tracker: StatusTracker, backend: Backend) -> None:
@@ -131,8 +163,25 @@ def test_wait_for_sees_a_status_passed_through(tracker: StatusTracker, backend: 
 
 
 def test_wait_for_times_out_without_polling(tracker: StatusTracker, backend: Backend) -> None:
-    assert not tracker.wait_for(M, TaskStatus.SUCCEEDED, timeout=300)
+    with pytest.raises(TimeoutError):
+        tracker.wait_for(M, TaskStatus.SUCCEEDED, timeout=300)
     assert backend.reads == 3  # before and after subscribing, at the deadline: nothing between
+
+
+def test_wait_for_without_raising_returns_the_current_status(tracker: StatusTracker) -> None:
+    assert tracker.wait_for(M, TaskStatus.SUCCEEDED, 10, raise_on_timeout=False) is (
+        TaskStatus.UNKNOWN
+    )
+    tracker.set(M, TaskStatus.RUNNING)
+    status = tracker.wait_for(
+        M, TaskStatus.SUCCEEDED, 10, poll_interval=0.05, raise_on_timeout=False
+    )
+    assert status is TaskStatus.RUNNING
+
+
+def test_wait_for_refuses_seconds(tracker: StatusTracker) -> None:
+    with pytest.raises(ValidationError, match="milliseconds .*1.3.2 took seconds"):
+        tracker.wait_for(M, TaskStatus.SUCCEEDED, timeout=5.0)
 
 
 def test_wait_for_a_status_set_later(tracker: StatusTracker, backend: Backend) -> None:
@@ -147,9 +196,10 @@ def test_wait_for_a_status_set_later(tracker: StatusTracker, backend: Backend) -
     thread.join(5)
 
 
-def test_wait_for_rejects_non_statuses(tracker: StatusTracker) -> None:
+@pytest.mark.parametrize("wrong", ["SUCCEEDED", 123, object()])
+def test_wait_for_rejects_non_statuses(tracker: StatusTracker, wrong: Any) -> None:
     with pytest.raises(ValidationError):
-        tracker.wait_for(M, "SUCCEEDED", timeout=0)  # type: ignore[arg-type]
+        tracker.wait_for(M, wrong, timeout=0)
 
 
 # -- listening -------------------------------------------------------------------------------
@@ -296,3 +346,10 @@ def test_the_default_scanner_uses_apscheduler_hourly(
         assert scanner.trigger.interval.total_seconds() == 3_600
     finally:
         scanner.shutdown()
+
+
+def test_listening_goes_on_after_the_end_without_auto_exit(tracker: StatusTracker) -> None:
+    tracker.set(M, TaskStatus.SUCCEEDED)
+    assert statuses(list(tracker.listen_to_updates(M))) == [TaskStatus.SUCCEEDED]
+    heard = list(tracker.listen_to_updates(M, auto_exit=False, timeout=200))
+    assert statuses(heard) == [TaskStatus.SUCCEEDED]  # and it waited for the timeout

@@ -3,7 +3,6 @@ settings."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 import time
@@ -11,12 +10,10 @@ from signal import SIGTERM
 
 import pytest
 
-from alsek import Message
 from alsek.app.settings import Settings, WorkerSettings
 from alsek.domain.model.errors import ValidationError
 from alsek.domain.model.outcome import Outcome
 from alsek.worker.lifecycle import StopSignal, install_stop_handlers, process_context
-from alsek.worker.process.slots import SlotState, SlotTable
 from alsek.worker.thread.interrupt import ThreadInterrupter
 from tests.unit.waiting import WAIT_S
 
@@ -81,33 +78,6 @@ def test_an_abandoned_run_has_no_outcome() -> None:
 
     assert interrupter.execute(1, abandon_self) is None
     assert not interrupter.abandon(1), "a finished run cannot be abandoned"
-
-
-def test_slots_round_trip_and_sequence() -> None:
-    slots = SlotTable(2, multiprocessing.get_context("fork"))
-    message = Message(task_name="t", queue="q", uuid="u-1")
-    first = slots.read(0)
-    assert first.state is SlotState.IDLE
-    slots.write(0, SlotState.RUNNING, message, 123)
-    view = slots.read(0)
-    assert (view.state, view.deadline_ms, view.queue, view.task, view.uuid) == (
-        SlotState.RUNNING, 123, "q", "t", "u-1",
-    )  # fmt: skip
-    assert view.sequence > first.sequence and view.sequence % 2 == 0
-    assert view.stub().uuid == "u-1"
-    slots.write(0, SlotState.SETTLING, message)
-    assert slots.read(0).state is SlotState.SETTLING
-    assert slots.read(1).state is SlotState.IDLE
-
-
-def test_slots_are_shared_with_a_forked_child() -> None:
-    context = multiprocessing.get_context("fork")
-    slots = SlotTable(1, context)
-    message = Message(task_name="t", queue="q", uuid="from-child")
-    child = context.Process(target=slots.write, args=(0, SlotState.RUNNING, message, 7))
-    child.start()
-    child.join(10)
-    assert slots.read(0).uuid == "from-child"
 
 
 def test_a_stop_signal_wakes_its_waiters_and_stays_set() -> None:
@@ -177,20 +147,6 @@ def test_worker_settings_carry_the_defaults_settings() -> None:
     given = WorkerSettings.from_env(env, redis_url="redis://given:2/0")
     assert given.defaults == Settings(redis_url="redis://given:2/0", namespace="alsek")
     assert WorkerSettings.from_env({}).defaults == Settings()
-
-
-def test_a_slot_torn_by_a_killed_writer_reads_idle_and_heals() -> None:
-    slots = SlotTable(1, multiprocessing.get_context("fork"))
-    view = slots._view()
-    slots.write(0, SlotState.RUNNING, Message(task_name="t", queue="q"), 5)
-    import struct
-
-    struct.pack_into("<q", view, 0, slots.read(0).sequence + 1)  # a writer died halfway
-    torn = slots.read(0)
-    assert torn.state is SlotState.IDLE and torn.sequence % 2 == 1
-    slots.reset(0)
-    healed = slots.read(0)
-    assert healed.sequence % 2 == 0 and healed.state is SlotState.IDLE
 
 
 def test_restarts_back_off_only_for_children_that_die_young() -> None:

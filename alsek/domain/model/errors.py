@@ -92,3 +92,12 @@ class LockNotAcquiredError(LockError):
 
 #: Alsek 1.3.2's spelling of :class:`MessageDoesNotExistError`.
 MessageDoesNotExistsError = MessageDoesNotExistError
+
+
+class WaitTimeoutError(AlsekError, TimeoutError):
+    """Raised by ``StatusTracker.wait_for`` when the status was not reached in time."""
+
+
+class ResultTimeoutError(ResultNotFoundError, TimeoutError):
+    """Raised by ``ResultStore.get`` when no result arrived within the timeout: both a
+    ``KeyError`` (as ours) and a ``TimeoutError`` (as Alsek 1.3.2's)."""

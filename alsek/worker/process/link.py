@@ -65,6 +65,7 @@ class ZygoteLink:
         self._channel: Any = None
         self._generation = 0
         self._ready = False
+        self._closed = False
         self._started_at = 0.0
         self._replies: dict[int, tuple[int, int, Reply]] = {}  # slot -> generation, run, reply
 
@@ -100,7 +101,7 @@ class ZygoteLink:
     def ensure_running(self) -> None:
         """Start a new zygote if the last one died (after a growing pause if it keeps dying),
         or replace one that takes too long to become ready."""
-        if self.stop.is_set():
+        if self.stop.is_set() or self._closed:
             return
         if self.alive and not self._ready:
             if time.monotonic() - self._started_at > READY_TIMEOUT_S:
@@ -129,6 +130,7 @@ class ZygoteLink:
                 self.process.join(timeout_s)
         with self._cond:
             self._generation += 1
+            self._ready, self._closed = False, True
             self._cond.notify_all()
 
     # -- runs ------------------------------------------------------------------------------------
@@ -142,7 +144,7 @@ class ZygoteLink:
         """
         with self._cond:
             while not self._ready:
-                if self.stop.is_set():
+                if self.stop.is_set() or self._closed:
                     return Reply(lost=True)
                 self._cond.wait(0.1)
             generation = self._generation

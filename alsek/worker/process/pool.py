@@ -3,8 +3,9 @@
 The supervisor (this process) claims and acknowledges for the whole pool with one
 :class:`~alsek.worker.feeder.Feeder` (batched acknowledgements, prefetch), and runs
 ``n_processes`` dispatcher threads. A dispatcher takes a message from the feeder, records it
-RUNNING (with a status tracker) and hands it to the zygote
-(:mod:`alsek.worker.process.zygote`), which forks a fresh task process for it: the task
+RUNNING (with a status tracker) and hands it to its zygote
+(:mod:`alsek.worker.process.zygote`; one per CPU, so that forks run in parallel), which gives it
+to a fresh task process forked ahead of need: the task
 process runs it, decides its settlement (the task's hooks run there) and reports back; the
 dispatcher hands the acknowledgement to the feeder, or applies a retry or failure itself.
 
@@ -87,9 +88,12 @@ class ProcessWorkerPool(WorkerPool):
         self.slot_wait_interval = positive("slot_wait_interval", slot_wait_interval)
         self.prefetch = non_negative("prefetch", DEFAULT_PREFETCH if prefetch is None else prefetch)
         self.max_tasks_per_child = non_negative("max_tasks_per_child", max_tasks_per_child)
+        # One zygote per CPU (at most one per slot): forks of different slots run in parallel.
+        n_zygotes = min(self.n_processes, default_process_count())
         self._spec = self.spec(
-            n_threads=1, prefetch=self.prefetch, max_tasks_per_child=self.max_tasks_per_child
-        )
+            n_threads=1, prefetch=self.prefetch, max_tasks_per_child=self.max_tasks_per_child,
+            zygote_spares=-(-self.n_processes // n_zygotes),
+        )  # fmt: skip
         consumer = Consumer(
             self.broker, self.queues, self.backoff, lease_ms=self.lease_ms,
             stop_signal=self.stop_signal, tasks=self.claim_tasks,
@@ -100,7 +104,9 @@ class ProcessWorkerPool(WorkerPool):
             prefetch=self.prefetch,
         )  # fmt: skip
         self.runs = RunTable()
-        self.link = ZygoteLink(self.context, self._spec, self.stop_signal)
+        self.links = [
+            ZygoteLink(self.context, self._spec, self.stop_signal) for _ in range(n_zygotes)
+        ]
         self.watchdog = Watchdog(
             self.broker.backend, self, lease_ms=self.lease_ms,
             heartbeat_ms=self.heartbeat_ms, tick_ms=self.prune_interval,
@@ -114,7 +120,8 @@ class ProcessWorkerPool(WorkerPool):
         """Start the zygote, the feeder and the dispatchers."""
         log.info("Process pool: up to %s task process(es) on queue(s) %s, %s.",
                  self.n_processes, ", ".join(self.queues), self._reuse_text())  # fmt: skip
-        self.link.start()
+        for link in self.links:
+            link.start()
         self.feeder.start()
         for slot in range(self.n_processes):
             thread = threading.Thread(
@@ -122,6 +129,15 @@ class ProcessWorkerPool(WorkerPool):
             )
             thread.start()
             self._dispatchers.append(thread)
+
+    def link_of(self, slot: int) -> ZygoteLink:
+        """The zygote that forks the task processes of ``slot``."""
+        return self.links[slot % len(self.links)]
+
+    @property
+    def ready(self) -> bool:
+        """Whether every zygote is up with its tasks."""
+        return all(link.ready for link in self.links)
 
     def _reuse_text(self) -> str:
         if self.max_tasks_per_child == 1:
@@ -165,7 +181,7 @@ class ProcessWorkerPool(WorkerPool):
             if task is None:
                 return settle(None, message, Outcome())
             self.processor.begin(task, message)
-            reply = self.link.run(slot, running.run, message)
+            reply = self.link_of(slot).run(slot, running.run, message)
             running.settling = True
             return self._settlement(task, running, reply)
         finally:
@@ -214,8 +230,9 @@ class ProcessWorkerPool(WorkerPool):
             self._kill(running, RevokedError)
 
     def on_tick(self) -> None:
-        """Restart the zygote if it died."""
-        self.link.ensure_running()
+        """Restart a zygote that died."""
+        for link in self.links:
+            link.ensure_running()
 
     def _kill(self, running: Running, reason: type[BaseException]) -> None:
         if running.settling:
@@ -225,7 +242,7 @@ class ProcessWorkerPool(WorkerPool):
         )
         running.interrupt = reason
         running.interrupted_at = time.monotonic()
-        self.link.kill(running.key, running.run)
+        self.link_of(running.key).kill(running.key, running.run)
 
     # -- shutdown --------------------------------------------------------------------------------
 
@@ -243,7 +260,8 @@ class ProcessWorkerPool(WorkerPool):
         for thread in self._dispatchers:
             thread.join(max(deadline - time.monotonic(), 0))
         self.feeder.close(timeout_s=5)
-        self.link.close()
+        for link in self.links:
+            link.close()
         self.watchdog.close()
 
     def _dispatching(self) -> bool:

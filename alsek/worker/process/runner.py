@@ -1,7 +1,7 @@
 """What a task process of the process pool does: run messages and report how they ended.
 
-A task process is forked by the zygote (:mod:`alsek.worker.process.zygote`) with its first
-message already in memory. It runs it (:func:`run_message`: the one seam where a message becomes
+A task process is forked by the zygote (:mod:`alsek.worker.process.zygote`) ahead of need, and
+waits for its first message on its pipe. It runs it (:func:`run_message`: the one seam where a message becomes
 an :class:`Outcome`), decides the settlement where the task ran (``do_retry``, ``do_callback``
 and the ``on_*`` hooks are the task's own code: they run in its process, not in the pool's),
 sends the settlement back and exits, unless it may serve more messages
@@ -60,24 +60,22 @@ def decode_settlement(payload: bytes) -> Settlement:
     return settlement
 
 
-def serve(
-    tasks: Mapping[str, Task], pipe: Connection, run: int, message: Message, budget: int
-) -> NoReturn:
-    """The life of a task process: run ``message`` (run number ``run``), report, and go on with
-    the messages the zygote sends until ``budget`` runs are done (0: no limit) or the pipe
-    closes; then exit without running the parent's exit handlers."""
+def serve(tasks: Mapping[str, Task], pipe: Connection, budget: int) -> NoReturn:
+    """The life of a task process: wait for a message on ``pipe``, run it, report, and go on
+    until ``budget`` runs are done (0: no limit) or the pipe closes; then exit without running
+    the parent's exit handlers."""
     code = 0
     try:
         while True:
+            try:
+                run, message = _next(pipe)
+            except EOFError:
+                break
             task = tasks[message.task_name]
             payload = conclude(task, message, run_message(task, message), tasks)
             pipe.send((run, payload))
             budget -= 1
             if budget == 0:
-                break
-            try:
-                run, message = _next(pipe)
-            except EOFError:
                 break
     except BaseException:  # reported as a crash by the pool: it knows the run
         log.exception("A task process failed outside its task.")

@@ -17,6 +17,7 @@ with the supervisor.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -59,8 +60,12 @@ class _Child:
 class Zygote:
     """The zygote's state and loop (see the module).
 
+    Fresh task processes are forked ahead of need (``spec.zygote_spares`` of them, waiting on
+    their pipes), so a message starts in a process that exists already and the next fork
+    happens while it runs: the fork is off the path from claim to start.
+
     Args:
-        spec: the tasks and ``max_tasks_per_child``.
+        spec: the tasks, ``max_tasks_per_child`` and ``zygote_spares``.
         channel: the pipe to the supervisor.
         tasks: the tasks by name.
     """
@@ -69,32 +74,39 @@ class Zygote:
         self.spec = spec
         self.channel = channel
         self.tasks = tasks
-        self.children: dict[int, _Child] = {}
+        self.children: dict[int, _Child] = {}  # slot -> the process running (or kept for) it
+        self.spares: list[_Child] = []  # fresh processes waiting for a first message
         self.unreaped: dict[int, tuple[int, int, bool]] = {}  # pid -> slot, run, busy
 
     def loop(self) -> None:
         """Serve the supervisor until its pipe closes or it says stop; then kill what is left."""
         try:
+            self._refill()
             while self._step():
                 pass
         finally:
-            for child in self.children.values():
+            alive = [*self.children.values(), *self.spares]
+            for child in alive:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(child.pid, signal.SIGKILL)
-            for pid in [c.pid for c in self.children.values()] + list(self.unreaped):
+            for pid in [c.pid for c in alive] + list(self.unreaped):
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(pid, 0)
 
     def _step(self) -> bool:
         slots: dict[Any, int] = {c.pipe: s for s, c in self.children.items()}
-        for ready in wait([self.channel, *slots], timeout=_REAP_S if self.unreaped else None):
+        spares = [c.pipe for c in self.spares]
+        timeout = _REAP_S if self.unreaped else None
+        for ready in wait([self.channel, *slots, *spares], timeout=timeout):
             if ready is self.channel:
                 if not self._request():
                     return False
-            elif self.children.get(slots[ready]) is not None and (
-                self.children[slots[ready]].pipe is ready
-            ):
-                self._from_child(slots[ready])
+            elif ready in slots:
+                child = self.children.get(slots[ready])
+                if child is not None and child.pipe is ready:
+                    self._from_child(slots[ready])
+            else:
+                self._spare_died(ready)
         self._reap()
         return True
 
@@ -115,16 +127,32 @@ class Zygote:
 
     def _run(self, slot: int, run: int, message: Message) -> None:
         child = self.children.get(slot)
-        if child is not None and child.reusable:
-            try:
-                child.pipe.send((run, message))
-            except OSError:  # it died meanwhile: a fresh one takes the message
-                pass
-            else:
-                child.run, child.busy = run, True
-                child.left = None if child.left is None else child.left - 1
+        if child is not None and child.reusable and self._hand(child, run, message):
+            child.left = None if child.left is None else child.left - 1
+            return
+        if child is not None:  # spent (it exits on its own) or gone
+            self._retire(slot, self.children.pop(slot))
+        while True:
+            fresh = self.spares.pop(0) if self.spares else self._fork()
+            if fresh is None:
+                self.channel.send(("died", slot, run, None))
                 return
-        self._fork(slot, run, message)
+            if self._hand(fresh, run, message):
+                break
+            self._retire(slot, fresh)  # a spare that died meanwhile: reaped quietly
+        budget = self.spec.max_tasks_per_child  # 0: no limit
+        fresh.left = budget - 1 if budget else None
+        self.children[slot] = fresh
+        self._refill()
+
+    @staticmethod
+    def _hand(child: _Child, run: int, message: Message) -> bool:
+        try:
+            child.pipe.send((run, message))
+        except OSError:
+            return False
+        child.run, child.busy = run, True
+        return True
 
     def _kill(self, slot: int, run: int) -> None:
         child = self.children.get(slot)
@@ -134,40 +162,39 @@ class Zygote:
 
     # -- task processes --------------------------------------------------------------------------
 
-    def _fork(self, slot: int, run: int, message: Message) -> None:
-        old = self.children.pop(slot, None)
-        if old is not None:  # spent (it exits on its own) or gone
-            self._retire(slot, old)
+    def _refill(self) -> None:
+        while len(self.spares) < self.spec.zygote_spares:
+            spare = self._fork()
+            if spare is None:
+                return
+            self.spares.append(spare)
+
+    def _fork(self) -> _Child | None:
+        """A fresh task process waiting for its first message (None if fork fails)."""
         ours, theirs = Pipe()
-        budget = self.spec.max_tasks_per_child  # 0: no limit
         try:
             pid = os.fork()
         except OSError as error:
             log.error("Cannot fork a task process: %s", error)
             ours.close()
             theirs.close()
-            self.channel.send(("died", slot, run, None))
-            return
+            return None
         if pid == 0:  # the task process
-            self._become_child(ours, theirs, run, message, budget)
+            self._become_child(ours, theirs)
         theirs.close()
-        self.children[slot] = _Child(
-            pid=pid, pipe=ours, run=run, left=budget - 1 if budget else None
-        )
+        return _Child(pid=pid, pipe=ours, run=0, left=None, busy=False)
 
-    def _become_child(
-        self, ours: Connection, theirs: Connection, run: int, message: Message, budget: int
-    ) -> None:
+    def _become_child(self, ours: Connection, theirs: Connection) -> None:
         zygote = os.getppid()
         try:
             ours.close()
             self.channel.close()
-            for child in self.children.values():
+            for child in [*self.children.values(), *self.spares]:
                 child.pipe.close()
             die_with_parent(zygote)
         except BaseException:
             os._exit(71)
-        runner.serve(self.tasks, theirs, run, message, budget)
+        runner.serve(self.tasks, theirs, self.spec.max_tasks_per_child)
 
     def _from_child(self, slot: int) -> None:
         child = self.children[slot]
@@ -179,6 +206,11 @@ class Zygote:
             return
         child.busy = False
         self.channel.send(("done", slot, run, payload))
+
+    def _spare_died(self, pipe: Any) -> None:
+        for spare in [s for s in self.spares if s.pipe is pipe]:
+            self.spares.remove(spare)
+            self._retire(-1, spare)
 
     def _retire(self, slot: int, child: _Child) -> None:
         """Forget ``child``'s pipe; report its run as died once it is reaped, if it was busy."""
@@ -208,6 +240,7 @@ def run_zygote(spec: WorkerSpec, channel: Connection, parent_pid: int) -> None:
     if spec.initializer is not None:
         spec.initializer()
     tasks = spec.resolve()
+    gc.freeze()  # what is imported now is shared with every fork, and no child's GC touches it
     log.debug("Zygote (pid %s) started with %s task(s); it forks a process per run.",
               os.getpid(), len(tasks))  # fmt: skip
     channel.send(("ready", os.getpid(), time.monotonic()))
