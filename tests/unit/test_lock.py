@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -9,9 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alsek.adapters.memory import InMemoryBackend
-from alsek.core.concurrency import Lock
-from alsek.domain.model.errors import ValidationError
+from alsek.core.concurrency import Lock, ProcessLock, ThreadLock
+from alsek.domain.model.errors import (
+    LockAlreadyAcquiredError,
+    LockNotAcquiredError,
+    ValidationError,
+)
 from tests.contract.fakes import FakeClock
+from tests.unit.waiting import WAIT_S
 
 
 @pytest.fixture
@@ -154,3 +160,66 @@ def test_at_most_one_holder_and_only_holders_release(steps: list[tuple[str, str]
             assert locks[owner].release() == (holder == owner)
             holder = None if holder == owner else holder
         assert [o for o, lock in locks.items() if lock.held] == ([holder] if holder else [])
+
+
+# -- Alsek 1.3.2 ------------------------------------------------------------------------------
+
+
+def test_positional_order_is_alsek_1_3_2s(backend: InMemoryBackend) -> None:
+    lock = Lock("n", backend, 1_000, False, "me")
+    assert (lock.ttl, lock.auto_release, lock.owner_id) == (1_000, False, "me")
+    assert lock.full_name == "alsek:locks:n"
+
+
+def test_if_already_acquired(backend: InMemoryBackend) -> None:
+    lock = Lock("job", backend)
+    assert lock.acquire()
+    assert lock.acquire(if_already_acquired="return_true")
+    assert not lock.acquire(if_already_acquired="return_false")
+    with pytest.raises(LockAlreadyAcquiredError):
+        lock.acquire(if_already_acquired="raise_error")
+    with pytest.raises(ValidationError):
+        lock.acquire(if_already_acquired="maybe")
+
+
+def test_release_can_raise_when_not_held(backend: InMemoryBackend) -> None:
+    lock = Lock("job", backend)
+    assert not lock.release()
+    with pytest.raises(LockNotAcquiredError):
+        lock.release(raise_if_not_acquired=True)
+
+
+def test_acquire_waits_for_a_release_without_polling(backend: InMemoryBackend) -> None:
+    holder, waiter = Lock("job", backend), Lock("job", backend)
+    assert holder.acquire()
+    assert not waiter.acquire(wait=0)
+    got: list[bool] = []
+    thread = threading.Thread(target=lambda: got.append(waiter.acquire(wait=int(WAIT_S * 1000))))
+    thread.start()
+    holder.release()
+    thread.join(WAIT_S)
+    assert got == [True] and waiter.held
+
+
+def test_acquire_wait_gives_up_and_refuses_seconds(backend: InMemoryBackend) -> None:
+    holder, waiter = Lock("job", backend), Lock("job", backend)
+    holder.acquire()
+    assert not waiter.acquire(wait=50)
+    with pytest.raises(ValidationError, match="milliseconds .*1.3.2 took seconds"):
+        waiter.acquire(wait=0.5)
+
+
+def test_process_and_thread_locks_are_owned_by_who_uses_them(backend: InMemoryBackend) -> None:
+    thread_lock = ThreadLock("t", backend)
+    assert thread_lock.acquire()
+    other: list[bool] = []
+    thread = threading.Thread(target=lambda: other.append(thread_lock.acquire(strict=False)))
+    thread.start()
+    thread.join(WAIT_S)
+    assert other == [False] and thread_lock.held
+    process_lock = ProcessLock("p", backend)
+    assert process_lock.acquire() and process_lock.owner_id.endswith(f":{os.getpid()}")
+    thread = threading.Thread(target=lambda: other.append(process_lock.acquire(strict=False)))
+    thread.start()
+    thread.join(WAIT_S)
+    assert other[-1] is True  # another thread of the same process is the same owner
