@@ -14,7 +14,10 @@ import pytest
 import alsek
 
 PACKAGE = Path(alsek.__file__).parent
-SHIMS = ("alsek.core", "alsek.storage", "alsek.tools", "alsek.exceptions")
+SHIMS = (
+    "alsek.core", "alsek.storage", "alsek.tools", "alsek.exceptions", "alsek.defaults", "alsek.types",
+    "alsek.utils",
+)  # fmt: skip
 FORBIDDEN_IN_DOMAIN = (
     "redis", "apscheduler", "click", "cattrs", "dependency_injector", "threading",
     "multiprocessing", "concurrent", "alsek.adapters", "alsek.app", "alsek.cli", "alsek.worker",

@@ -218,3 +218,42 @@ def test_messages_are_equal_by_data_and_unhashable():
     assert message != message.data
     with pytest.raises(TypeError):
         hash(message)
+
+
+# -- Alsek 1.3.2 ------------------------------------------------------------------------------
+
+
+def test_linked_lock_is_data_and_released_when_the_message_is_settled():
+    from alsek import Broker, Lock
+    from alsek.adapters.memory import InMemoryBackend
+
+    broker = Broker(InMemoryBackend())
+    lock = Lock("shared", broker.backend)
+    assert lock.acquire()
+    message = Message("t").link_lock(lock)
+    assert message.data["linked_lock"] == {"name": "shared", "owner_id": lock.owner_id}
+    assert Message(**message.data).linked_lock == message.linked_lock
+    assert "linked_lock" not in repr(message)
+    assert message.duplicate().linked_lock is None
+    with pytest.raises(AttributeError):
+        message.link_lock(lock)
+    broker.submit(message)
+    broker.ack(message)
+    assert message.linked_lock is None and not lock.held
+    assert not message.release_lock(not_linked_ok=True, target_backend=broker.backend)
+    with pytest.raises(AttributeError):
+        message.release_lock(not_linked_ok=False, target_backend=broker.backend)
+
+
+def test_other_alsek_1_3_2_conveniences():
+    from alsek.utils.parsing import ExceptionDetails
+
+    message = Message("t", retries=2, backoff_settings=ConstantBackoff(5, floor=0).settings)
+    assert message.get_backoff_duration() == message.backoff_duration() == 5
+    message.add_to_metadata(a={"x": 1}).add_to_metadata(a={"y": 2}, b=3)
+    assert message.metadata == {"a": {"x": 1, "y": 2}, "b": 3}
+    details = ExceptionDetails(name="KeyError", text="'k'", traceback=None)
+    message.update(exception_details=details)
+    assert message.exception_details == {"name": "KeyError", "text": "'k'", "traceback": None}
+    with pytest.raises(KeyError):
+        ExceptionDetails(**message.exception_details).raise_as_exception()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from typing import Any
 
 from attrs import define, field
 
 from alsek.domain.model import defaults
+from alsek.domain.model import message_fields as fields
 from alsek.domain.model.backoff import ExponentialBackoff, settings_to_backoff
 from alsek.domain.model.errors import ValidationError
+from alsek.domain.model.lock_record import release_owned
 from alsek.domain.model.naming import validate_queue_name, validate_task_name
 from alsek.domain.model.priority import validate_priority
 
@@ -22,46 +23,11 @@ _REPR_ORDER = (
     "delay", "previous_result", "previous_message_uuid", "callback_message_data",
     "backoff_settings", "mechanism",
 )  # fmt: skip
-
-
-def _to_tuple(value: Any) -> tuple[Any, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, (list, tuple)):
-        return tuple(value)
-    raise ValidationError(f"args must be a list or tuple, got {type(value).__name__}")
-
-
-def _to_dict(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return value
-    raise ValidationError(f"kwargs must be a dict, got {type(value).__name__}")
-
-
-def _non_negative_int(name: str, value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValidationError(f"{name} must be a non-negative integer (ms), got {value!r}")
-    return value
-
-
-def _plain_callback(data: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Callback data as the serializer returns it: args as a list, nested callbacks alike."""
-    if data is None:
-        return None
-    return {
-        **data,
-        "args": list(data.get("args") or ()),
-        "callback_message_data": _plain_callback(data.get("callback_message_data")),
-    }
+#: Every field, in order: the repr's (the tour's) and ``linked_lock``.
+_FIELDS = (*_REPR_ORDER, "linked_lock")
 
 
 _set = object.__setattr__
-
-
-def _format_ms(timestamp_ms: int) -> str:
-    return str(datetime.fromtimestamp(timestamp_ms / 1000, tz=timezone.utc).replace(tzinfo=None))
 
 
 @define(eq=False, repr=False)
@@ -89,15 +55,17 @@ class Message:
         callback_message_data: ``data`` of the message to submit when this one succeeds.
         backoff_settings: the retry backoff policy, as ``Backoff.settings``.
         mechanism: ``"process"`` or ``"thread"``.
+        linked_lock: ``{"name", "owner_id"}`` of a lock linked with :meth:`link_lock`, released
+            when the message is settled through the broker (not shown in the repr).
     """
 
     task_name: str
     queue: str | None = None
-    args: tuple[Any, ...] = field(default=None, converter=_to_tuple)
-    kwargs: dict[str, Any] = field(default=None, converter=_to_dict)
+    args: tuple[Any, ...] = field(default=None, converter=fields.to_tuple)
+    kwargs: dict[str, Any] = field(default=None, converter=fields.to_dict)
     priority: int = 0
     metadata: dict[str, Any] | None = None
-    exception_details: dict[str, Any] | None = None
+    exception_details: dict[str, Any] | None = field(default=None, converter=fields.details)
     result_ttl: int | None = None
     uuid: str | None = None
     progenitor_uuid: str | None = None
@@ -108,9 +76,12 @@ class Message:
     delay: int | None = 0
     previous_result: Any = None
     previous_message_uuid: str | None = None
-    callback_message_data: dict[str, Any] | None = field(default=None, converter=_plain_callback)
+    callback_message_data: dict[str, Any] | None = field(
+        default=None, converter=fields.plain_callback
+    )
     backoff_settings: dict[str, Any] | None = None
     mechanism: str = defaults.DEFAULT_MECHANISM
+    linked_lock: dict[str, Any] | None = field(default=None, converter=fields.linked_lock)
 
     def __attrs_post_init__(self) -> None:
         # Values set here are normalised already: skip attrs' on-setattr hooks (hot path).
@@ -123,11 +94,11 @@ class Message:
             _set(self, "created_at", self.updated_at or defaults.now_ms())
         if self.updated_at is None:
             _set(self, "updated_at", self.created_at)
-        _set(self, "delay", _non_negative_int("delay", self.delay or 0))
-        _non_negative_int("retries", self.retries)
+        _set(self, "delay", fields.non_negative_int("delay", self.delay or 0))
+        fields.non_negative_int("retries", self.retries)
         if self.result_ttl is not None:
-            _non_negative_int("result_ttl", self.result_ttl)
-        if _non_negative_int("timeout", self.timeout) == 0:
+            fields.non_negative_int("result_ttl", self.result_ttl)
+        if fields.non_negative_int("timeout", self.timeout) == 0:
             raise ValidationError("timeout must be positive (ms), got 0")
         if self.mechanism not in defaults.MECHANISMS:
             raise ValidationError(
@@ -165,6 +136,7 @@ class Message:
             "callback_message_data": self.callback_message_data,
             "backoff_settings": self.backoff_settings,
             "mechanism": self.mechanism,
+            "linked_lock": self.linked_lock,
         }
 
     @classmethod
@@ -196,6 +168,10 @@ class Message:
     def backoff_duration(self) -> int:
         """The backoff in milliseconds for the current number of incidents (``retries``)."""
         return settings_to_backoff(self.backoff_settings or {}).get(self.retries)
+
+    def get_backoff_duration(self) -> int:
+        """Alsek 1.3.2's name of :meth:`backoff_duration`."""
+        return self.backoff_duration()
 
     def is_ready(self, now_ms: int) -> bool:
         """Whether the message may run at ``now_ms``."""
@@ -232,7 +208,7 @@ class Message:
             KeyError: for a name that is not a message field.
         """
         for name, value in changes.items():
-            if name not in _REPR_ORDER:
+            if name not in _FIELDS:
                 raise KeyError(f"Unsupported key '{name}'")
             setattr(self, name, value)
         self.__attrs_post_init__()  # the same checks as at construction
@@ -243,8 +219,8 @@ class Message:
         return Message.from_data(copy.deepcopy(self.data))
 
     def duplicate(self, uuid: str | None = None) -> Message:
-        """A copy of this message under a new uuid."""
-        return self.clone().update(uuid=uuid or defaults.new_uuid())
+        """A copy of this message under a new uuid (without a linked lock)."""
+        return self.clone().update(uuid=uuid or defaults.new_uuid(), linked_lock=None)
 
     def increment_retries(self, now_ms: int | None = None) -> Message:
         """Count one more retry and stamp ``updated_at`` (in place)."""
@@ -253,11 +229,45 @@ class Message:
         return self
 
     def add_to_metadata(self, **data: Any) -> Message:
-        """Merge ``data`` into ``metadata`` (in place)."""
+        """Merge ``data`` into ``metadata`` (in place; nested dicts are merged, as 1.3.2)."""
         if not data:
             raise ValidationError("add_to_metadata() needs at least one key")
-        self.metadata = {**(self.metadata or {}), **data}
+        self.metadata = fields.merged(self.metadata or {}, data)
         return self
+
+    # -- linked locks (Alsek 1.3.2) ------------------------------------------------------------
+
+    def link_lock(self, lock: Any, override: bool = False) -> Message:
+        """Link ``lock`` (its name and owner) to this message, to be released when the message
+        is settled through the broker (acknowledged, retried, failed or removed).
+
+        Raises:
+            AttributeError: if a lock is linked already and not ``override``.
+        """
+        if self.linked_lock is not None and not override:
+            raise AttributeError(f"{self.summary} has a linked lock already: {self.linked_lock}")
+        self.linked_lock = {"name": lock.name, "owner_id": lock.owner_id}
+        return self
+
+    def release_lock(self, not_linked_ok: bool, target_backend: Any) -> bool:
+        """Release the linked lock on ``target_backend`` (as its owner) and unlink it.
+
+        Returns:
+            Whether the lock was released (False: nothing linked and ``not_linked_ok``, or the
+            lock was not held any more).
+
+        Raises:
+            AttributeError: if nothing is linked and not ``not_linked_ok``.
+        """
+        if self.linked_lock is None:
+            if not_linked_ok:
+                return False
+            raise AttributeError(f"{self.summary} has no linked lock")
+        released = release_owned(
+            target_backend, self.linked_lock["name"], self.linked_lock["owner_id"]
+        )
+        self.linked_lock = None
+        return released
 
     # -- display -----------------------------------------------------------------------------
 
@@ -269,7 +279,7 @@ class Message:
     def __repr__(self) -> str:
         data = {**self.data, "args": self.args}
         for name in ("created_at", "updated_at"):
-            data[name] = _format_ms(data[name])
+            data[name] = fields.format_ms(data[name])
         body = "".join(f"    {name}={data[name]!r},\n" for name in _REPR_ORDER)
         return f"Message(\n{body})"
 

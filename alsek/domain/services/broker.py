@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from alsek.domain.model.effects import NO_EFFECTS, Effects
-from alsek.domain.model.errors import MessageDoesNotExistError
+from alsek.domain.model.errors import BackendError, MessageDoesNotExistError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import dlq_name, message_name
 from alsek.ports.backend import Backend
@@ -78,22 +78,37 @@ class Broker:
         retried = message.clone().increment_retries(self.backend.clock.now_ms())
         self.backend.retry(retried, effects=effects)
         message.update(retries=retried.retries, updated_at=retried.updated_at)
+        self.release_linked_lock(message)
         log.info("Retrying %s in %s ms.", message.summary, f"{message.backoff_duration():,}")
 
     def remove(self, message: Message) -> None:
         """Remove ``message`` from the backend wherever it is."""
         self.backend.remove(message)
+        self.release_linked_lock(message)
         log.debug("Removed %s.", message.summary)
 
     def ack(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
         """Acknowledge ``message``: it is done and will not be delivered again."""
         self.backend.ack(message, effects=effects)
+        self.release_linked_lock(message)
         log.debug("Acked %s.", message.summary)
 
     def fail(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
         """Remove ``message`` and keep it in the dead letter queue when that is enabled."""
         self.backend.fail(message, dlq_ttl=self.dlq_ttl or None, effects=effects)
+        self.release_linked_lock(message)
         log.info("Failed %s.", message.summary)
+
+    def release_linked_lock(self, message: Message) -> None:
+        """Release the lock linked to ``message`` (``Message.link_lock``), if any: a settled
+        message lets go of it, as in Alsek 1.3.2. A lock that cannot be released (the backend
+        is down) is logged; its TTL frees it."""
+        if message.linked_lock is None:
+            return
+        try:
+            message.release_lock(not_linked_ok=True, target_backend=self.backend)
+        except BackendError as error:
+            log.warning("Could not release the lock linked to %s: %s", message.summary, error)
 
     def in_dlq(self, message: Message) -> bool:
         """Whether ``message`` is in the dead letter queue."""

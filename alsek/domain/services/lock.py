@@ -23,6 +23,7 @@ from alsek.domain.model.errors import (
     LockNotAcquiredError,
     ValidationError,
 )
+from alsek.domain.model.lock_record import lock_name, release_owned
 from alsek.domain.services.notification import Deadline, drain
 from alsek.ports.keyvalue import MISSING, KeyValueStore
 
@@ -30,11 +31,6 @@ log = logging.getLogger("alsek.lock")
 
 #: Default lifetime of a lock, in milliseconds (1 hour).
 DEFAULT_LOCK_TTL_MS = 3_600_000
-
-
-def lock_name(name: str) -> str:
-    """The storage name of the lock called ``name``."""
-    return f"locks:{name}"
 
 
 _IF_ALREADY_ACQUIRED = ("raise_error", "return_true", "return_false")
@@ -221,17 +217,10 @@ class Lock:
         Raises:
             LockNotAcquiredError: with ``raise_if_not_acquired``, if this owner did not hold it.
         """
-        record = self._record()
-        released = (
-            record is not None
-            and record.get("owner") == self.owner_id
-            and self.backend.delete_if_equal(self.long_name, record)  # it may have expired
-        )
-        if not released:
+        if not release_owned(self.backend, self.name, self.owner_id):
             if raise_if_not_acquired:
                 raise LockNotAcquiredError(f"lock {self.name!r} is not held by {self.owner_id}")
             return False
-        self.backend.publish(self.long_name, {"released": self.name})
         log.debug("Released lock %r.", self.name)
         return True
 

@@ -109,13 +109,17 @@ class MessageProcessor:
             raise ValueError("finish_acks() takes acknowledgements only")
         summary = f"{len(acks)} acknowledgement(s)"
         try:
-            return self._riding_out_outages(
+            claimed = self._riding_out_outages(
                 summary, lambda: self.consumer.ack_many_and_claim(acks, limit=claim_next)
             )
         except SerializationError:
             for settlement in settlements:
                 self.finish(settlement)
             return self.consumer.claim(claim_next) if claim_next else []
+        for message, _ in acks:
+            if message.linked_lock is not None:  # rare: one attribute read per message
+                self.broker_for(message).release_linked_lock(message)
+        return claimed
 
     def _riding_out_outages(
         self, summary: str, apply: Callable[[], list[Message]]
