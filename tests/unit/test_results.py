@@ -264,3 +264,24 @@ def _chain_data(uuids: list[str]) -> dict[str, Any] | None:
 
 def test_result_names_are_per_uuid() -> None:
     assert result_name("abc") == "results:abc"
+
+
+# -- Alsek 1.3.2 ------------------------------------------------------------------------------
+
+
+def test_alsek_1_3_2_result_store_defaults() -> None:
+    from alsek import Broker, Message, ResultStore
+    from alsek.adapters.memory import InMemoryBackend
+    from alsek.domain.model.errors import ResultNotFoundError
+
+    store = ResultStore(Broker(InMemoryBackend()).backend)
+    message = Message("t")
+    store.set(message, 1)
+    with pytest.raises(KeyError):
+        store.set(message, 2)  # nx=True by default
+    store.set(message, 3, nx=False)
+    assert store.get(message, keep=True) == 3
+    assert store.delete(message) == 1  # descendants=True by default: the chain, here one
+    with pytest.raises(TimeoutError) as waited:
+        store.get(message, timeout=10)
+    assert isinstance(waited.value, KeyError) and isinstance(waited.value, ResultNotFoundError)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from alsek.domain.model.errors import ResultNotFoundError, ValidationError
+from alsek.domain.model.errors import ResultTimeoutError, ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.services.notification import Deadline, drain
 from alsek.domain.services.result_store import Record, ResultStore
@@ -45,6 +45,7 @@ class ResultPool:
         timeout: int | None = DEFAULT_STREAM_TIMEOUT_MS,
         keep: bool = False,
         with_metadata: bool = False,
+        wait: Any = None,
     ) -> Iterator[tuple[Message, Any]]:
         """Yield ``(message, result)`` for each message as soon as its result is available.
 
@@ -55,10 +56,13 @@ class ResultPool:
             timeout: the longest to wait for all of them, in milliseconds (None: no limit).
             keep: keep results after fetching them (by default they are deleted).
             with_metadata: yield result records instead of bare results.
+            wait: accepted for Alsek 1.3.2 code; no effect (nothing polls: results are
+                announced).
 
         Raises:
-            ResultNotFoundError: at the timeout, naming how many results are still missing
-                (everything available was yielded before).
+            ResultTimeoutError: (a ``ResultNotFoundError`` and a ``TimeoutError``) at the
+                timeout, naming how many results are still missing (everything available was
+                yielded before). Alsek 1.3.2 waited without limit: pass ``timeout=None``.
             ValidationError: for duplicate messages or a bad timeout.
         """
         for index, result in self._arrivals(messages, descendants, timeout, keep, with_metadata):
@@ -71,6 +75,7 @@ class ResultPool:
         timeout: int | None = DEFAULT_STREAM_TIMEOUT_MS,
         keep: bool = False,
         with_metadata: bool = False,
+        wait: Any = None,
     ) -> Iterator[tuple[Message, Any]]:
         """Like :meth:`istream`, but yield in the order the messages were given."""
         waiting: dict[int, Any] = {}
@@ -112,7 +117,7 @@ class ResultPool:
                 if not pending:
                     return
                 if deadline.passed:
-                    raise ResultNotFoundError(
+                    raise ResultTimeoutError(
                         f"{len(pending):,} of {len(messages):,} results not available "
                         f"after {timeout:,} ms"
                     )

@@ -19,7 +19,7 @@ import logging
 from typing import Any
 
 from alsek.domain.model.effects import NO_EFFECTS, Effects, Publish, Write
-from alsek.domain.model.errors import ResultNotFoundError
+from alsek.domain.model.errors import ResultNotFoundError, ResultTimeoutError
 from alsek.domain.model.message import Message
 from alsek.domain.services.lineage import chain_length, run_family, runs_name
 from alsek.domain.services.notification import check_timeout, wait_until
@@ -89,11 +89,20 @@ class ResultStore:
             publishes=tuple(Publish(channel, note) for channel in channels),
         )
 
-    def set(self, message: Message, result: Any) -> None:
-        """Store ``result`` for ``message`` now (outside any queue operation) and announce it."""
+    def set(self, message: Message, result: Any, nx: bool = True) -> None:
+        """Store ``result`` for ``message`` now (outside any queue operation) and announce it.
+
+        Args:
+            message: whose result it is.
+            result: the result (anything the backend's serializer takes).
+            nx: refuse to overwrite a stored result (as Alsek 1.3.2).
+
+        Raises:
+            KeyError: with ``nx``, if a result is stored for ``message`` already.
+        """
         effects = self.effects_for(message, result)
         for write in effects.writes:
-            self.backend.set(write.name, write.value, ttl=write.ttl_ms)
+            self.backend.set(write.name, write.value, ttl=write.ttl_ms, nx=nx)
         for publish in effects.publishes:
             self.backend.publish(publish.channel, publish.value)
 
@@ -129,7 +138,9 @@ class ResultStore:
             The result (or record), or a list of them with ``descendants``.
 
         Raises:
-            ResultNotFoundError: if no result is available after ``timeout``.
+            ResultNotFoundError: (a ``KeyError``) if no result is available (without a timeout).
+            ResultTimeoutError: (both a ``ResultNotFoundError`` and a ``TimeoutError``) if no
+                result is available after ``timeout``.
             ValidationError: if ``timeout`` is not a non-negative integer.
         """
         check_timeout(timeout)
@@ -143,9 +154,9 @@ class ResultStore:
         found = wait_until(self.backend, self.channels(message, descendants), probe, timeout)
         records = last[0] if found is MISSING and descendants else found
         if records is MISSING or not records:
-            raise ResultNotFoundError(
-                f"No result for {message.summary}" + (f" after {timeout:,} ms" if timeout else "")
-            )
+            if timeout:
+                raise ResultTimeoutError(f"No result for {message.summary} after {timeout:,} ms")
+            raise ResultNotFoundError(f"No result for {message.summary}")
         return self.take(records, keep=keep, with_metadata=with_metadata, descendants=descendants)
 
     def take(
@@ -159,8 +170,9 @@ class ResultStore:
 
     # -- deleting --------------------------------------------------------------------------------
 
-    def delete(self, message: Message, descendants: bool = False, missing_ok: bool = False) -> int:
-        """Delete the stored result of ``message`` (and of its descendants).
+    def delete(self, message: Message, descendants: bool = True, missing_ok: bool = False) -> int:
+        """Delete the stored result of ``message`` and (by default, as Alsek 1.3.2) of its
+        descendants.
 
         Returns:
             How many results were deleted.
