@@ -7,13 +7,13 @@ from typing import Any
 
 from alsek.adapters.scheduling.apscheduler import ApschedulerScheduler
 from alsek.app.facade import default_broker
+from alsek.app.trigger_task import TriggerTask
 from alsek.domain.model import defaults
 from alsek.domain.model.backoff import DEFAULT_BACKOFF, Backoff
 from alsek.domain.model.errors import TaskNameCollisionError, ValidationError
 from alsek.domain.services.broker import Broker
 from alsek.domain.services.message_builder import DEFAULT_MAX_RETRIES
 from alsek.domain.services.task import Task
-from alsek.domain.services.trigger_task import TriggerTask
 
 
 def _task_class(base_task: type[Task] | None, trigger: Any) -> type[Task]:
@@ -104,7 +104,7 @@ def task(
     def decorator(function: Callable[..., Any]) -> Task:
         if not callable(function):
             raise ValidationError(f"@task needs a function, got {type(function).__name__}")
-        made = cls(function, broker, **options)
+        made = cls(function, broker=broker, **options)
         _register(made)
         return made
 

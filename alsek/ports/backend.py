@@ -8,6 +8,8 @@ names.
 
 from __future__ import annotations
 
+import pickle
+
 from alsek.domain.model.effects import Effects
 from alsek.ports.clock import Clock
 from alsek.ports.keyvalue import KeyValueStore
@@ -47,3 +49,22 @@ class Backend(KeyValueStore, MessageQueue):
     def close(self) -> None:
         """Release connections and threads held by the backend (idempotent)."""
         return None
+
+    def encode(self) -> bytes:
+        """This backend as bytes (its description, not its connections): Alsek 1.3.2's form,
+        read back by :meth:`from_settings`.
+
+        Raises:
+            TypeError: if the backend cannot be pickled (an in-memory one lives in its process).
+        """
+        return pickle.dumps(self)
+
+    @classmethod
+    def from_settings(cls, settings: bytes) -> Backend:
+        """The backend :meth:`encode` gave (a fresh one, with its own connections)."""
+        backend = pickle.loads(settings)  # noqa: S301 - bytes this library encoded
+        if not isinstance(backend, Backend):
+            raise TypeError(f"not an encoded backend: {type(backend).__name__}")
+        return backend
+
+    _from_settings = from_settings

@@ -94,7 +94,7 @@ def scheduler() -> ManualScheduler:
 def triggered(
     broker: Broker, scheduler: ManualScheduler, function: Any, **options: Any
 ) -> TriggerTask:
-    made = TriggerTask(function, broker, trigger="every tick", scheduler=scheduler, **options)
+    made = TriggerTask(function, "every tick", broker, scheduler=scheduler, **options)
     broker.register(made)
     return made
 
@@ -272,3 +272,22 @@ def test_a_run_renames_its_whole_callback_chain(length: int, index: int) -> None
         assert data["kwargs"] == {"p": position}
         data, position = data["callback_message_data"], position + 1
     assert progenitor.descendant_uuids == ([f"cb{i}" for i in range(length)] or None)  # untouched
+
+
+def test_direct_construction_as_alsek_1_3_2(broker: Broker) -> None:
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from alsek.exceptions import SchedulingError
+
+    def ping() -> int:
+        return 1
+
+    made = TriggerTask(ping, IntervalTrigger(hours=1), broker, "pinger", "q")
+    try:
+        assert (made.name, made.queue, made.generated) == ("pinger", "q", False)
+        made.generate()
+        assert made.generated
+    finally:
+        made.shutdown()
+    with pytest.raises(SchedulingError):
+        TriggerTask(lambda x: x, IntervalTrigger(hours=1), broker)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from alsek.domain.model.effects import NO_EFFECTS, Effects
 from alsek.domain.model.errors import BackendError, MessageDoesNotExistError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import dlq_name, message_name
+from alsek.domain.services import serialization
 from alsek.ports.backend import Backend
 
 if TYPE_CHECKING:
@@ -36,6 +37,15 @@ class Broker:
 
     def __repr__(self) -> str:
         return f"Broker(backend={self.backend!r}, dlq_ttl={self.dlq_ttl!r})"
+
+    def serialize(self) -> dict[str, Any]:
+        """The broker's settings, its backend encoded (Alsek 1.3.2's form)."""
+        return serialization.broker_settings(self)
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any]) -> Broker:
+        """The broker :meth:`serialize` described, on a fresh backend."""
+        return serialization.rebuilt(cls, data)  # type: ignore[no-any-return]
 
     def register(self, task: Task) -> None:
         """Record ``task`` under its name (the task decorator calls this)."""

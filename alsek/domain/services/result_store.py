@@ -21,6 +21,7 @@ from typing import Any
 from alsek.domain.model.effects import NO_EFFECTS, Effects, Publish, Write
 from alsek.domain.model.errors import ResultNotFoundError, ResultTimeoutError
 from alsek.domain.model.message import Message
+from alsek.domain.services import serialization
 from alsek.domain.services.lineage import chain_length, run_family, runs_name
 from alsek.domain.services.notification import check_timeout, wait_until
 from alsek.ports.keyvalue import MISSING, KeyValueStore
@@ -64,6 +65,15 @@ class ResultStore:
 
     def __repr__(self) -> str:
         return f"ResultStore(backend={self.backend!r})"
+
+    def serialize(self) -> dict[str, Any]:
+        """The store's settings, its backend encoded (Alsek 1.3.2's form)."""
+        return serialization.result_store_settings(self)
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any]) -> ResultStore:
+        """The store :meth:`serialize` described, on a fresh backend."""
+        return serialization.rebuilt(cls, data)  # type: ignore[no-any-return]
 
     # -- writing ---------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from alsek.domain.model.effects import Effects, Publish, Write
 from alsek.domain.model.errors import ValidationError, WaitTimeoutError
 from alsek.domain.model.message import Message
 from alsek.domain.model.status import StatusUpdate, TaskStatus
+from alsek.domain.services import serialization
 from alsek.domain.services.notification import Deadline, check_timeout, drain
 from alsek.ports.keyvalue import MISSING, KeyValueStore, Subscription
 
@@ -101,6 +102,15 @@ class StatusTracker:
         return f"StatusTracker(backend={self.backend!r}, ttl={self.ttl!r})"
 
     # -- writing ---------------------------------------------------------------------------------
+
+    def serialize(self) -> dict[str, Any]:
+        """The tracker's settings, its backend encoded (Alsek 1.3.2's form)."""
+        return serialization.status_tracker_settings(self)
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any]) -> StatusTracker:
+        """The tracker :meth:`serialize` described, on a fresh backend."""
+        return serialization.rebuilt(cls, data)  # type: ignore[no-any-return]
 
     @staticmethod
     def get_storage_name(message: Message) -> str:

@@ -19,7 +19,7 @@ from alsek.domain.model.message import Message
 from alsek.domain.model.naming import validate_queue_name, validate_task_name
 from alsek.domain.model.priority import validate_priority
 from alsek.domain.model.status import TaskStatus
-from alsek.domain.services import deferral, revocation
+from alsek.domain.services import deferral, revocation, serialization
 from alsek.domain.services.message_builder import (
     DEFAULT_MAX_RETRIES,
     CallbackType,
@@ -98,6 +98,15 @@ class Task:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.function(*args, **kwargs)
+
+    def serialize(self) -> dict[str, Any]:
+        """``{"task": class, "settings": {...}}`` that :meth:`deserialize` rebuilds (1.3.2)."""
+        return serialization.task_data(self)
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any]) -> Task:
+        """The task :meth:`serialize` described, with a fresh broker and backend."""
+        return serialization.task_from_data(data)
 
     # -- building messages -------------------------------------------------------------------
 

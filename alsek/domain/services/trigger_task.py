@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from alsek.domain.model.effects import Effects, Write
-from alsek.domain.model.errors import ValidationError
+from alsek.domain.model.errors import SchedulingError, ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.status import TaskStatus
 from alsek.domain.services.lineage import make_run, runs_name
@@ -32,6 +32,7 @@ class TriggerTask(Task):
         broker: where messages go.
         trigger: an apscheduler trigger.
         scheduler: runs the trigger (an ``ApschedulerScheduler`` by default, set by ``task()``).
+        *args: :class:`Task`'s parameters after ``broker``, by position.
         **options: as for :class:`Task`.
     """
 
@@ -41,18 +42,18 @@ class TriggerTask(Task):
         self,
         function: Callable[..., Any],
         broker: Any,
-        *,
+        *args: Any,
         trigger: Any,
         scheduler: Scheduler,
         **options: Any,
     ) -> None:
         if has_parameters(function):
-            raise ValidationError(
+            raise SchedulingError(
                 f"task {getattr(function, '__name__', function)!r} has a trigger, so its function "
                 "may not declare parameters"
             )
         scheduler.validate_trigger(trigger)
-        super().__init__(function, broker, **options)
+        super().__init__(function, broker, *args, **options)
         self.trigger = trigger
         self.scheduler = scheduler
         self._paused = False
@@ -94,6 +95,11 @@ class TriggerTask(Task):
             self.broker.submit(run, effects=effects)
         except Exception:  # a scheduler thread must survive a failed submission
             log.exception("Trigger of %s could not submit %s.", self.name, run.summary)
+
+    @property
+    def generated(self) -> bool:
+        """Whether a schedule is set up (by :meth:`generate`)."""
+        return self.scheduler.has_job(self.name)
 
     def pause(self) -> None:
         """Stop submitting until :meth:`resume` (also holds a schedule generated later)."""
