@@ -16,6 +16,9 @@ from alsek.ports.scheduler import Scheduler
 
 log = logging.getLogger("alsek.status")
 
+#: The default trigger: every hour.
+HOURLY: Any = object()
+
 
 class StatusTrackerIntegrityScanner(StatusIntegrityScan):
     """Runs the status integrity scan on a trigger, in the background, for as long as the
@@ -25,7 +28,8 @@ class StatusTrackerIntegrityScanner(StatusIntegrityScan):
     Args:
         status_tracker: whose statuses to check.
         broker: where the messages should be.
-        trigger: when to scan (an apscheduler trigger; default: every hour).
+        trigger: when to scan (an apscheduler trigger; default: every hour); None: never on
+            its own (call :meth:`scan`), as Alsek 1.3.2.
         scheduler: what runs the trigger (default: an :class:`ApschedulerScheduler` of its own).
 
     Raises:
@@ -36,16 +40,17 @@ class StatusTrackerIntegrityScanner(StatusIntegrityScan):
         self,
         status_tracker: StatusTracker,
         broker: Broker,
-        trigger: Any = None,
+        trigger: Any = HOURLY,
         scheduler: Scheduler | None = None,
     ) -> None:
         super().__init__(status_tracker, broker)
-        self.trigger = IntervalTrigger(hours=1) if trigger is None else trigger
+        self.trigger = IntervalTrigger(hours=1) if trigger is HOURLY else trigger
         self._owns_scheduler = scheduler is None
         self.scheduler = scheduler if scheduler is not None else ApschedulerScheduler()
-        self.scheduler.validate_trigger(self.trigger)
         self._job_id = f"status-integrity-scan:{id(self):x}"
-        self.scheduler.add_job(self._job_id, self._scan_safely, self.trigger)
+        if self.trigger is not None:
+            self.scheduler.validate_trigger(self.trigger)
+            self.scheduler.add_job(self._job_id, self._scan_safely, self.trigger)
 
     def _scan_safely(self) -> None:
         try:

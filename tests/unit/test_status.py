@@ -348,6 +348,19 @@ def test_the_default_scanner_uses_apscheduler_hourly(
         scanner.shutdown()
 
 
+def test_a_scanner_without_a_trigger_scans_only_when_asked(
+    broker: Broker, tracker: StatusTracker
+) -> None:
+    scanner = StatusTrackerIntegrityScanner(tracker, broker, trigger=None)  # Alsek 1.3.2
+    try:
+        assert scanner.trigger is None and not scanner.scheduler.has_job(scanner._job_id)
+        tracker.set(M, TaskStatus.RUNNING)  # the message is not in the broker
+        scanner.scan()
+        assert tracker.get(M) is TaskStatus.UNKNOWN
+    finally:
+        scanner.shutdown()
+
+
 def test_listening_goes_on_after_the_end_without_auto_exit(tracker: StatusTracker) -> None:
     tracker.set(M, TaskStatus.SUCCEEDED)
     assert statuses(list(tracker.listen_to_updates(M))) == [TaskStatus.SUCCEEDED]

@@ -7,6 +7,7 @@ import math
 from types import ModuleType
 from typing import Any
 
+from alsek.adapters.serialization.compression import compressed, decompressed
 from alsek.domain.model.errors import SerializationError
 from alsek.ports.serializer import Serializer
 
@@ -26,14 +27,24 @@ class JsonSerializer(Serializer):
     Tuples come back as lists; int, float, bool and None keys come back as strings. NaN and
     ±Infinity are stored as ``null`` (JSON has no such numbers; orjson's rule, followed by the
     standard library path too, so that what one process writes every other one reads).
+
+    Args:
+        compression_level: gzip values at this level (1-9) when that makes them smaller
+            (Alsek 1.3.2's option); None (default): never. Either form is always read.
     """
 
     def forward(self, obj: Any) -> bytes | str:
-        """Encode ``obj`` as JSON.
+        """Encode ``obj`` as JSON (gzipped when ``compression_level`` is set and it helps).
 
         Raises:
             SerializationError: naming the type that JSON cannot hold (sets, bytes, objects).
         """
+        data = self._json(obj)
+        if self.compression_level is None:
+            return data
+        return compressed(data, self.compression_level)
+
+    def _json(self, obj: Any) -> bytes | str:
         try:
             if orjson is not None:
                 return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
@@ -52,6 +63,7 @@ class JsonSerializer(Serializer):
         Raises:
             SerializationError: if ``data`` is not valid JSON.
         """
+        data = decompressed(data)
         try:
             if orjson is not None:
                 return orjson.loads(data)
