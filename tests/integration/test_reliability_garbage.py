@@ -35,7 +35,7 @@ def test_garbage_is_logged_and_skipped_and_the_worker_goes_on(harness: Harness) 
     # A readable message of a task nobody runs.
     tasks.broker.submit(Message(task_name="stranger", queue="rel"))
 
-    worker = harness.start("thread", "--n_processes", "1")
+    worker = harness.start("thread", "--n_processes", "1", "--unknown_task_window", "0")
     submit_counts(harness, 50)
     wait_until(lambda: len(harness.counts()) == 50, 30, "the good messages", worker)
     wait_until(lambda: harness.leftover() == 0, 30, "the queue to empty", worker)
