@@ -56,9 +56,19 @@ def count(i: int) -> None:
 
 @task(broker, queue="rel", mechanism="thread", max_retries=5, backoff=None)
 def sleepy(i: int, seconds: float) -> None:
-    _count("started", i)
     _counter.hset(f"{NS}:started_at", f"{i}:{time.time()}", 1)
+    _count("started", i)
     time.sleep(seconds)
+    _count("runs", i)
+
+
+@task(broker, queue="rel", mechanism="thread", max_retries=5, backoff=None)
+def stall(i: int, seconds: float) -> None:
+    """The first run of ``i`` blocks for ``seconds`` (its worker is killed meanwhile); the
+    runs after it end at once."""
+    _counter.hset(f"{NS}:started_at", f"{i}:{time.time()}", 1)
+    if _counter.hincrby(f"{NS}:started", str(i), 1) == 1:
+        time.sleep(seconds)
     _count("runs", i)
 '''
 
