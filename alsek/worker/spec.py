@@ -19,6 +19,7 @@ from attrs import field, frozen
 
 from alsek.domain.model.backoff import Backoff
 from alsek.domain.model.errors import ValidationError
+from alsek.domain.services.message_processor import DEFAULT_UNKNOWN_TASK_WINDOW_MS
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
@@ -61,6 +62,8 @@ class WorkerSpec:
         max_tasks_per_child: messages a process pool's task process runs before a fresh one is
             forked (1: a fresh process per task; 0: no limit).
         zygote_spares: fresh task processes a process pool's zygote keeps forked ahead.
+        unknown_task_window_ms: how long a message of an unknown task keeps being given back
+            before it is failed (see :class:`MessageProcessor`).
     """
 
     tasks: tuple[TaskRef, ...]
@@ -79,6 +82,7 @@ class WorkerSpec:
     claim_tasks: tuple[str, ...] = ()
     max_tasks_per_child: int = 1
     zygote_spares: int = 1
+    unknown_task_window_ms: int = DEFAULT_UNKNOWN_TASK_WINDOW_MS
     local: dict[str, Any] = field(factory=dict, eq=False, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:

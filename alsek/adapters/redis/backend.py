@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 
+from alsek.adapters.codec import check_max_bytes
 from alsek.adapters.composed import ComposedBackend
 from alsek.adapters.redis.client import class_path, client_from_description, import_path
 from alsek.adapters.redis.keys import KeyLayout
@@ -34,10 +35,15 @@ class RedisBackend(ComposedBackend):
             ``redis.Redis`` or a :class:`LazyClient`.
         namespace: prefix of every key (default ``"alsek"``).
         serializer: encodes values (default :class:`JsonSerializer`).
-        clock: the source of time in ms for delays, leases and TTL decisions (default: system).
+        clock: the source of time in ms (default: the system's). On the system clock, leases
+            and due times come from Redis' clock (``TIME``), so workers whose clocks disagree
+            never take each other's messages early; another clock (a test's) sets them itself.
+        max_message_bytes: the longest encoded message body a submission may have (None: no
+            limit); a longer one raises :class:`MessageTooLargeError` and nothing is stored.
 
     Raises:
-        ValidationError: for a connection of another type or a namespace holding braces.
+        ValidationError: for a connection of another type, a namespace holding ``:``, glob
+            characters or braces, or a ``max_message_bytes`` that is not a positive int.
     """
 
     def __init__(
@@ -47,8 +53,10 @@ class RedisBackend(ComposedBackend):
         namespace: str = DEFAULT_NAMESPACE,
         serializer: Serializer | None = None,
         clock: Clock | None = None,
+        max_message_bytes: int | None = None,
     ) -> None:
         self._session = RedisSession(connection)
+        self.max_message_bytes = check_max_bytes(max_message_bytes)
         super().__init__(namespace, serializer, clock)
 
     def build_components(
@@ -62,7 +70,9 @@ class RedisBackend(ComposedBackend):
         keys = KeyLayout(namespace)
         return (
             RedisKeyValueStore(self._session, keys, serializer, clock),
-            RedisMessageQueue(self._session, keys, serializer, clock),
+            RedisMessageQueue(
+                self._session, keys, serializer, clock, max_message_bytes=self.max_message_bytes
+            ),
         )
 
     @property
@@ -84,6 +94,7 @@ class RedisBackend(ComposedBackend):
             "namespace": self.namespace,
             "serializer": class_path(self.serializer),
             "clock": class_path(self.clock),
+            "max_message_bytes": self.max_message_bytes,
         }
 
     @classmethod
@@ -97,6 +108,7 @@ class RedisBackend(ComposedBackend):
             namespace=description["namespace"],
             serializer=import_path(description["serializer"])(),
             clock=import_path(description["clock"])(),
+            max_message_bytes=description.get("max_message_bytes"),
         )
 
     def __copy__(self) -> Any:
@@ -104,6 +116,7 @@ class RedisBackend(ComposedBackend):
         # own script connections and subscriptions.
         twin = object.__new__(type(self))
         twin.__dict__["_session"] = self._session.twin()
+        twin.__dict__["max_message_bytes"] = self.max_message_bytes
         twin._rebuild(
             {"namespace": self.namespace, "serializer": self.serializer, "clock": self.clock}
         )

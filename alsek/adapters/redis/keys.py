@@ -22,6 +22,7 @@ import re
 
 from attrs import frozen
 
+from alsek.adapters.codec import check_namespace
 from alsek.domain.model import naming
 from alsek.domain.model.errors import ValidationError
 from alsek.domain.model.message import Message
@@ -63,16 +64,12 @@ class KeyLayout:
     """Maps short names to stored keys for one namespace.
 
     Args:
-        namespace: the prefix of every key; may not contain ``{`` or ``}`` (they would steal the
-            cluster hash tag) and may not be empty.
+        namespace: the prefix of every key; see :func:`~alsek.adapters.codec.check_namespace`
+            (no ``:``, glob characters or braces; not empty).
     """
 
     def __init__(self, namespace: str) -> None:
-        if not isinstance(namespace, str) or not namespace or set("{}") & set(namespace):
-            raise ValidationError(
-                f"namespace must be a non-empty string without braces, got {namespace!r}"
-            )
-        self.namespace = namespace
+        self.namespace = check_namespace(namespace)
         self._prefix = namespace + ":"
         self.queue_set = f"{namespace}:idx:queues"
         self.internal = f"{namespace}:idx:"

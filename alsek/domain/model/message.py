@@ -10,10 +10,14 @@ from attrs import define, field
 
 from alsek.domain.model import defaults
 from alsek.domain.model import message_fields as fields
-from alsek.domain.model.backoff import ExponentialBackoff, settings_to_backoff
+from alsek.domain.model.backoff import (
+    ExponentialBackoff,
+    check_backoff_settings,
+    settings_to_backoff,
+)
 from alsek.domain.model.errors import ValidationError
 from alsek.domain.model.lock_record import release_owned
-from alsek.domain.model.naming import validate_queue_name, validate_task_name
+from alsek.domain.model.naming import validate_queue_name, validate_task_name, validate_uuid
 from alsek.domain.model.priority import validate_priority
 
 _DEFAULT_BACKOFF_SETTINGS = ExponentialBackoff().settings
@@ -57,6 +61,11 @@ class Message:
         mechanism: ``"process"`` or ``"thread"``.
         linked_lock: ``{"name", "owner_id"}`` of a lock linked with :meth:`link_lock`, released
             when the message is settled through the broker (not shown in the repr).
+
+    Attributes:
+        lease_token: the owner token of the lease under which this copy was claimed (None: not
+            claimed). Set by the backend's claim, carried by every call that ends or renews the
+            lease; not part of :attr:`data`, of equality or of copies made by :meth:`clone`.
     """
 
     task_name: str
@@ -82,6 +91,7 @@ class Message:
     backoff_settings: dict[str, Any] | None = None
     mechanism: str = defaults.DEFAULT_MECHANISM
     linked_lock: dict[str, Any] | None = field(default=None, converter=fields.linked_lock)
+    lease_token: str | None = field(default=None, init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         # Values set here are normalised already: skip attrs' on-setattr hooks (hot path).
@@ -90,10 +100,16 @@ class Message:
         validate_priority(self.priority)
         if not self.uuid:
             _set(self, "uuid", defaults.new_uuid())
+        else:
+            validate_uuid(self.uuid)
         if self.created_at is None:
             _set(self, "created_at", self.updated_at or defaults.now_ms())
+        else:
+            fields.non_negative_int("created_at", self.created_at)
         if self.updated_at is None:
             _set(self, "updated_at", self.created_at)
+        else:
+            fields.non_negative_int("updated_at", self.updated_at)
         _set(self, "delay", fields.non_negative_int("delay", self.delay or 0))
         fields.non_negative_int("retries", self.retries)
         if self.result_ttl is not None:
@@ -106,6 +122,8 @@ class Message:
             )
         if self.backoff_settings is None:
             _set(self, "backoff_settings", copy.deepcopy(_DEFAULT_BACKOFF_SETTINGS))
+        else:  # a bad policy would only show when a failure is settled: refuse it now
+            check_backoff_settings(self.backoff_settings)
 
     # -- persistence -------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from alsek.domain.model.message import Message
 from alsek.domain.model.outcome import Outcome
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
-from alsek.domain.services.processing import Settlement, announce, settle
+from alsek.domain.services.processing import Settlement, announce, settle_safely
 from alsek.worker.feeder import Feeder
 from alsek.worker.leases import Running, RunTable, release_quietly
 from alsek.worker.lifecycle import StopSignal
@@ -98,7 +98,9 @@ class ProcessWorkerPool(WorkerPool):
             self.broker, self.queues, self.backoff, lease_ms=self.lease_ms,
             stop_signal=self.stop_signal, tasks=self.claim_tasks,
         )  # fmt: skip
-        self.processor = MessageProcessor(consumer, self.tasks)
+        self.processor = MessageProcessor(
+            consumer, self.tasks, unknown_task_window_ms=self.unknown_task_window
+        )
         self.feeder = Feeder(
             self.processor, executors=self.n_processes, stop=self.stop_signal,
             prefetch=self.prefetch,
@@ -179,7 +181,7 @@ class ProcessWorkerPool(WorkerPool):
         self.runs.add(running)
         try:
             if task is None:
-                return settle(None, message, Outcome())
+                return self.processor.unknown_task(message)
             self.processor.begin(task, message)
             reply = self.link_of(slot).run(slot, running.run, message)
             running.settling = True
@@ -204,7 +206,7 @@ class ProcessWorkerPool(WorkerPool):
         else:
             error = ChildProcessError(f"the worker process died (exit code {reply.exit_code})")
         outcome = Outcome.failure(error)
-        settlement = settle(task, message, outcome, self.processor.tasks)
+        settlement = settle_safely(task, message, outcome, self.processor.tasks)
         announce(task, settlement, outcome)
         return settlement
 

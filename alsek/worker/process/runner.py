@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from alsek.domain.model.errors import SerializationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.outcome import Outcome
-from alsek.domain.services.processing import Settlement, announce, run_task, settle
+from alsek.domain.services.processing import Settlement, announce, run_task, settle_safely
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -43,13 +43,13 @@ def conclude(task: Task, message: Message, outcome: Outcome, tasks: Mapping[str,
     """Decide how ``message`` ends after ``outcome``, call the task's ``on_*`` hook, and encode
     the settlement for the pool (a settlement that cannot be pickled, e.g. a result the pool
     could not store anyway, becomes the failure of the run)."""
-    settlement = settle(task, message, outcome, tasks)
+    settlement = settle_safely(task, message, outcome, tasks)
     announce(task, settlement, outcome)
     try:
         return pickle.dumps(settlement, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as error:
         failure = Outcome.failure(SerializationError(f"the outcome cannot be sent: {error}"))
-        return pickle.dumps(settle(task, message, failure, tasks))
+        return pickle.dumps(settle_safely(task, message, failure, tasks))
 
 
 def decode_settlement(payload: bytes) -> Settlement:
