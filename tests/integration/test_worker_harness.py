@@ -65,7 +65,7 @@ def sleepy(i: int, seconds: float) -> None:
     _count("runs", i)
 
 
-@task(broker, queue="rel", mechanism="thread", max_retries=5, backoff=None)
+@task(broker, queue="rel", mechanism=MECHANISM, max_retries=5, backoff=None)
 def stall(i: int, seconds: float) -> None:
     """The first run of ``i`` blocks for ``seconds`` (its worker is killed meanwhile); the
     runs after it end at once."""
@@ -85,7 +85,7 @@ def _mark(key: str, field: str) -> None:
     raise RuntimeError("Redis did not come back")
 
 
-@task(broker, queue="rel", mechanism="thread", max_retries=5, backoff=None)
+@task(broker, queue="rel", mechanism=MECHANISM, max_retries=5, backoff=None)
 def chaos(i: int, seconds: float) -> None:
     """Records each run (start and end) under an id of its own, so that retried writes during
     a Redis restart never count twice."""
@@ -95,7 +95,7 @@ def chaos(i: int, seconds: float) -> None:
     _mark("chaos_runs", f"{i}:{run}")
 
 
-@task(broker, queue="rel", mechanism="thread", max_retries=0, timeout=300)
+@task(broker, queue="rel", mechanism=MECHANISM, max_retries=0, timeout=300)
 def stuck(i: int) -> None:
     """Never ends, and swallows the timeout's interrupt (like code stuck in C)."""
     _count("started", i)

@@ -189,13 +189,15 @@ class Consumer:
         claim = self.backend.ack_many_and_claim(
             acks, queues=self.queues, limit=limit, lease_ms=self.lease_ms, **self._filter
         )
-        return self._record(claim)
+        return self._record(claim, leased=limit > 0)
 
-    def _record(self, claim: Claim) -> list[Message]:
+    def _record(self, claim: Claim, leased: bool = True) -> list[Message]:
+        """Note what a claim reply says; ``leased``: it tried to lease (an acknowledgement-only
+        reply does not read the ready sets, so it says nothing about damaged queues)."""
         self._errors = 0
         for name in claim.corrupt:
             log.error("Skipped unreadable message %r (kept in the dead letter queue).", name)
-        if claim.broken or self._broken:
+        if leased and (claim.broken or self._broken):
             self._note_broken(claim.broken)
         if claim.lost:
             log.warning("Acknowledgements of %s not applied: their leases lapsed and other "
