@@ -22,17 +22,20 @@ results = ResultStore(backend)
 statuses = StatusTracker(backend)
 
 QUEUE = "demo"
-options = {"queue": QUEUE, "result_store": results, "status_tracker": statuses}
+# The demo runs a thread pool, which runs only tasks with mechanism="thread".
+options = {
+    "queue": QUEUE, "result_store": results, "status_tracker": statuses, "mechanism": "thread",
+}  # fmt: skip
 
 
-@task(broker, mechanism="thread", **options)
+@task(broker, **options)
 def add(a: int, b: int) -> int:
     """Add two numbers, slowly enough to watch."""
     time.sleep(0.05)
     return a + b
 
 
-@task(broker, mechanism="thread", **options)
+@task(broker, **options)
 def shout(word: str) -> str:
     """Shout a word (submitted with a high priority, so it jumps the queue)."""
     time.sleep(0.05)
