@@ -37,3 +37,10 @@ def test_a_task_and_its_parts_round_trip(redis_backend: RedisBackend) -> None:
     assert Broker.deserialize(broker.serialize()).backend.namespace == redis_backend.namespace
     assert isinstance(ResultStore.deserialize(store.serialize()), ResultStore)
     assert StatusTracker.deserialize(tracker.serialize()).ttl == 60_000
+
+
+def test_alsek_1_3_2_backend_spelling(redis_url: str) -> None:
+    backend = RedisBackend(conn=redis_url)
+    assert backend.conn is backend.client and backend.conn.ping()
+    assert (backend.IS_ASYNC, backend.SUPPORTS_PUBSUB) == (False, True)
+    backend.close()

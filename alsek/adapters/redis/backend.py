@@ -16,6 +16,7 @@ from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.keyvalue import RedisKeyValueStore
 from alsek.adapters.redis.queue import RedisMessageQueue
 from alsek.adapters.redis.session import Connection, RedisSession
+from alsek.domain.model.errors import ValidationError
 from alsek.ports.clock import Clock
 from alsek.ports.keyvalue import DEFAULT_NAMESPACE
 from alsek.ports.serializer import Serializer
@@ -40,6 +41,7 @@ class RedisBackend(ComposedBackend):
             never take each other's messages early; another clock (a test's) sets them itself.
         max_message_bytes: the longest encoded message body a submission may have (None: no
             limit); a longer one raises :class:`MessageTooLargeError` and nothing is stored.
+        conn: Alsek 1.3.2's name for ``connection`` (give one or the other).
 
     Raises:
         ValidationError: for a connection of another type, a namespace holding ``:``, glob
@@ -54,7 +56,12 @@ class RedisBackend(ComposedBackend):
         serializer: Serializer | None = None,
         clock: Clock | None = None,
         max_message_bytes: int | None = None,
+        conn: Connection = None,
     ) -> None:
+        if conn is not None:
+            if connection is not None:
+                raise ValidationError("give connection or conn (Alsek 1.3.2's name), not both")
+            connection = conn
         self._session = RedisSession(connection)
         self.max_message_bytes = check_max_bytes(max_message_bytes)
         super().__init__(namespace, serializer, clock)
@@ -74,6 +81,15 @@ class RedisBackend(ComposedBackend):
                 self._session, keys, serializer, clock, max_message_bytes=self.max_message_bytes
             ),
         )
+
+    #: Alsek 1.3.2's capability flags.
+    IS_ASYNC = False
+    SUPPORTS_PUBSUB = True
+
+    @property
+    def conn(self) -> redis.Redis:
+        """Alsek 1.3.2's name of :attr:`client`."""
+        return self.client
 
     @property
     def client(self) -> redis.Redis:
