@@ -21,16 +21,6 @@ from alsek.domain.model.naming import validate_queue_name, validate_task_name, v
 from alsek.domain.model.priority import validate_priority
 
 _DEFAULT_BACKOFF_SETTINGS = ExponentialBackoff().settings
-_REPR_ORDER = (
-    "task_name", "queue", "args", "kwargs", "priority", "metadata", "exception_details",
-    "result_ttl", "uuid", "progenitor_uuid", "retries", "timeout", "created_at", "updated_at",
-    "delay", "previous_result", "previous_message_uuid", "callback_message_data",
-    "backoff_settings", "mechanism",
-)  # fmt: skip
-#: Every field, in order: the repr's (the tour's) and ``linked_lock``.
-_FIELDS = (*_REPR_ORDER, "linked_lock")
-
-
 _set = object.__setattr__
 
 
@@ -226,7 +216,7 @@ class Message:
             KeyError: for a name that is not a message field.
         """
         for name, value in changes.items():
-            if name not in _FIELDS:
+            if name not in fields.FIELDS:
                 raise KeyError(f"Unsupported key '{name}'")
             setattr(self, name, value)
         self.__attrs_post_init__()  # the same checks as at construction
@@ -298,7 +288,7 @@ class Message:
         data = {**self.data, "args": self.args}
         for name in ("created_at", "updated_at"):
             data[name] = fields.format_ms(data[name])
-        body = "".join(f"    {name}={data[name]!r},\n" for name in _REPR_ORDER)
+        body = "".join(f"    {name}={data[name]!r},\n" for name in fields.REPR_ORDER)
         return f"Message(\n{body})"
 
     def __eq__(self, other: object) -> bool:

@@ -8,6 +8,16 @@ from typing import Any
 from alsek.domain.model.errors import ValidationError
 from alsek.domain.model.exception_details import ExceptionDetails
 
+#: The fields in the order the repr shows them (the tour's).
+REPR_ORDER = (
+    "task_name", "queue", "args", "kwargs", "priority", "metadata", "exception_details",
+    "result_ttl", "uuid", "progenitor_uuid", "retries", "timeout", "created_at", "updated_at",
+    "delay", "previous_result", "previous_message_uuid", "callback_message_data",
+    "backoff_settings", "mechanism",
+)  # fmt: skip
+#: Every field, in order: the repr's (the tour's) and ``linked_lock``.
+FIELDS = (*REPR_ORDER, "linked_lock")
+
 
 def to_tuple(value: Any) -> tuple[Any, ...]:
     """``args`` as a tuple (None: empty)."""

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any, Protocol
 
 from alsek.domain.model.backoff import Backoff, LinearBackoff
 from alsek.domain.model.effects import Effects
 from alsek.domain.model.errors import BackendError, ValidationError
 from alsek.domain.model.message import Message
-from alsek.domain.model.naming import validate_queue_name
 from alsek.domain.services.broker import Broker
+from alsek.domain.services.consumer_subset import Subset, queues_and_tasks
 from alsek.domain.services.lease_holder import LeaseHolder
 from alsek.ports.queue import Claim, MessageQueue
 from alsek.ports.ticker import Ticker
@@ -62,40 +62,6 @@ class _NeverStop:
         return False
 
 
-Subset = Sequence[str] | str | Mapping[str, Sequence[str]]
-
-
-def _queues(queues: Sequence[str] | str | None) -> tuple[str, ...] | None:
-    if queues is None:
-        return None
-    if isinstance(queues, str):
-        queues = [q for q in queues.split(",") if q.strip()]
-    names = tuple(validate_queue_name(q.strip()) for q in queues)
-    if not names:
-        raise ValidationError("queues is empty: give at least one queue, or None for all")
-    if len(set(names)) != len(names):
-        raise ValidationError(f"duplicate queues in {list(names)}")
-    return names
-
-
-def _subset(
-    queues: Subset | None, subset: Subset | None, tasks: Collection[str] | None
-) -> tuple[tuple[str, ...] | None, frozenset[str] | None]:
-    """The queues and the task filter of a consumer, from ``queues`` or Alsek 1.3.2's ``subset``
-    (a list of queues, or ``{queue: [task names]}``), and ``tasks``."""
-    if queues is not None and subset is not None:
-        raise ValidationError("give queues or subset (Alsek 1.3.2's name), not both")
-    chosen = subset if queues is None else queues
-    names = set(tasks) if tasks is not None else None
-    if isinstance(chosen, Mapping):
-        listed = {str(task) for group in chosen.values() for task in group}
-        names = listed if names is None else names & listed
-        chosen = list(chosen)
-    if names is not None and not names:
-        raise ValidationError("tasks is empty: give at least one task name, or None for all")
-    return _queues(chosen), None if names is None else frozenset(names)
-
-
 class Consumer:
     """Leases messages from ``broker``'s backend.
 
@@ -133,7 +99,7 @@ class Consumer:
             raise ValidationError(f"lease_ms must be a positive integer (ms), got {lease_ms!r}")
         self.broker = broker
         self.backend: MessageQueue = broker.backend
-        self._queues, self.tasks = _subset(queues, subset, tasks)
+        self._queues, self.tasks = queues_and_tasks(queues, subset, tasks)
         # Passed to the backend only when set: an unfiltered claim is the port's plain call.
         self._filter: dict[str, Any] = {} if self.tasks is None else {"tasks": self.tasks}
         self.backoff = DEFAULT_CONSUMER_BACKOFF if backoff is None else backoff
