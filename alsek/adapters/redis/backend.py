@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
-
 from alsek.adapters.composed import ComposedBackend
-from alsek.adapters.redis.client import class_path, client_from_description, import_path
+from alsek.adapters.redis.client import class_path, import_path
+from alsek.adapters.redis.descriptions import client_from_description
 from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.keyvalue import RedisKeyValueStore
 from alsek.adapters.redis.queue import RedisMessageQueue
@@ -21,23 +20,34 @@ from alsek.ports.serializer import Serializer
 
 
 class RedisBackend(ComposedBackend):
-    """A backend on Redis (>= 6.2; redis-py >= 5).
+    """A backend on Redis (>= 6.2; redis-py >= 5): one server, a Sentinel-managed primary or a
+    Redis Cluster.
 
     Nothing connects at construction: the client is made on first use, and redis-py connects on
-    the first command. Each queue operation is one Lua script call, registered once and called
-    by SHA: one round trip, atomic, effects included. Pickling the backend carries a description
-    (connection settings or URL, namespace, serializer and clock classes), never the client: a
-    child process opens its own connections.
+    the first command (a cluster client reads the slot map then). Each queue operation is one
+    Lua script call, registered once and called by SHA: one round trip, atomic, effects
+    included. On a cluster every script touches one slot (the queue's); writes of another slot
+    (results, statuses, callbacks to other queues) go in a separate step, before an ack (a crash
+    between repeats them, never loses them) and after a submit. Pickling the backend carries a
+    description (connection settings or URL, namespace, serializer and clock classes), never the
+    client: a child process opens its own connections.
+
+    A given client without socket timeouts is used through a twin that has them (5 s to
+    connect, 30 s per reply), so that a dead connection fails a call instead of hanging a
+    worker; so is one that decodes replies (bodies are bytes).
 
     Args:
-        connection: None (localhost:6379), a ``redis://``/``rediss://``/``unix://`` URL, a
-            ``redis.Redis`` or a :class:`LazyClient`.
+        connection: None (localhost:6379), a URL (``redis://``, ``rediss://``, ``unix://``,
+            ``redis+sentinel://host:26379,.../service``, ``redis+cluster://host:port,...``), a
+            ``redis.Redis`` (``Sentinel.master_for()`` included), a ``RedisCluster`` or a
+            :class:`LazyClient`.
         namespace: prefix of every key (default ``"alsek"``).
         serializer: encodes values (default :class:`JsonSerializer`).
         clock: the source of time in ms for delays, leases and TTL decisions (default: system).
 
     Raises:
-        ValidationError: for a connection of another type or a namespace holding braces.
+        ValidationError: for a connection of another type, a malformed URL (the error masks
+            its password), a Sentinel client of replicas, or a namespace holding braces.
     """
 
     def __init__(
@@ -66,8 +76,8 @@ class RedisBackend(ComposedBackend):
         )
 
     @property
-    def client(self) -> redis.Redis:
-        """The redis-py client, made on first use (no connection is opened until a command)."""
+    def client(self) -> Any:
+        """The redis-py client (``Redis`` or ``RedisCluster``), made on first use."""
         return self._session.client
 
     # -- description (pickling) --------------------------------------------------------------
@@ -75,9 +85,11 @@ class RedisBackend(ComposedBackend):
     def describe(self) -> dict[str, Any]:
         """A plain, picklable description a child process rebuilds this backend from.
 
-        The connection is the URL given (or None), else the settings of the client (a
-        :class:`LazyClient`'s factory is called for them: that builds a client, it connects
-        nothing). Passwords are included. Credential providers and custom objects are not.
+        The connection is the URL given (or None), else the settings of the client by kind: a
+        server's, a Sentinel client's (the sentinels' addresses, the service, the primary's
+        settings) or a cluster client's (every node known, as startup nodes). A
+        :class:`LazyClient`'s factory is called for them (a cluster client reads the slot map
+        then). Passwords are included. Credential providers and custom objects are not.
         """
         return {
             "connection": self._session.describe_connection(),

@@ -87,6 +87,11 @@ class LocalCluster:
         """``redis://127.0.0.1:<port>/0`` of every node (any one can seed a cluster client)."""
         return [node.url for node in self.nodes]
 
+    @property
+    def url(self) -> str:
+        """A ``redis+cluster://`` URL of every node, for :class:`RedisBackend`."""
+        return "redis+cluster://" + ",".join(f"{h}:{p}" for h, p in self.startup_nodes) + "/"
+
     def client(self, **kwargs: Any) -> RedisCluster:
         """A ``RedisCluster`` client seeded with every node (text replies unless overridden)."""
         settings = {"decode_responses": True, "socket_timeout": 5.0, **kwargs}

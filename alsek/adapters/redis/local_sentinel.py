@@ -93,6 +93,13 @@ class LocalSentinel:
         """``(host, port)`` of every sentinel."""
         return [sentinel.address for sentinel in self.sentinels]
 
+    @property
+    def url(self) -> str:
+        """A ``redis+sentinel://`` URL of every sentinel and the service, for
+        :class:`RedisBackend`."""
+        hosts = ",".join(f"{h}:{p}" for h, p in self.sentinel_addresses)
+        return f"redis+sentinel://{hosts}/{self.service_name}"
+
     def master_address(self) -> Address:
         """The primary's address as the first sentinel that knows it reports it.
 

@@ -192,9 +192,7 @@ class RedisMessageQueue(MessageQueue):
     def _blpop_timeout(self, remaining: float) -> float:
         # BLPOP takes float seconds (Redis >= 6); 0 would block forever. Stay below the socket
         # timeout so a long wait is several BLPOPs, not a read timeout.
-        socket_timeout = self._session.client.connection_pool.connection_kwargs.get(
-            "socket_timeout"
-        )
+        socket_timeout = self._session.socket_timeout
         if socket_timeout:
             remaining = min(remaining, max(socket_timeout - 1.0, socket_timeout / 2))
         return max(round(remaining, 3), 0.001)
