@@ -59,7 +59,9 @@ class CallBuilder:
         """One submission (``submit_one``)."""
         raw = self.serializer.forward(message.data)
         ready_at = message.ready_at  # raises for bad backoff settings, before any write
-        self.queue(call, str(message.queue)).key(self.keys.body(message), self.keys.queue_set)
+        self.queue(call, str(message.queue)).key(
+            self.keys.body(message), self.keys.queue_set_of(str(message.queue))
+        )
         return call.arg(
             raw, message.uuid, message.task_name, message.priority, ready_at, message.queue
         )
@@ -105,7 +107,9 @@ class CallBuilder:
         """A retry: the updated body and where to index it."""
         raw = self.serializer.forward(message.data)
         ready_at = message.ready_at
-        self.queue(call, str(message.queue)).key(self.keys.body(message), self.keys.queue_set)
+        self.queue(call, str(message.queue)).key(
+            self.keys.body(message), self.keys.queue_set_of(str(message.queue))
+        )
         return call.arg(
             raw, message.uuid, message.task_name, message.priority, ready_at, message.queue
         )

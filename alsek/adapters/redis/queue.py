@@ -2,7 +2,8 @@
 atomic, effects included). The queue half of a :class:`RedisBackend`.
 
 Key layout: :mod:`alsek.adapters.redis.keys`; script arguments:
-:mod:`alsek.adapters.redis.calls`; claim replies: :mod:`alsek.adapters.redis.claims`.
+:mod:`alsek.adapters.redis.calls`; claim replies: :mod:`alsek.adapters.redis.claims`; what
+differs on a Redis Cluster: :mod:`alsek.adapters.redis.sharded`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from alsek.adapters.redis.client import translated
 from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.scripts import Call
 from alsek.adapters.redis.session import SCAN_COUNT, RedisSession
+from alsek.adapters.redis.sharded import WAIT_SLICE_S, ShardedQueue
 from alsek.domain.model.effects import NO_EFFECTS, Effects
 from alsek.domain.model.errors import MessageAlreadyExistsError, MessageDoesNotExistError
 from alsek.domain.model.message import Message
@@ -51,6 +53,7 @@ class RedisMessageQueue(MessageQueue):
         self._keys = keys
         self._calls = CallBuilder(keys, serializer)
         self._reader = ClaimReader(keys, self._calls, session.run)
+        self._sharded = ShardedQueue(session, keys.for_cluster(), serializer, clock.now_ms)
         # Bound once: each queue operation reaches the clock and Redis with no call in between.
         self._now = clock.now_ms
         self._run = session.run
@@ -58,18 +61,26 @@ class RedisMessageQueue(MessageQueue):
 
     def submit(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
         """Store and index ``message`` with ``effects``, in one round trip; see the port."""
-        call = self._calls.submit(Call(self._now()), message)
-        if not self._run("submit", self._calls.effects(call, effects)):
+        if self._session.cluster:
+            stored = self._sharded.submit(message, effects)
+        else:
+            call = self._calls.submit(Call(self._now()), message)
+            stored = self._run("submit", self._calls.effects(call, effects))
+        if not stored:
             raise MessageAlreadyExistsError(f"{message.summary} already exists")
 
     def apply(self, effects: Effects) -> None:
         """Apply ``effects`` in one round trip and one atomic step; see :meth:`MessageQueue.apply`."""
-        if effects:
+        if self._session.cluster:
+            self._sharded.apply(effects)
+        elif effects:
             self._run("effects", self._calls.effects(Call(self._now()), effects))
 
     def submit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
         """Store and index every message with its effects: one round trip and one atomic step
         per :data:`SUBMIT_BATCH` messages; see :meth:`MessageQueue.submit_many`."""
+        if self._session.cluster:
+            return self._sharded.submit_many(submissions, SUBMIT_BATCH)
         calls = [
             self._calls.submit_many(Call(self._now()), submissions[start : start + SUBMIT_BATCH])
             for start in range(0, len(submissions), SUBMIT_BATCH)
@@ -83,6 +94,8 @@ class RedisMessageQueue(MessageQueue):
         Raises:
             ValidationError: if ``limit`` is negative or ``lease_ms`` is not positive.
         """
+        if self._session.cluster:
+            return self._sharded.claim(queues, limit, lease_ms, self._now())
         return self._reader.claim(queues, limit=limit, lease_ms=lease_ms, now_ms=self._now())
 
     def ack_many_and_claim(
@@ -95,6 +108,8 @@ class RedisMessageQueue(MessageQueue):
     ) -> Claim:
         """Ack every message of ``acks`` (with its effects) and claim the next messages, in one
         round trip and one atomic step; see :meth:`MessageQueue.ack_many_and_claim`."""
+        if self._session.cluster:
+            return self._sharded.ack_many_and_claim(acks, queues, limit, lease_ms)
         return self._reader.ack_many_and_claim(
             acks, queues, limit=limit, lease_ms=lease_ms, now_ms=self._now()
         )
@@ -103,6 +118,8 @@ class RedisMessageQueue(MessageQueue):
         """Renew the leases of ``messages`` in one round trip; return those not leased any more."""
         if not messages:
             return []
+        if self._session.cluster:
+            return self._sharded.extend(messages, lease_ms)
         call = Call(self._now())
         order = self._calls.extend(call, messages, lease_ms)
         lost = sorted(order[position] for position in self._run("extend", call))
@@ -110,23 +127,33 @@ class RedisMessageQueue(MessageQueue):
 
     def ack(self, message: Message, *, effects: Effects = NO_EFFECTS) -> bool:
         """Finish ``message`` and apply ``effects`` in one round trip; see :meth:`MessageQueue.ack`."""
+        if self._session.cluster:
+            return self._sharded.ack(message, effects)
         call = self._calls.message(Call(self._now()), message)
         return bool(self._run("ack", self._calls.effects(call, effects)))
 
     def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
         """Store the updated ``message`` and index it by its ``ready_at``; see the port."""
-        call = self._calls.retry(Call(self._now()), message)
-        if not self._run("retry", self._calls.effects(call, effects)):
+        if self._session.cluster:
+            stored = self._sharded.retry(message, effects)
+        else:
+            call = self._calls.retry(Call(self._now()), message)
+            stored = self._run("retry", self._calls.effects(call, effects))
+        if not stored:
             raise MessageDoesNotExistError(f"{message.summary} is not stored")
 
     def fail(self, message: Message, *, dlq_ttl: int | None, effects: Effects = NO_EFFECTS) -> None:
         """Remove ``message``, keeping it as a dead letter for ``dlq_ttl`` ms when positive."""
+        if self._session.cluster:
+            return self._sharded.fail(message, dlq_ttl, effects)
         call = self._calls.fail(Call(self._now()), message, dlq_ttl)
         self._run("fail", self._calls.effects(call, effects))
 
     def release(self, messages: Sequence[Message]) -> None:
         """Make leased ``messages`` ready at once, in their original place (one round trip)."""
-        if messages:
+        if messages and self._session.cluster:
+            self._sharded.release(messages)
+        elif messages:
             self._run("release", self._calls.release(Call(self._now()), messages))
 
     def remove(self, message: Message) -> bool:
@@ -144,6 +171,8 @@ class RedisMessageQueue(MessageQueue):
 
     def queues(self) -> list[str]:
         """Every queue ever submitted to (since the namespace was last cleared), sorted."""
+        if self._session.cluster:
+            return self._sharded.queues()
         with translated():
             names = self._session.client.smembers(self._keys.queue_set)
         return sorted(n.decode() if isinstance(n, bytes) else n for n in names)
@@ -155,13 +184,21 @@ class RedisMessageQueue(MessageQueue):
         if not queues:
             time.sleep(max(timeout_ms, 0) / 1000)
             return False
-        if self._run("poll", self._calls.poll(Call(self._now()), queues)):
+        cluster = self._session.cluster
+        if cluster and self._sharded.poll(queues):
             return True
-        signals = [self._keys.queue(queue).signal for queue in queues]
+        if not cluster and self._run("poll", self._calls.poll(Call(self._now()), queues)):
+            return True
+        # On a cluster BLPOP takes keys of one slot: wait on the first queue, in slices.
+        signals = [self._keys.queue(queue).signal for queue in queues[: 1 if cluster else None]]
         while (remaining := deadline - time.monotonic()) > 0:
+            if cluster and len(queues) > 1:
+                remaining = min(remaining, WAIT_SLICE_S)
             with translated():
                 if self._session.client.blpop(signals, timeout=self._blpop_timeout(remaining)):
                     return True
+            if cluster and len(queues) > 1 and self._sharded.poll(queues):
+                return True
         return False
 
     def wait_and_claim(
@@ -176,8 +213,13 @@ class RedisMessageQueue(MessageQueue):
             return super().wait_and_claim(
                 queues, timeout_ms=timeout_ms, limit=limit, lease_ms=lease_ms
             )
-        signals = [self._keys.queue(queue).signal for queue in unique]
         deadline = time.monotonic() + max(timeout_ms, 0) / 1000
+        if len(unique) > 1 and self._session.cluster:
+            with translated():
+                return self._sharded.wait_and_claim(
+                    unique, deadline, limit, lease_ms, self._blpop_timeout
+                )
+        signals = [self._keys.queue(queue).signal for queue in unique]
         while True:
             wait_s = self._blpop_timeout(deadline - time.monotonic())
             now = self._now()
@@ -203,8 +245,7 @@ class RedisMessageQueue(MessageQueue):
         entries = []
         for start in range(0, len(keys), SCAN_COUNT):
             batch = keys[start : start + SCAN_COUNT]
-            with translated():
-                raws = self._session.client.mget(batch)
+            raws = self._session.mget(batch)
             entries += [  # a None expired since the scan
                 (self._keys.short_name(key), raw)
                 for key, raw in zip(batch, raws, strict=True)

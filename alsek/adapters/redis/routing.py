@@ -35,6 +35,8 @@ class DirectRoute:
     """Script calls on one server, or on the primary a Sentinel-managed pool connects to (each
     connection asks Sentinel when it connects, so after a failover it finds the new primary)."""
 
+    cluster = False
+
     def __init__(self, client: redis.Redis, scripts: ScriptSet, connections: ThreadConnections):
         self._pool = client.connection_pool
         self._scripts = scripts
@@ -68,6 +70,8 @@ class DirectRoute:
 
 class ClusterRoute:
     """Script calls on the cluster node serving the slot of each call's keys."""
+
+    cluster = True
 
     def __init__(self, client: RedisCluster, scripts: ScriptSet, connections: ThreadConnections):
         self._client = client

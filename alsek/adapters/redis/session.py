@@ -96,9 +96,11 @@ class RedisSession:
         return self._client
 
     @property
-    def is_cluster(self) -> bool:
+    def cluster(self) -> bool:
         """Whether Redis is a cluster (scripts then touch the keys of one slot each)."""
-        return isinstance(self.client, RedisCluster)
+        if self._route is None:
+            self.client  # noqa: B018 - made now, with its route
+        return self._route is not None and self._route.cluster
 
     def _make_client(self) -> Client:
         connection = self.connection
@@ -174,6 +176,15 @@ class RedisSession:
         route = self._route or self._ready_route()
         with translated():
             return route.run_after(first, script, call)
+
+    def mget(self, keys: list[str]) -> list[Any]:
+        """The values of stored ``keys`` (None for absent ones): one MGET, or on a cluster one
+        per slot, pipelined per node."""
+        client = self.client
+        with translated():
+            if self._route is not None and self._route.cluster:
+                return list(client.mget_nonatomic(keys))
+            return list(client.mget(keys))
 
     def scan_keys(self, match: str) -> Iterator[str]:
         """Stored keys matching the SCAN pattern ``match``, each once (never KEYS)."""

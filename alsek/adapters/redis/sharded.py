@@ -1,0 +1,268 @@
+"""Queue operations on a Redis Cluster, where a script touches the keys of one slot only.
+
+Each operation runs in its queue's slot, as on one server. What differs:
+
+* Effects of other slots (results, statuses, callbacks to other queues) are a separate step,
+  one ``effects`` call per slot, pipelined per node. For an ack they go first: a crash in
+  between runs the message again (at least once), it never loses a result. For a submit, a
+  retry and a failure they follow, and only when the operation happened (nothing is written
+  for a refused one); a crash in between loses a status update, never a message.
+* A claim over several queues claims queue by queue, in the order given, until ``limit``.
+* Releases, renewals and polls of several queues are one call per queue, pipelined per node.
+* A consumer of one queue waits as on one server (BLPOP with the claim behind it, on the
+  queue's node); a consumer of several blocks on its first queue for at most
+  :data:`WAIT_SLICE_S` at a time and claims from all of them in between.
+
+Everything is encoded before anything is sent, as on one server.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from alsek.adapters.codec import check_claim
+from alsek.adapters.redis.calls import CallBuilder
+from alsek.adapters.redis.claims import ClaimReader
+from alsek.adapters.redis.keys import KeyLayout
+from alsek.adapters.redis.scripts import Call
+from alsek.adapters.redis.session import RedisSession
+from alsek.adapters.redis.slots import SlotSplitter
+from alsek.domain.model.effects import Effects
+from alsek.domain.model.message import Message
+from alsek.ports.queue import Claim
+from alsek.ports.serializer import Serializer
+
+#: Longest a consumer of several queues blocks on its first queue before it looks at the others.
+WAIT_SLICE_S = 0.05
+
+
+def _by_queue(messages: Sequence[Message]) -> dict[str, list[Message]]:
+    groups: dict[str, list[Message]] = {}
+    for message in messages:
+        groups.setdefault(str(message.queue), []).append(message)
+    return groups
+
+
+def merged(claims: Sequence[Claim]) -> Claim:
+    """One claim of several, in order; the earliest next due time."""
+    dues = [c.next_due_ms for c in claims if c.next_due_ms is not None]
+    return Claim(
+        messages=[m for c in claims for m in c.messages],
+        corrupt=[n for c in claims for n in c.corrupt],
+        next_due_ms=min(dues) if dues else None,
+    )
+
+
+class ShardedQueue:
+    """The cluster side of :class:`~alsek.adapters.redis.queue.RedisMessageQueue`.
+
+    Args:
+        session: the connection to the cluster.
+        keys: the key layout (per-queue name sets).
+        serializer: encodes bodies and effect values.
+        now: the backend clock's ``now_ms``.
+    """
+
+    def __init__(
+        self,
+        session: RedisSession,
+        keys: KeyLayout,
+        serializer: Serializer,
+        now: Callable[[], int],
+    ) -> None:
+        self._session = session
+        self._keys = keys
+        self._now = now
+        self.calls = CallBuilder(keys, serializer)
+        self.reader = ClaimReader(keys, self.calls, session.run)
+        self._slots = SlotSplitter(keys)
+
+    # -- effects -----------------------------------------------------------------------------
+
+    def _split(self, message: Message, effects: Effects) -> tuple[Effects, list[Call]]:
+        """The effects of ``message``'s slot, and calls applying the others (encoded)."""
+        home, foreign = self._slots.split(effects, self._slots.queue_slot(str(message.queue)))
+        now = self._now()
+        return home, [self.calls.effects(Call(now), part) for part in foreign]
+
+    def _apply(self, calls: list[Call]) -> None:
+        if calls:
+            self._session.run_many("effects", calls)
+
+    def apply(self, effects: Effects) -> None:
+        """Apply ``effects``: one call per slot, pipelined per node."""
+        if not effects:
+            return
+        home, foreign = self._slots.split(effects, -1)  # -1: no slot is home
+        now = self._now()
+        parts = [part for part in (home, *foreign) if part]
+        self._apply([self.calls.effects(Call(now), part) for part in parts])
+
+    # -- one message -------------------------------------------------------------------------
+
+    def submit(self, message: Message, effects: Effects) -> bool:
+        """Submit ``message``; its effects of other slots follow if it was stored."""
+        home, foreign = self._split(message, effects)
+        call = self.calls.effects(self.calls.submit(Call(self._now()), message), home)
+        if not self._session.run("submit", call):
+            return False
+        self._apply(foreign)
+        return True
+
+    def ack(self, message: Message, effects: Effects) -> bool:
+        """Apply the effects of other slots, then ack with the rest."""
+        home, foreign = self._split(message, effects)
+        call = self.calls.effects(self.calls.message(Call(self._now()), message), home)
+        self._apply(foreign)
+        return bool(self._session.run("ack", call))
+
+    def retry(self, message: Message, effects: Effects) -> bool:
+        """Retry; the effects of other slots follow if the message was stored."""
+        home, foreign = self._split(message, effects)
+        call = self.calls.effects(self.calls.retry(Call(self._now()), message), home)
+        if not self._session.run("retry", call):
+            return False
+        self._apply(foreign)
+        return True
+
+    def fail(self, message: Message, dlq_ttl: int | None, effects: Effects) -> None:
+        """Fail; then apply the effects of other slots."""
+        home, foreign = self._split(message, effects)
+        call = self.calls.effects(self.calls.fail(Call(self._now()), message, dlq_ttl), home)
+        self._session.run("fail", call)
+        self._apply(foreign)
+
+    # -- batches -----------------------------------------------------------------------------
+
+    def submit_many(self, submissions: Sequence[tuple[Message, Effects]], batch: int) -> list[bool]:
+        """One ``submit_many`` call per queue (and per ``batch`` messages), pipelined per node;
+        then the effects of other slots of the messages stored."""
+        now = self._now()
+        positions: dict[str, list[int]] = {}
+        for index, (message, _) in enumerate(submissions):
+            positions.setdefault(str(message.queue), []).append(index)
+        chunks = [
+            indexes[start : start + batch]
+            for indexes in positions.values()
+            for start in range(0, len(indexes), batch)
+        ]
+        split = [self._split(message, effects) for message, effects in submissions]
+        calls = [
+            self.calls.submit_many(Call(now), [(submissions[i][0], split[i][0]) for i in chunk])
+            for chunk in chunks
+        ]
+        stored = [False] * len(submissions)
+        for chunk, reply in zip(chunks, self._session.run_many("submit_many", calls), strict=True):
+            for index, flag in zip(chunk, reply, strict=True):
+                stored[index] = bool(flag)
+        self._apply(
+            [call for index, (_, calls) in enumerate(split) if stored[index] for call in calls]
+        )
+        return stored
+
+    def release(self, messages: Sequence[Message]) -> None:
+        """One release call per queue, pipelined per node."""
+        now = self._now()
+        calls = [self.calls.release(Call(now), group) for group in _by_queue(messages).values()]
+        self._session.run_many("release", calls)
+
+    def extend(self, messages: Sequence[Message], lease_ms: int) -> list[Message]:
+        """One renewal call per queue, pipelined per node; return the messages not leased."""
+        now = self._now()
+        groups = list(_by_queue(messages).values())
+        calls, orders = [], []
+        for group in groups:
+            call = Call(now)
+            orders.append(self.calls.extend(call, group, lease_ms))
+            calls.append(call)
+        lost = []
+        replies = self._session.run_many("extend", calls)
+        for group, order, reply in zip(groups, orders, replies, strict=True):
+            lost += [group[order[position]] for position in reply]
+        return lost
+
+    # -- claims ------------------------------------------------------------------------------
+
+    def claim(self, queues: Sequence[str], limit: int, lease_ms: int, now: int) -> Claim:
+        """Claim queue by queue, in order, until ``limit`` messages are leased."""
+        check_claim(limit, lease_ms)
+        claims: list[Claim] = []
+        got = 0
+        for queue in dict.fromkeys(queues):
+            if limit and got >= limit:
+                break
+            claim = self.reader.claim([queue], limit=limit - got, lease_ms=lease_ms, now_ms=now)
+            claims.append(claim)
+            got += len(claim.messages)
+        return merged(claims)
+
+    def ack_many_and_claim(
+        self,
+        acks: Sequence[tuple[Message, Effects]],
+        queues: Sequence[str],
+        limit: int,
+        lease_ms: int,
+    ) -> Claim:
+        """Effects of other slots first, then one ack call per queue (the first queue's with
+        the claim of that queue behind it), pipelined per node; then the other queues' claims
+        while ``limit`` is not reached."""
+        check_claim(limit, lease_ms)
+        now = self._now()
+        unique = list(dict.fromkeys(queues))
+        foreign: list[Call] = []
+        groups: dict[str, list[tuple[Message, Effects]]] = {}
+        for message, effects in acks:
+            home, calls = self._split(message, effects)
+            foreign += calls
+            groups.setdefault(str(message.queue), []).append((message, home))
+        first = unique[0] if unique else None
+        order = [q for q in groups if q != first] + ([first] if first in groups else [])
+        calls = []
+        for queue in order:
+            call = self.calls.ack_groups(Call(now), groups[queue])
+            self.calls.claim(call, [queue] if queue == first else [], limit, lease_ms)
+            calls.append(call)
+        self._apply(foreign)
+        replies = self._session.run_many("ack_claim", calls) if calls else []
+        claims = []
+        if first in groups:
+            claims.append(self.reader.finish(replies[-1], [first], limit, lease_ms, now))
+        got = sum(len(c.messages) for c in claims)
+        rest = unique[1:] if first in groups else unique
+        if rest and (got < limit or not limit):
+            claims.append(self.claim(rest, limit - got, lease_ms, now))
+        return merged(claims)
+
+    def poll(self, queues: Sequence[str]) -> bool:
+        """Whether a claim would find work in any of ``queues`` (one call per queue)."""
+        now = self._now()
+        calls = [self.calls.poll(Call(now), [queue]) for queue in dict.fromkeys(queues)]
+        return any(self._session.run_many("poll", calls))
+
+    def wait_and_claim(
+        self,
+        queues: list[str],
+        deadline: float,
+        limit: int,
+        lease_ms: int,
+        blpop_timeout: Callable[[float], float],
+    ) -> Claim:
+        """Several queues: claim from all, block on the first one's wake-ups for a slice,
+        again, until work comes or ``deadline`` (monotonic seconds) passes."""
+        signal = self._keys.queue(queues[0]).signal
+        while True:
+            claim = self.claim(queues, limit, lease_ms, self._now())
+            if claim.messages or claim.corrupt or time.monotonic() >= deadline:
+                return claim
+            wait_s = blpop_timeout(min(deadline - time.monotonic(), WAIT_SLICE_S))
+            self._session.client.blpop([signal], timeout=wait_s)
+
+    def queues(self) -> list[str]:
+        """Every queue named in its own set (a SCAN of every primary)."""
+        head = f"{self._keys.namespace}:idx:{{"
+        names = {
+            key[len(head) : key.index("}", len(head))]
+            for key in self._session.scan_keys(self._keys.queue_sets_pattern())
+        }
+        return sorted(names)
