@@ -44,6 +44,12 @@ class RedisBackend(ComposedBackend):
         namespace: prefix of every key (default ``"alsek"``).
         serializer: encodes values (default :class:`JsonSerializer`).
         clock: the source of time in ms for delays, leases and TTL decisions (default: system).
+        durable: replicas that must have each submission before ``submit`` returns (Redis
+            ``WAIT``, in the same round trip): True or 1 for one replica, 0 (default) for none.
+            Redis replicates asynchronously: without it, a submission the primary acknowledged
+            just before it died may be lost by the failover.
+        durable_timeout_ms: how long a durable submission waits for its replicas before it
+            raises ``BackendConnectionError`` (the message is then on the primary only).
 
     Raises:
         ValidationError: for a connection of another type, a malformed URL (the error masks
@@ -57,8 +63,12 @@ class RedisBackend(ComposedBackend):
         namespace: str = DEFAULT_NAMESPACE,
         serializer: Serializer | None = None,
         clock: Clock | None = None,
+        durable: int = 0,
+        durable_timeout_ms: int = 1_000,
     ) -> None:
-        self._session = RedisSession(connection)
+        self._session = RedisSession(
+            connection, durable=durable, durable_timeout_ms=durable_timeout_ms
+        )
         super().__init__(namespace, serializer, clock)
 
     def build_components(
@@ -96,6 +106,8 @@ class RedisBackend(ComposedBackend):
             "namespace": self.namespace,
             "serializer": class_path(self.serializer),
             "clock": class_path(self.clock),
+            "durable": self._session.durable,
+            "durable_timeout_ms": self._session.durable_timeout_ms,
         }
 
     @classmethod
@@ -109,6 +121,8 @@ class RedisBackend(ComposedBackend):
             namespace=description["namespace"],
             serializer=import_path(description["serializer"])(),
             clock=import_path(description["clock"])(),
+            durable=description.get("durable", 0),
+            durable_timeout_ms=description.get("durable_timeout_ms", 1_000),
         )
 
     def __copy__(self) -> Any:

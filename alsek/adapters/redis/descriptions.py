@@ -40,8 +40,13 @@ _PORTABLE = {
     "encoding", "encoding_errors", "decode_responses", "protocol", "retry_on_timeout", "ssl",
 }  # fmt: skip
 _ROUTING = ("host", "port", "path", "connection_pool")
-# Settings a redis-py (>= 8) pool adds to its connections' on its own; a new pool adds its own.
-_POOL_MADE = ("connection_pool", "maint_notifications", "orig_", "himport_registry")
+# Settings a redis-py pool or cluster client adds to its connections' on its own (a new one adds
+# its own), and a database number, which a cluster refuses (it has database 0 only).
+_POOL_MADE = (
+    "connection_pool", "maint_notifications", "orig_", "himport_registry", "redis_connect_func",
+    "oss_cluster_maint_notifications",
+)  # fmt: skip
+_NOT_IN_CLUSTER = ("db",)
 
 
 def kind_of(client: Any) -> str:
@@ -121,7 +126,11 @@ def describe_client(client: Client) -> dict[str, Any]:
         return {
             "kind": "cluster",
             "startup_nodes": [[node.host, node.port] for node in client.get_nodes()],
-            "kwargs": _portable(client.nodes_manager.connection_kwargs),
+            "kwargs": {
+                k: v
+                for k, v in _portable(client.nodes_manager.connection_kwargs).items()
+                if k not in _NOT_IN_CLUSTER
+            },
         }
     pool: Any = client.connection_pool  # type: ignore[union-attr]
     cls = pool.connection_class
@@ -187,7 +196,7 @@ def twin(client: Client, **overrides: Any) -> Client:
         kwargs = {
             k: v
             for k, v in client.nodes_manager.connection_kwargs.items()
-            if not k.startswith(_POOL_MADE)
+            if not k.startswith(_POOL_MADE) and k not in _NOT_IN_CLUSTER
         }
         return RedisCluster(startup_nodes=nodes, **{**kwargs, **overrides})
     pool = client.connection_pool

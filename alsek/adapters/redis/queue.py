@@ -57,6 +57,7 @@ class RedisMessageQueue(MessageQueue):
         # Bound once: each queue operation reaches the clock and Redis with no call in between.
         self._now = clock.now_ms
         self._run = session.run
+        self._run_submit = session.run_submit  # with WAIT for replicas when durable
         self._run_after = session.run_after
 
     def submit(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
@@ -65,7 +66,7 @@ class RedisMessageQueue(MessageQueue):
             stored = self._sharded.submit(message, effects)
         else:
             call = self._calls.submit(Call(self._now()), message)
-            stored = self._run("submit", self._calls.effects(call, effects))
+            stored = self._run_submit("submit", self._calls.effects(call, effects))
         if not stored:
             raise MessageAlreadyExistsError(f"{message.summary} already exists")
 
@@ -85,7 +86,7 @@ class RedisMessageQueue(MessageQueue):
             self._calls.submit_many(Call(self._now()), submissions[start : start + SUBMIT_BATCH])
             for start in range(0, len(submissions), SUBMIT_BATCH)
         ]  # every batch encoded before the first is sent
-        return [bool(stored) for call in calls for stored in self._run("submit_many", call)]
+        return [bool(stored) for call in calls for stored in self._run_submit("submit_many", call)]
 
     def claim(self, queues: Sequence[str], *, limit: int, lease_ms: int) -> Claim:
         """Lease up to ``limit`` ready messages from ``queues``, in one round trip (more only to

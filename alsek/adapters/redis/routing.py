@@ -50,6 +50,10 @@ class DirectRoute:
         """Send ``first`` and the script in one write; return both replies."""
         return self._scripts.run_after(self._connections.get(self._pool), first, name, call)
 
+    def run_then(self, name: str, call: Call, then: tuple[Any, ...]) -> tuple[Any, Any]:
+        """Send the script and ``then`` in one write; return both replies."""
+        return self._scripts.run_then(self._connections.get(self._pool), name, call, then)
+
     def run_many(self, name: str, calls: Sequence[Call]) -> list[Any]:
         """Run script ``name`` once per call, pipelined (one round trip); return the replies."""
         if len(calls) == 1:
@@ -89,6 +93,13 @@ class ClusterRoute:
         the call's slot; return both replies."""
         return self._retrying(  # type: ignore[no-any-return]
             call, lambda connection: self._scripts.run_after(connection, first, name, call)
+        )
+
+    def run_then(self, name: str, call: Call, then: tuple[Any, ...]) -> tuple[Any, Any]:
+        """Send the script and ``then`` in one write to the node of the call's slot; return
+        both replies."""
+        return self._retrying(  # type: ignore[no-any-return]
+            call, lambda connection: self._scripts.run_then(connection, name, call, then)
         )
 
     def run_many(self, name: str, calls: Sequence[Call]) -> list[Any]:

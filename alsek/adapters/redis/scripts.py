@@ -139,6 +139,26 @@ class ScriptSet:
                 raise each
         return reply, result
 
+    def run_then(
+        self, connection: Any, name: str, call: Call, then: tuple[Any, ...]
+    ) -> tuple[Any, Any]:
+        """Send script ``name`` and the command ``then`` (e.g. WAIT) in one write; return both
+        replies. ``then`` runs after the script, also when the script had to be loaded first.
+
+        Raises:
+            redis.exceptions.RedisError: the first error among the replies.
+        """
+        connect(connection)
+        send(connection, [self.command(name, call), then])
+        result, after = read(connection, 2)
+        if isinstance(result, redis.exceptions.NoScriptError):
+            result = self.run(connection, name, call)
+            after = self._ask(connection, then)
+        for each in (result, after):
+            if isinstance(each, Exception):
+                raise each
+        return result, after
+
     def _ask(self, connection: Any, command: tuple[Any, ...]) -> Any:
         if getattr(connection, "_sock", None) is None:
             connection.connect()  # through the connection's own connect() (Sentinel's asks)

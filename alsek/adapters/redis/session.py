@@ -43,13 +43,18 @@ class RedisSession:
             ``redis+sentinel://``, ``redis+cluster://``: see :mod:`alsek.adapters.redis.urls`),
             a ``redis.Redis`` (``Sentinel.master_for()`` included), a ``RedisCluster`` or a
             :class:`LazyClient`.
+        durable: replicas that must have each submission before it returns (``WAIT``); 0
+            (False): none, True: 1.
+        durable_timeout_ms: how long a submission waits for them.
 
     Raises:
-        ValidationError: for a connection of another type, a malformed URL or a Sentinel client
-            of replicas.
+        ValidationError: for a connection of another type, a malformed URL, a Sentinel client
+            of replicas, or a negative ``durable``/``durable_timeout_ms``.
     """
 
-    def __init__(self, connection: Connection = None) -> None:
+    def __init__(
+        self, connection: Connection = None, *, durable: int = 0, durable_timeout_ms: int = 1_000
+    ) -> None:
         if not (
             connection is None
             or isinstance(connection, (str, redis.Redis, RedisCluster, LazyClient))
@@ -62,6 +67,16 @@ class RedisSession:
             parse(connection)
         elif isinstance(connection, (redis.Redis, RedisCluster)):
             kind_of(connection)
+        if not (isinstance(durable, int) and durable >= 0):
+            raise ValidationError(f"durable must be a number of replicas >= 0, got {durable!r}")
+        if not (isinstance(durable_timeout_ms, int) and durable_timeout_ms > 0):
+            raise ValidationError(
+                f"durable_timeout_ms must be a positive int, got {durable_timeout_ms!r}"
+            )
+        self.durable = int(durable)
+        self.durable_timeout_ms = durable_timeout_ms
+        #: Runs a submission's script: :meth:`run`, or with ``durable`` :meth:`run_durably`.
+        self.run_submit = self.run_durably if self.durable else self.run
         self.connection = connection
         self._client: Client | None = None
         self._resp2_client: Client | None = None
@@ -81,6 +96,7 @@ class RedisSession:
         twin.subscriptions = weakref.WeakSet()
         twin.script_connections = ThreadConnections()
         twin._route = twin._make_route(twin.client)
+        twin.run_submit = twin.run_durably if twin.durable else twin.run
         return twin
 
     @property
@@ -158,6 +174,25 @@ class RedisSession:
         except BackendConnectionError:
             route.disconnect_thread()  # e.g. READONLY: reconnect (through Sentinel) next time
             raise
+
+    def run_durably(self, script: str, call: Call) -> Any:
+        """Run ``script`` and ``WAIT`` for :attr:`durable` replicas to have its writes, in one
+        round trip (the reply comes once they have them, or after the timeout).
+
+        Raises:
+            BackendConnectionError: if fewer replicas confirmed in time (the writes are on the
+                primary; a failover before they reach a replica may lose them).
+        """
+        route = self._route or self._ready_route()
+        wait = ("WAIT", self.durable, self.durable_timeout_ms)
+        with translated():
+            reply, confirmed = route.run_then(script, call, wait)
+        if int(confirmed) < self.durable:
+            raise BackendConnectionError(
+                f"{script}: {confirmed} of {self.durable} replica(s) confirmed the write within "
+                f"{self.durable_timeout_ms} ms; it is on the primary only"
+            )
+        return reply
 
     def run_many(self, script: str, calls: Sequence[Call]) -> list[Any]:
         """Run ``script`` once per call, pipelined (per node on a cluster); return the

@@ -105,7 +105,7 @@ class ShardedQueue:
         """Submit ``message``; its effects of other slots follow if it was stored."""
         home, foreign = self._split(message, effects)
         call = self.calls.effects(self.calls.submit(Call(self._now()), message), home)
-        if not self._session.run("submit", call):
+        if not self._session.run_submit("submit", call):
             return False
         self._apply(foreign)
         return True
@@ -152,8 +152,12 @@ class ShardedQueue:
             self.calls.submit_many(Call(now), [(submissions[i][0], split[i][0]) for i in chunk])
             for chunk in chunks
         ]
+        if self._session.durable:  # each with its WAIT
+            replies = [self._session.run_submit("submit_many", call) for call in calls]
+        else:
+            replies = self._session.run_many("submit_many", calls)
         stored = [False] * len(submissions)
-        for chunk, reply in zip(chunks, self._session.run_many("submit_many", calls), strict=True):
+        for chunk, reply in zip(chunks, replies, strict=True):
             for index, flag in zip(chunk, reply, strict=True):
                 stored[index] = bool(flag)
         self._apply(
