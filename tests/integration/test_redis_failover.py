@@ -19,8 +19,9 @@ from tests.integration.test_worker_harness import Harness, submit_counts, wait_u
 
 N = 2_000
 THREADS = 8
-#: Messages a thread pool holds at once: its threads and as many prefetched.
-RUNNING = 2 * THREADS
+#: Messages a thread pool holds at once: one running per thread, as many prefetched, and up to
+#: one finished per thread whose acks are in flight (their ack may die with the old primary).
+RUNNING = 3 * THREADS
 
 
 def _drain_through(harness: Harness, failover: object) -> dict[str, float]:

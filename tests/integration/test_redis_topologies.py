@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.retry import Retry
 
 from alsek.adapters.redis import LazyClient, LocalCluster, LocalSentinel, RedisBackend
 from alsek.domain.model.effects import NO_EFFECTS
@@ -187,4 +189,23 @@ def test_a_client_without_socket_timeouts_is_given_some(redis_url, local_cluster
     assert kwargs["socket_timeout"] == 30.0 and kwargs["socket_connect_timeout"] == 5.0
     given = redis.Redis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=1.0)
     assert RedisBackend(given).client is given  # one with its own timeouts is used as it is
+    backend.close()
+
+
+def test_a_subscription_rides_out_a_sentinel_failover(local_sentinel, redis_namespace):
+    # No retry in redis-py: the subscription itself must ride out the dropped connection.
+    client = local_sentinel.sentinel_client().master_for(
+        local_sentinel.service_name, retry=Retry(NoBackoff(), 0)
+    )
+    backend = RedisBackend(client, namespace=redis_namespace)
+    with backend.subscribe("news") as subscription:
+        backend.publish("news", "before")
+        assert subscription.get(5_000) == "before"
+        local_sentinel.failover()  # the old primary drops every client, subscribers included
+        deadline = time.monotonic() + 20
+        heard = []
+        while not heard and time.monotonic() < deadline:  # "look again" answers come first
+            backend.publish("news", "after")
+            heard = [v for v in [subscription.get(200)] if v == "after"]
+        assert heard == ["after"]
     backend.close()
