@@ -220,6 +220,11 @@ class LocalSentinel:
                 timeout_ms=self.timeout_ms,
                 what=f"{replica!r} in sync with the primary",
             )
+        wait_for(
+            lambda: self._takes_writes(primary),
+            timeout_ms=self.timeout_ms,
+            what="the primary counting its replicas (min-replicas-to-write)",
+        )
 
     def _start_sentinels(self) -> None:
         primary = self.servers[0]
@@ -279,9 +284,16 @@ class LocalSentinel:
             pipe.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
             pipe.execute()
 
+    def _takes_writes(self, server: ConfiguredServer) -> bool:
+        """Whether the primary counts enough good replicas to take writes."""
+        if not self.min_replicas_to_write:
+            return True
+        good = int(info(server, "replication").get("min_slaves_good_slaves", 0))
+        return good >= self.min_replicas_to_write
+
     def _replicates(self, server: ConfiguredServer, primary: Address) -> bool:
         if server.address == primary:
-            return True
+            return self._takes_writes(server)
         replication = info(server, "replication")
         return (
             in_sync(server)
