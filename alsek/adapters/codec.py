@@ -8,11 +8,14 @@ and name the dead letter queue here.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from alsek.domain.model.errors import CorruptMessageError, ValidationError
+from alsek.domain.model.errors import CorruptMessageError, MessageTooLargeError, ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import dlq_prefix
 from alsek.ports.keyvalue import MISSING
@@ -20,6 +23,69 @@ from alsek.ports.serializer import Serializer
 
 #: Prefix of the dead letter queue's names; a corrupt body is kept under this + its own name.
 DEAD_LETTER_PREFIX = "dtq:"
+
+
+_FORBIDDEN_IN_NAMESPACE = frozenset(":*?[]\\{}")
+
+
+def check_namespace(namespace: object) -> str:
+    """Return ``namespace`` if it is a usable key prefix.
+
+    It may not hold ``:`` (namespace ``app`` would then own ``app:tenant2``'s keys, and
+    ``clear_namespace()`` wipe them), glob characters (``*?[]\\``, which SCAN patterns would
+    read) or braces (which would steal Redis Cluster's hash tag).
+
+    Raises:
+        ValidationError: naming the problem.
+    """
+    if not isinstance(namespace, str) or not namespace:
+        raise ValidationError(f"namespace must be a non-empty string, got {namespace!r}")
+    bad = _FORBIDDEN_IN_NAMESPACE.intersection(namespace)
+    if bad:
+        raise ValidationError(f"namespace {namespace!r} may not contain {''.join(sorted(bad))!r}")
+    return namespace
+
+
+class LeaseTokens:
+    """Owner tokens of leases, one per claim call: a random prefix of this process (made again
+    after a fork) and a counter, so that no two claims anywhere share one. Tokens never hold
+    ``|``."""
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._prefix = ""
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        """A token no claim has had."""
+        pid = os.getpid()
+        if pid != self._pid:
+            self._pid, self._prefix = pid, f"{secrets.token_hex(6)}.{pid:x}."
+        return f"{self._prefix}{next(self._counter)}"
+
+
+def check_body_size(raw: bytes | str, limit: int | None, message: Message) -> None:
+    """Refuse the encoded body ``raw`` of ``message`` when it is longer than ``limit`` bytes.
+
+    Raises:
+        MessageTooLargeError: naming the message and both sizes.
+    """
+    if limit is not None and len(raw) > limit:
+        raise MessageTooLargeError(
+            f"{message.summary} is {len(raw):,} bytes encoded, more than max_message_bytes "
+            f"({limit:,})"
+        )
+
+
+def check_max_bytes(limit: object) -> int | None:
+    """Return ``limit`` if it is None or a positive int (a backend's ``max_message_bytes``).
+
+    Raises:
+        ValidationError: otherwise.
+    """
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0):
+        raise ValidationError(f"max_message_bytes must be None or a positive int, got {limit!r}")
+    return limit
 
 
 def check_ttl(ttl: int | None, what: str = "ttl") -> int | None:

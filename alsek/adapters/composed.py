@@ -160,3 +160,5 @@ class ComposedBackend(Backend):
     wait_for_work = _to_queue("wait_for_work")
     wait_and_claim = _to_queue("wait_and_claim")
     dead_letters = _to_queue("dead_letters")
+    repair = _to_queue("repair")
+    check_health = _to_queue("check_health")

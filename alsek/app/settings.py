@@ -119,6 +119,8 @@ class WorkerSettings:
         redis_url: the Redis of tasks defined without a broker (``@task(...)``), in the
             supervisor and in every child process (None: localhost:6379).
         namespace: the key prefix of that default backend.
+        unknown_task_window: how long a message of a task the pool does not know keeps being
+            given back to its queue before it is failed (0: fail at once).
     """
 
     pool: str = field(default="thread", validator=_one_of(POOLS))
@@ -141,6 +143,7 @@ class WorkerSettings:
     log_level: str = field(default="INFO", converter=_upper, validator=_one_of(LOG_LEVELS))
     redis_url: str | None = field(default=None, converter=_url)
     namespace: str = field(default="alsek", converter=_namespace)
+    unknown_task_window: int = field(default=300_000, validator=_non_negative)
 
     @property
     def defaults(self) -> Settings:

@@ -39,6 +39,7 @@ def _pool_options(settings: WorkerSettings) -> dict[str, Any]:
         "slot_wait_interval": settings.slot_wait_interval,
         "n_processes": settings.n_processes,
         "prefetch": settings.prefetch,
+        "unknown_task_window": settings.unknown_task_window,
         "initializer": functools.partial(use_settings, settings.defaults),
     }
 

@@ -1,7 +1,8 @@
 """``alsek``: start a worker pool for the tasks in a module, a file or a package.
 
 Exit codes: 0 stopped normally; 1 unexpected error; 2 bad usage or settings; 3 the tasks could
-not be imported (or none were found); 4 the backend (Redis) could not be reached at start.
+not be imported (or none were found); 4 the backend (Redis) could not be reached at start, or
+cannot serve the queues (a damaged key, a server too old).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from alsek.app.discovery import TaskDiscoveryError
 from alsek.app.settings import WorkerSettings
 from alsek.app.worker_container import WorkerContainer
 from alsek.cli.options import common_options
-from alsek.domain.model.errors import BackendConnectionError, ValidationError
+from alsek.domain.model.errors import BackendConnectionError, BackendError, ValidationError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -32,7 +33,7 @@ _EPILOG = (
     "broker, so they say which Redis to use. Every option can also be set with an environment "
     "variable: ALSEK_ and the option's name in capitals (ALSEK_LEASE_MS=8000). Exit codes: "
     "0 stopped, 1 unexpected error, 2 bad usage, 3 tasks not importable or none found, "
-    "4 Redis unreachable."
+    "4 Redis unreachable or unfit (damaged keys, too old)."
 )
 
 
@@ -61,6 +62,9 @@ def _run(pool_kind: str, options: dict[str, Any]) -> None:
         sys.exit(EXIT_USAGE)
     except BackendConnectionError as error:
         log.error("Cannot reach the backend: %s", error)
+        sys.exit(EXIT_BACKEND)
+    except BackendError as error:  # e.g. a queue's keys damaged by hand
+        log.error("Cannot start on this backend: %s", error)
         sys.exit(EXIT_BACKEND)
 
 

@@ -51,6 +51,10 @@ def common_options(function: F) -> F:
         _option("--grace_period", type=int, default=_DEFAULTS.grace_period,
                 help="On SIGTERM/SIGINT, how long (ms) running tasks may finish before they are "
                      "stopped and their messages released."),
+        _option("--unknown_task_window", type=int, default=_DEFAULTS.unknown_task_window,
+                help="How long (ms) a message of a task this worker does not know keeps being "
+                     "given back to its queue (for a worker that knows it, e.g. during a "
+                     "rolling deploy) before it is failed; 0 fails it at once."),
         _option("--start_method", type=click.Choice(["fork", "forkserver", "spawn"]),
                 default=_DEFAULTS.start_method, help="How child processes start."),
         _option("--redis-url", "redis_url", type=str,

@@ -8,7 +8,16 @@ Queue model (the contract every adapter keeps, checked by ``tests/contract``):
   to ``limit`` ready messages, queue by queue in the order given. A leased message is invisible to
   other claims until its lease expires, it is acked, retried, failed, released or removed.
 * ``ack``/``retry``/``fail`` end a lease; each applies its :class:`Effects` in the same atomic step.
-* Time comes from the queue's clock (``clock.now_ms()``), never from Redis' clock.
+* Every lease has an owner: ``claim`` sets a token on each message it returns
+  (:attr:`Message.lease_token`), and ``extend``, ``release``, ``ack``, ``retry`` and ``fail``
+  act only for the lease's holder. A holder whose lease lapsed and was taken by another
+  consumer changes nothing (``ack``/``retry``/``fail`` raise :class:`LeaseLostError`, the
+  batched and renewing calls report it). A message without a token (built by hand) is an
+  administrator's: its calls act whoever holds the lease.
+* Time: a backend on an explicit clock uses ``clock.now_ms()``; the Redis adapter on the system
+  clock takes leases and due times from the server's clock, so that workers whose clocks
+  disagree never take each other's messages early. Delays are relative: a message waits
+  ``ready_at - clock.now_ms()`` from its submission, whatever clock runs the queue.
 """
 
 from __future__ import annotations
@@ -33,12 +42,20 @@ class Claim:
         corrupt: names of bodies that could not be decoded; the backend logged each one and moved
             its raw bytes to the dead letter queue, so nothing is lost silently.
         next_due_ms: when the earliest delayed message or lease among the claimed queues falls due
-            (ms since the epoch), or None if there is none; lets an idle consumer sleep exactly.
+            (ms since the epoch, on the queue's clock), or None if there is none; lets an idle
+            consumer sleep exactly. A claim that stopped at its cap on work with work left says
+            now, so the consumer comes straight back.
+        lost: messages of ``ack_many_and_claim`` not acknowledged because another consumer holds
+            their lease now (nothing of theirs was written).
+        broken: queues skipped because their stored keys are damaged (queue -> the error); the
+            other queues were served.
     """
 
     messages: list[Message] = field(factory=list)
     corrupt: list[str] = field(factory=list)
     next_due_ms: int | None = None
+    lost: list[Message] = field(factory=list)
+    broken: dict[str, str] = field(factory=dict)
 
 
 class MessageQueue(ABC):
@@ -119,7 +136,8 @@ class MessageQueue(ABC):
 
     @abstractmethod
     def extend(self, messages: Sequence[Message], *, lease_ms: int) -> list[Message]:
-        """Renew the leases of ``messages`` to ``now + lease_ms``; return those no longer leased."""
+        """Renew the leases of ``messages`` to ``now + lease_ms``; return those no longer
+        leased by their holder (lapsed and taken by another consumer, or finished)."""
 
     @abstractmethod
     def ack(self, message: Message, *, effects: Effects = NO_EFFECTS) -> bool:
@@ -128,6 +146,9 @@ class MessageQueue(ABC):
         Returns:
             Whether the message was still stored (False: someone else finished or removed it;
             the effects are applied anyway).
+
+        Raises:
+            LeaseLostError: if another consumer holds the message's lease now (nothing written).
         """
 
     @abstractmethod
@@ -137,16 +158,26 @@ class MessageQueue(ABC):
 
         Raises:
             MessageDoesNotExistError: if the message is no longer stored (nothing is written).
+            LeaseLostError: if another consumer holds the message's lease now (nothing written).
         """
 
     @abstractmethod
     def fail(self, message: Message, *, dlq_ttl: int | None, effects: Effects = NO_EFFECTS) -> None:
         """Remove ``message``; keep it in the dead letter queue for ``dlq_ttl`` ms when that is
-        not None (0 or None: not kept); apply ``effects``."""
+        not None (0 or None: not kept); apply ``effects``.
+
+        Raises:
+            LeaseLostError: if another consumer holds the message's lease now (nothing written).
+        """
 
     @abstractmethod
-    def release(self, messages: Sequence[Message]) -> None:
-        """Give leased ``messages`` back: ready again at once, in their original priority."""
+    def release(self, messages: Sequence[Message], *, delay_ms: int = 0) -> list[Message]:
+        """Give leased ``messages`` back: ready again at once, in their original priority (or,
+        with ``delay_ms``, ready that many ms from now, still in their place).
+
+        Returns:
+            The messages not released: no longer leased by their holder.
+        """
 
     @abstractmethod
     def remove(self, message: Message) -> bool:
@@ -181,3 +212,26 @@ class MessageQueue(ABC):
     @abstractmethod
     def dead_letters(self, queue: str | None = None) -> Iterator[Message]:
         """Messages in the dead letter queue (of ``queue``, or of all queues)."""
+
+    def repair(self, queues: Sequence[str]) -> int:
+        """Index again the stored message bodies of ``queues`` that no index holds (left by a
+        step that failed halfway in an older version, or written by hand); unreadable ones go to
+        the dead letter queue. An administrator's call (it scans): workers run it at start.
+
+        Returns:
+            How many messages were indexed again.
+        """
+        return 0
+
+    def check_health(self, queues: Sequence[str], *, lease_ms: int) -> list[str]:
+        """Check, before a worker starts, that the store can serve ``queues`` with leases of
+        ``lease_ms``.
+
+        Returns:
+            Warnings to log (the worker starts anyway).
+
+        Raises:
+            BackendError: if the store cannot serve them (e.g. a queue's keys are damaged:
+                :class:`QueueDamagedError`); the message says what to fix.
+        """
+        return []

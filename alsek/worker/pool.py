@@ -14,7 +14,10 @@ from alsek.domain.model.errors import ValidationError
 from alsek.domain.model.naming import validate_queue_name
 from alsek.domain.services.broker import Broker
 from alsek.domain.services.consumer import DEFAULT_CONSUMER_BACKOFF, DEFAULT_LEASE_MS, Consumer
-from alsek.domain.services.message_processor import MessageProcessor
+from alsek.domain.services.message_processor import (
+    DEFAULT_UNKNOWN_TASK_WINDOW_MS,
+    MessageProcessor,
+)
 from alsek.worker.lifecycle import (
     StopSignal,
     die_with_parent,
@@ -120,7 +123,9 @@ def start_child(spec: WorkerSpec, parent_pid: int) -> tuple[StopSignal, MessageP
     consumer = Consumer(
         broker_of(tasks), spec.queues, spec.backoff, lease_ms=spec.lease_ms, stop_signal=stop
     )
-    return stop, MessageProcessor(consumer, tasks)
+    return stop, MessageProcessor(
+        consumer, tasks, unknown_task_window_ms=spec.unknown_task_window_ms
+    )
 
 
 def non_negative(name: str, value: Any) -> int:
@@ -161,6 +166,9 @@ class WorkerPool:
         initializer: called in every child process before it looks up its tasks (it must
             pickle, for ``spawn`` and ``forkserver``). The CLI passes one that points tasks
             defined without a broker at ``--redis-url``.
+        unknown_task_window: how long (ms) a message of a task this pool does not know keeps
+            being given back to its queue (waits growing from 1 s to 1 min), for a worker that
+            knows it (a rolling deploy, a shared queue); then it is failed. 0: fail at once.
     """
 
     def __init__(
@@ -174,8 +182,10 @@ class WorkerPool:
         grace_period: int = DEFAULT_GRACE_PERIOD_MS,
         start_method: str = "fork",
         initializer: Callable[[], object] | None = None,
+        unknown_task_window: int = DEFAULT_UNKNOWN_TASK_WINDOW_MS,
     ) -> None:
         self.tasks = check_tasks(tasks)
+        self.unknown_task_window = non_negative("unknown_task_window", unknown_task_window)
         self.broker = broker_of(self.tasks)
         self.queues = choose_queues(self.tasks, queues, task_specific_mode)
         self.task_specific_mode = task_specific_mode
@@ -202,7 +212,8 @@ class WorkerPool:
         return WorkerSpec.for_tasks(
             self.tasks.values(), queues=self.queues, lease_ms=self.lease_ms,
             heartbeat_ms=self.heartbeat_ms, backoff=self.backoff, grace_ms=self.grace_period,
-            initializer=self.initializer, **settings,
+            initializer=self.initializer, unknown_task_window_ms=self.unknown_task_window,
+            **settings,
         )  # fmt: skip
 
     def stop(self) -> None:
@@ -215,8 +226,10 @@ class WorkerPool:
 
         Raises:
             BackendConnectionError: if the backend cannot be reached at start.
+            BackendError: if it cannot serve the queues (too old, damaged keys; the message says
+                what to fix).
         """
-        self.broker.backend.depth(self.queues[0])  # fail fast when the backend is unreachable
+        self.check_backend()
         restore_handlers = install_stop_handlers(self.stop)
         log.info("%r starting (pid %s).", self, os.getpid())
         started = time.monotonic()
@@ -229,6 +242,14 @@ class WorkerPool:
             self.shutdown()
             restore_handlers()
             log.info("Worker pool stopped after %.1f s.", time.monotonic() - started)
+
+    def check_backend(self) -> None:
+        """Before starting: check the backend can serve the queues (warnings are logged), then
+        index again any stored message that no index holds (one SCAN per queue)."""
+        backend = self.broker.backend
+        for warning in backend.check_health(self.queues, lease_ms=self.lease_ms):
+            log.warning("%s", warning)
+        backend.repair(self.queues)
 
     def boot(self) -> None:
         """Start the children."""

@@ -19,6 +19,7 @@ from attrs import field, frozen
 
 from alsek.domain.model.backoff import Backoff
 from alsek.domain.model.errors import ValidationError
+from alsek.domain.services.message_processor import DEFAULT_UNKNOWN_TASK_WINDOW_MS
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
@@ -57,6 +58,8 @@ class WorkerSpec:
         logging: the parent's root logging ``(level, format)``, applied by a child that starts
             without handlers (``spawn``/``forkserver``; a forked child inherits them).
         initializer: called in the child before it looks up its tasks (pickled by reference).
+        unknown_task_window_ms: how long a message of an unknown task keeps being given back
+            before it is failed (see :class:`MessageProcessor`).
     """
 
     tasks: tuple[TaskRef, ...]
@@ -72,6 +75,7 @@ class WorkerSpec:
     grace_ms: int = 10_000
     logging: tuple[int, str] | None = None
     initializer: Callable[[], object] | None = None
+    unknown_task_window_ms: int = DEFAULT_UNKNOWN_TASK_WINDOW_MS
     local: dict[str, Any] = field(factory=dict, eq=False, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:

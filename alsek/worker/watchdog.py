@@ -76,6 +76,7 @@ class Watchdog:
         self._subscription: Subscription | None = None
         self._subscribe_after = 0.0
         self._reported: set[tuple[Any, int]] = set()
+        self._lost: set[tuple[Any, int]] = set()  # runs whose lost lease was logged
         self._next_beat = 0.0
         self._failing = False
 
@@ -165,10 +166,17 @@ class Watchdog:
             self._failing = True
             return
         self._failing = False
+        live = {(r.key, r.run) for r in runs}
+        self._lost &= live
         if lost:  # a run that ended meanwhile was acked, not lost
             lost_ids = {id(m) for m in lost}
             still = {id(r) for r in self.hooks.running()}
             for run in runs:
-                if id(run.message) in lost_ids and id(run) in still and not run.settling:
+                marker = (run.key, run.run)
+                if (
+                    id(run.message) in lost_ids and id(run) in still and not run.settling
+                    and marker not in self._lost
+                ):  # fmt: skip
+                    self._lost.add(marker)
                     log.warning("Lease of running %s was lost; it may run again elsewhere.",
                                 run.message.summary)  # fmt: skip

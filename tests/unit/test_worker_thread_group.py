@@ -32,11 +32,17 @@ def broker() -> Broker:
 def make_group(broker: Broker) -> Iterator[Callable[..., ThreadGroup]]:
     groups: list[ThreadGroup] = []
 
-    def make(n_threads: int = 4, lease_ms: int = 2_000, **kwargs: object) -> ThreadGroup:
+    def make(
+        n_threads: int = 4, lease_ms: int = 2_000, unknown_task_window_ms: int = 300_000,
+        **kwargs: object,
+    ) -> ThreadGroup:  # fmt: skip
         stop = StopSignal()
         consumer = Consumer(broker, ["q"], BACKOFF, lease_ms=lease_ms, stop_signal=stop)
+        processor = MessageProcessor(
+            consumer, broker.tasks, unknown_task_window_ms=unknown_task_window_ms
+        )
         group = ThreadGroup(
-            MessageProcessor(consumer, broker.tasks), n_threads=n_threads, stop=stop,
+            processor, n_threads=n_threads, stop=stop,
             heartbeat_ms=max(lease_ms // 5, 10), tick_ms=20, **kwargs,  # type: ignore[arg-type]
         )  # fmt: skip
         group.start()
@@ -243,5 +249,5 @@ def test_an_unknown_task_fails_and_the_group_goes_on(
     stranger = Message(task_name="stranger", queue="q")
     broker.submit(stranger)
     follower = known.generate()
-    make_group(n_threads=1)
+    make_group(n_threads=1, unknown_task_window_ms=0)
     assert wait_until(lambda: broker.in_dlq(stranger) and not broker.exists(follower))

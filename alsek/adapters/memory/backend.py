@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import weakref
 
+from alsek.adapters.codec import check_max_bytes, check_namespace
 from alsek.adapters.composed import ComposedBackend
 from alsek.adapters.memory.keyvalue import MemoryKeyValueStore
 from alsek.adapters.memory.pubsub import MemorySubscription
 from alsek.adapters.memory.queue import MemoryMessageQueue
 from alsek.adapters.memory.store import MemoryStore
-from alsek.domain.model.errors import ValidationError
 from alsek.ports.clock import Clock
 from alsek.ports.keyvalue import DEFAULT_NAMESPACE
 from alsek.ports.serializer import Serializer
@@ -34,9 +34,12 @@ class InMemoryBackend(ComposedBackend):
             follow it, so a fake clock makes time-dependent tests instant.
         store: the state to use; pass another backend's ``store`` to share it under a different
             namespace, as two backends share one Redis. A new, empty store when omitted.
+        max_message_bytes: the longest encoded message body a submission may have (None: no
+            limit); a longer one raises :class:`MessageTooLargeError` and nothing is stored.
 
     Raises:
-        ValidationError: if ``namespace`` is not a non-empty string (also when assigned).
+        ValidationError: if ``namespace`` is empty or holds ``:``, glob characters or braces
+            (also when assigned), or ``max_message_bytes`` is not a positive int.
     """
 
     def __init__(
@@ -46,8 +49,10 @@ class InMemoryBackend(ComposedBackend):
         clock: Clock | None = None,
         *,
         store: MemoryStore | None = None,
+        max_message_bytes: int | None = None,
     ) -> None:
         self.store = store if store is not None else MemoryStore()
+        self.max_message_bytes = check_max_bytes(max_message_bytes)
         self._subscriptions: weakref.WeakSet[MemorySubscription] = weakref.WeakSet()
         super().__init__(namespace, serializer, clock)
 
@@ -57,13 +62,14 @@ class InMemoryBackend(ComposedBackend):
         """The two components over :attr:`store` for this context.
 
         Raises:
-            ValidationError: if ``namespace`` is not a non-empty string.
+            ValidationError: if ``namespace`` is not usable (see ``check_namespace``).
         """
-        if not isinstance(namespace, str) or not namespace:
-            raise ValidationError(f"namespace must be a non-empty string, got {namespace!r}")
+        check_namespace(namespace)
         return (
             MemoryKeyValueStore(self.store, namespace, serializer, clock, self._subscriptions),
-            MemoryMessageQueue(self.store, namespace, serializer, clock),
+            MemoryMessageQueue(
+                self.store, namespace, serializer, clock, max_message_bytes=self.max_message_bytes
+            ),
         )
 
     def close(self) -> None:

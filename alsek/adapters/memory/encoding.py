@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from alsek.adapters.codec import check_ttl
+from alsek.adapters.codec import check_body_size, check_ttl
 from alsek.adapters.memory.table import Raw
 from alsek.domain.model.effects import Effects
 from alsek.domain.model.message import Message
@@ -55,21 +55,28 @@ class Encoder:
     Args:
         namespace: prefix of every stored name.
         serializer: encodes bodies and values.
+        max_message_bytes: the longest body a submission may have (None: no limit).
     """
 
-    def __init__(self, namespace: str, serializer: Serializer) -> None:
+    def __init__(
+        self, namespace: str, serializer: Serializer, max_message_bytes: int | None = None
+    ) -> None:
         self.prefix = namespace + ":"
         self.serializer = serializer
+        self.max_message_bytes = max_message_bytes
 
-    def message(self, message: Message) -> EncodedMessage:
+    def message(self, message: Message, *, submission: bool = True) -> EncodedMessage:
         """Encode ``message``'s body (and compute its ``ready_at``).
 
         Raises:
-            SerializationError: if the body cannot be encoded.
+            SerializationError: if the body cannot be encoded (``MessageTooLargeError``: a
+                ``submission`` longer than ``max_message_bytes``).
             ValidationError: for bad backoff settings.
         """
         name = self.prefix + message_name(message)
         raw = self.serializer.forward(message.data)
+        if submission:
+            check_body_size(raw, self.max_message_bytes, message)
         return EncodedMessage(message=message, name=name, raw=raw, ready_at=message.ready_at)
 
     def effects(self, effects: Effects) -> EncodedEffects:

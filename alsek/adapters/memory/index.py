@@ -68,11 +68,18 @@ class Slot:
         name: the full storage name of the message body.
         priority: the message's priority (lower first).
         sequence: its per-queue submission number (FIFO among equal priorities).
+        owner: the token of the claim that leased it last (None: never leased).
     """
 
     name: str
     priority: int
     sequence: int
+    owner: str | None = None
+
+    def owned_by(self, token: str | None) -> bool:
+        """Whether the holder of ``token`` may act on this message's lease (no token: an
+        administrator, who may)."""
+        return not token or self.owner is None or self.owner == token
 
     @property
     def score(self) -> int:
@@ -124,24 +131,35 @@ class QueueIndex:
         self._ready.remove(top[1])
         return top[1]
 
-    def lease(self, uuid: str, expires_at: int) -> None:
-        """Mark ``uuid`` leased until ``expires_at``."""
+    def lease(self, uuid: str, expires_at: int, owner: str) -> None:
+        """Mark ``uuid`` leased until ``expires_at`` by the holder of token ``owner``."""
         self._ready.remove(uuid)
         self._delayed.remove(uuid)
         self._leased.push(uuid, expires_at)
+        self.slots[uuid].owner = owner
 
-    def renew(self, uuid: str, expires_at: int) -> bool:
-        """Move a lease's expiry to ``expires_at``; return False if ``uuid`` is not leased."""
-        if uuid not in self._leased:
+    def held_by_other(self, uuid: str, token: str | None) -> bool:
+        """Whether ``uuid`` is leased by a holder other than that of ``token``."""
+        return uuid in self._leased and not self.slots[uuid].owned_by(token)
+
+    def renew(self, uuid: str, expires_at: int, token: str | None) -> bool:
+        """Move a lease's expiry to ``expires_at``; return False if ``uuid`` is not leased by
+        the holder of ``token``."""
+        if uuid not in self._leased or not self.slots[uuid].owned_by(token):
             return False
         self._leased.push(uuid, expires_at)
         return True
 
-    def release(self, uuid: str) -> bool:
-        """Make a leased message ready again at its original place; False if not leased."""
-        if not self._leased.remove(uuid):
+    def release(self, uuid: str, token: str | None, ready_at: int | None = None) -> bool:
+        """Make a message leased by the holder of ``token`` ready again at its original place
+        (at ``ready_at`` when given); False if it is not leased by them."""
+        if uuid not in self._leased or not self.slots[uuid].owned_by(token):
             return False
-        self._ready.push(uuid, self.slots[uuid].score)
+        self._leased.remove(uuid)
+        if ready_at is None:
+            self._ready.push(uuid, self.slots[uuid].score)
+        else:
+            self._delayed.push(uuid, ready_at)
         return True
 
     def depth(self) -> int:

@@ -8,9 +8,13 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 
+from attrs import evolve
+
 from alsek.adapters.codec import (
+    LeaseTokens,
     check_claim,
     check_lease,
+    check_ttl,
     dead_letter_name,
     dead_letter_prefix,
     dead_letter_ttl,
@@ -20,10 +24,11 @@ from alsek.adapters.codec import (
 from alsek.adapters.memory.encoding import EncodedEffects, EncodedMessage, Encoder
 from alsek.adapters.memory.index import QueueIndex, Slot
 from alsek.adapters.memory.store import MemoryStore
-from alsek.adapters.memory.table import expiry
+from alsek.adapters.memory.table import Raw, expiry
 from alsek.domain.model.effects import NO_EFFECTS, Effects
 from alsek.domain.model.errors import (
     CorruptMessageError,
+    LeaseLostError,
     MessageAlreadyExistsError,
     MessageDoesNotExistError,
 )
@@ -48,14 +53,21 @@ class MemoryMessageQueue(MessageQueue):
     """
 
     def __init__(
-        self, store: MemoryStore, namespace: str, serializer: Serializer, clock: Clock
+        self,
+        store: MemoryStore,
+        namespace: str,
+        serializer: Serializer,
+        clock: Clock,
+        *,
+        max_message_bytes: int | None = None,
     ) -> None:
         self.store = store
         self.namespace = namespace
         self.serializer = serializer
         self.clock = clock
-        encoder = Encoder(namespace, serializer)
+        encoder = Encoder(namespace, serializer, max_message_bytes)
         self._encode, self._encode_effects = encoder.message, encoder.effects
+        self._tokens = LeaseTokens()
 
     def full_name(self, name: str) -> str:
         """The stored name of the short ``name``."""
@@ -72,8 +84,9 @@ class MemoryMessageQueue(MessageQueue):
             now = self.clock.now_ms()
             if self._is_stored(message, now):
                 raise MessageAlreadyExistsError(f"{message.summary} already exists")
+            self._submit_effects(encoded, now)
             self._index(body, now)
-            self._apply(encoded, now)
+            self._commit_effects(encoded, now)
 
     def apply(self, effects: Effects) -> None:
         """Apply ``effects`` in one step; see :meth:`MessageQueue.apply`."""
@@ -91,8 +104,9 @@ class MemoryMessageQueue(MessageQueue):
             for message, body, effects in encoded:
                 new = not self._is_stored(message, now)
                 if new:
+                    self._submit_effects(effects, now)
                     self._index(body, now)
-                    self._apply(effects, now)
+                    self._commit_effects(effects, now)
                 stored.append(new)
         return stored
 
@@ -101,6 +115,7 @@ class MemoryMessageQueue(MessageQueue):
         check_claim(limit, lease_ms)
         claimed: list[Message] = []
         corrupt: list[str] = []
+        token = self._tokens.next()
         with self.store.lock:
             now = self.clock.now_ms()
             indexes = [
@@ -109,7 +124,7 @@ class MemoryMessageQueue(MessageQueue):
             for index in indexes:
                 index.promote(now)
                 while len(claimed) < limit and (uuid := index.pop_ready()) is not None:
-                    self._lease(index, uuid, now, now + lease_ms, claimed, corrupt)
+                    self._lease(index, uuid, now, (now + lease_ms, token), claimed, corrupt)
             due = [d for d in (index.next_due() for index in indexes) if d is not None]
         return Claim(messages=claimed, corrupt=corrupt, next_due_ms=min(due, default=None))
 
@@ -121,7 +136,9 @@ class MemoryMessageQueue(MessageQueue):
             lost = []
             for message in messages:
                 found = self._slot(message)
-                if found is None or not found[0].renew(str(message.uuid), expires_at):
+                if found is None or not found[0].renew(
+                    str(message.uuid), expires_at, message.lease_token
+                ):
                     lost.append(message)
             return lost
 
@@ -129,9 +146,11 @@ class MemoryMessageQueue(MessageQueue):
         """Finish ``message`` and apply ``effects``; see :meth:`MessageQueue.ack`."""
         encoded = self._encode_effects(effects)
         with self.store.lock:
+            self._check_holder(message)
             now = self.clock.now_ms()
+            self._submit_effects(encoded, now)
             existed = self._drop(message, now)
-            self._apply(encoded, now)
+            self._commit_effects(encoded, now)
             return existed
 
     def ack_many_and_claim(
@@ -146,22 +165,31 @@ class MemoryMessageQueue(MessageQueue):
         first, so an unencodable one applies nothing. See the port."""
         check_claim(limit, lease_ms)
         encoded = [(message, self._encode_effects(effects)) for message, effects in acks]
+        lost = []
         with self.store.lock:
             now = self.clock.now_ms()
             for message, effects in encoded:
+                if self._held_by_other(message):
+                    lost.append(message)
+                    continue
+                self._submit_effects(effects, now)
                 self._drop(message, now)
-                self._apply(effects, now)
-        return self.claim(queues, limit=limit, lease_ms=lease_ms)
+                self._commit_effects(effects, now)
+            claim = self.claim(queues, limit=limit, lease_ms=lease_ms)
+        return evolve(claim, lost=lost) if lost else claim
 
     def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
         """Store the updated ``message`` and index it by its ``ready_at``; see the port."""
-        body, encoded = self._encode(message), self._encode_effects(effects)
+        body = self._encode(message, submission=False)
+        encoded = self._encode_effects(effects)
         with self.store.lock:
             now = self.clock.now_ms()
             if not self.store.values.exists(body.name, now):
                 raise MessageDoesNotExistError(f"{message.summary} is not stored")
+            self._check_holder(message)
+            self._submit_effects(encoded, now)
             self._index(body, now)
-            self._apply(encoded, now)
+            self._commit_effects(encoded, now)
 
     def fail(self, message: Message, *, dlq_ttl: int | None, effects: Effects = NO_EFFECTS) -> None:
         """Remove ``message``, keeping it as a dead letter for ``dlq_ttl`` ms if positive."""
@@ -169,22 +197,33 @@ class MemoryMessageQueue(MessageQueue):
         raw = self.serializer.forward(message.data) if keep else None
         encoded = self._encode_effects(effects)
         with self.store.lock:
+            self._check_holder(message)
             now = self.clock.now_ms()
-            self._drop(message, now)
+            self._submit_effects(encoded, now)
             if raw is not None:
                 self.store.values.put(self.full_name(dlq_name(message)), raw, now + keep)
-            self._apply(encoded, now)
+            self._drop(message, now)
+            self._commit_effects(encoded, now)
 
-    def release(self, messages: Sequence[Message]) -> None:
-        """Make leased ``messages`` ready at once, in their original place in the queue."""
+    def release(self, messages: Sequence[Message], *, delay_ms: int = 0) -> list[Message]:
+        """Make leased ``messages`` ready at once (or in ``delay_ms``), in their original place
+        in the queue; return those not released (no longer leased by their holder)."""
+        check_ttl(delay_ms, "delay_ms")
+        kept: list[Message] = []
         with self.store.lock:
+            ready_at = self.clock.now_ms() + delay_ms if delay_ms else None
             released: list[str] = []
             for message in messages:
                 found = self._slot(message)
-                if found is not None and found[0].release(str(message.uuid)):
+                if found is not None and found[0].release(
+                    str(message.uuid), message.lease_token, ready_at
+                ):
                     released.append(str(message.queue))
+                else:
+                    kept.append(message)
             if released:
                 self.store.signal(self.namespace, released)
+        return kept
 
     def remove(self, message: Message) -> bool:
         """Delete ``message`` wherever it is; return whether it was stored."""
@@ -220,6 +259,37 @@ class MemoryMessageQueue(MessageQueue):
                 self.store.condition.wait(remaining)
             return True
 
+    def repair(self, queues: Sequence[str]) -> int:
+        """Index again stored bodies of ``queues`` that no index holds; see the port."""
+        fixed = 0
+        with self.store.lock:
+            now = self.clock.now_ms()
+            for queue in dict.fromkeys(queues):
+                prefix = self.full_name(f"queues:{queue}:tasks:")
+                for name, raw in self.store.values.items(prefix, now):
+                    fixed += self._repair(queue, name, raw, now)
+        return fixed
+
+    def _repair(self, queue: str, name: str, raw: Raw, now: int) -> int:
+        index = self.store.queue(self.namespace, queue)
+        uuid = name.rpartition(":")[2]
+        slot = index.slots.get(uuid) if index else None
+        if slot is not None:  # indexed (a slot is always in one set), or another task's uuid
+            return 0
+        short = self.short_name(name)
+        try:
+            message = decode_message(self.serializer, raw, short)
+            if self.full_name(message_name(message)) != name:
+                raise CorruptMessageError(f"{short!r} holds another message", name=short)
+        except CorruptMessageError as error:
+            log.error("Moving unreadable message body %r to the dead letter queue: %s",
+                      short, error)  # fmt: skip
+            self.store.values.pop(name, now)
+            self.store.values.put(self.full_name(dead_letter_name(short)), raw)
+            return 0
+        self._index(self._encode(message, submission=False), now)
+        return 1
+
     def dead_letters(self, queue: str | None = None) -> Iterator[Message]:
         """Messages in the dead letter queue; unreadable entries are logged and skipped."""
         with self.store.lock:
@@ -238,6 +308,19 @@ class MemoryMessageQueue(MessageQueue):
         if index is None or slot is None or slot.name != self.full_name(message_name(message)):
             return None
         return index, slot
+
+    def _held_by_other(self, message: Message) -> bool:
+        """Whether another consumer than ``message``'s holder leases it now."""
+        found = self._slot(message)
+        return found is not None and found[0].held_by_other(str(message.uuid), message.lease_token)
+
+    def _check_holder(self, message: Message) -> None:
+        """Raise :class:`LeaseLostError` if another consumer leases ``message`` now."""
+        if self._held_by_other(message):
+            raise LeaseLostError(
+                f"{message.summary}: its lease lapsed and another consumer holds it now; "
+                "this call changed nothing"
+            )
 
     def _is_stored(self, message: Message, now: int) -> bool:
         """Whether a live body of this message, or of another with its uuid in its queue, exists."""
@@ -265,10 +348,11 @@ class MemoryMessageQueue(MessageQueue):
         return body or indexed
 
     def _lease(
-        self, index: QueueIndex, uuid: str, now: int, expires_at: int,
+        self, index: QueueIndex, uuid: str, now: int, lease: tuple[int, str],
         claimed: list[Message], corrupt: list[str],
     ) -> None:  # fmt: skip
-        """Lease the message just taken from the ready set, or clear out its broken remains."""
+        """Lease the message just taken from the ready set until ``lease[0]`` to the holder of
+        token ``lease[1]``, or clear out its broken remains."""
         name = index.slots[uuid].name
         raw = self.store.values.get(name, now)
         if raw is None:
@@ -276,7 +360,7 @@ class MemoryMessageQueue(MessageQueue):
             index.discard(uuid)
             return
         try:
-            claimed.append(decode_message(self.serializer, raw, self.short_name(name)))
+            message = decode_message(self.serializer, raw, self.short_name(name))
         except CorruptMessageError as error:
             log.error("Moved corrupt message body to the dead letter queue: %s", error)
             self.store.values.pop(name, now)
@@ -284,16 +368,27 @@ class MemoryMessageQueue(MessageQueue):
             index.discard(uuid)
             corrupt.append(error.name)
             return
-        index.lease(uuid, expires_at)
+        message.lease_token = lease[1]
+        claimed.append(message)
+        index.lease(uuid, *lease)
 
     def _apply(self, effects: EncodedEffects, now: int) -> None:
-        """Writes, deletes, then submits (skipping messages already stored), then publishes."""
+        """Submits (skipping messages already stored), then writes, deletes and publishes."""
+        self._submit_effects(effects, now)
+        self._commit_effects(effects, now)
+
+    def _submit_effects(self, effects: EncodedEffects, now: int) -> None:
+        """The submits of ``effects`` (skipping messages already stored): an operation applies
+        them before its own changes, as the Redis scripts do (there, they are what can fail)."""
+        for body in effects.submits:
+            if not self._is_stored(body.message, now):
+                self._index(body, now)
+
+    def _commit_effects(self, effects: EncodedEffects, now: int) -> None:
+        """The writes, deletes and publishes of ``effects``, after the operation's changes."""
         for key, raw, ttl in effects.writes:
             self.store.values.put(key, raw, expiry(now, ttl))
         for key in effects.deletes:
             self.store.values.pop(key, now)
-        for body in effects.submits:
-            if not self._is_stored(body.message, now):
-                self._index(body, now)
         for channel, raw in effects.publishes:
             self.store.hub.publish(channel, raw)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alsek.adapters.codec import check_max_bytes
 from alsek.adapters.composed import ComposedBackend
 from alsek.adapters.redis.client import class_path, import_path
 from alsek.adapters.redis.descriptions import client_from_description
@@ -43,7 +44,11 @@ class RedisBackend(ComposedBackend):
             :class:`LazyClient`.
         namespace: prefix of every key (default ``"alsek"``).
         serializer: encodes values (default :class:`JsonSerializer`).
-        clock: the source of time in ms for delays, leases and TTL decisions (default: system).
+        clock: the source of time in ms (default: the system's). On the system clock, leases
+            and due times come from Redis' clock (``TIME``), so workers whose clocks disagree
+            never take each other's messages early; another clock (a test's) sets them itself.
+        max_message_bytes: the longest encoded message body a submission may have (None: no
+            limit); a longer one raises :class:`MessageTooLargeError` and nothing is stored.
         durable: replicas that must have each submission before ``submit`` returns (Redis
             ``WAIT``, in the same round trip): True or 1 for one replica, 0 (default) for none.
             Redis replicates asynchronously: without it, a submission the primary acknowledged
@@ -53,7 +58,8 @@ class RedisBackend(ComposedBackend):
 
     Raises:
         ValidationError: for a connection of another type, a malformed URL (the error masks
-            its password), a Sentinel client of replicas, or a namespace holding braces.
+            its password), a Sentinel client of replicas, a namespace holding ``:``, glob
+            characters or braces, or a ``max_message_bytes`` that is not a positive int.
     """
 
     def __init__(
@@ -63,12 +69,14 @@ class RedisBackend(ComposedBackend):
         namespace: str = DEFAULT_NAMESPACE,
         serializer: Serializer | None = None,
         clock: Clock | None = None,
+        max_message_bytes: int | None = None,
         durable: int = 0,
         durable_timeout_ms: int = 1_000,
     ) -> None:
         self._session = RedisSession(
             connection, durable=durable, durable_timeout_ms=durable_timeout_ms
         )
+        self.max_message_bytes = check_max_bytes(max_message_bytes)
         super().__init__(namespace, serializer, clock)
 
     def build_components(
@@ -82,7 +90,9 @@ class RedisBackend(ComposedBackend):
         keys = KeyLayout(namespace)
         return (
             RedisKeyValueStore(self._session, keys, serializer, clock),
-            RedisMessageQueue(self._session, keys, serializer, clock),
+            RedisMessageQueue(
+                self._session, keys, serializer, clock, max_message_bytes=self.max_message_bytes
+            ),
         )
 
     @property
@@ -108,6 +118,7 @@ class RedisBackend(ComposedBackend):
             "clock": class_path(self.clock),
             "durable": self._session.durable,
             "durable_timeout_ms": self._session.durable_timeout_ms,
+            "max_message_bytes": self.max_message_bytes,
         }
 
     @classmethod
@@ -123,6 +134,7 @@ class RedisBackend(ComposedBackend):
             clock=import_path(description["clock"])(),
             durable=description.get("durable", 0),
             durable_timeout_ms=description.get("durable_timeout_ms", 1_000),
+            max_message_bytes=description.get("max_message_bytes"),
         )
 
     def __copy__(self) -> Any:
@@ -130,6 +142,7 @@ class RedisBackend(ComposedBackend):
         # own script connections and subscriptions.
         twin = object.__new__(type(self))
         twin.__dict__["_session"] = self._session.twin()
+        twin.__dict__["max_message_bytes"] = self.max_message_bytes
         twin._rebuild(
             {"namespace": self.namespace, "serializer": self.serializer, "clock": self.clock}
         )

@@ -25,6 +25,7 @@ import re
 
 from attrs import frozen
 
+from alsek.adapters.codec import check_namespace
 from alsek.domain.model import naming
 from alsek.domain.model.errors import ValidationError
 from alsek.domain.model.message import Message
@@ -66,18 +67,14 @@ class KeyLayout:
     """Maps short names to stored keys for one namespace.
 
     Args:
-        namespace: the prefix of every key; may not contain ``{`` or ``}`` (they would steal the
-            cluster hash tag) and may not be empty.
+        namespace: the prefix of every key; see :func:`~alsek.adapters.codec.check_namespace`
+            (no ``:``, glob characters or braces; not empty).
         per_queue_sets: name each queue in a set of its own slot (a cluster) instead of in one
             set of every queue name.
     """
 
     def __init__(self, namespace: str, *, per_queue_sets: bool = False) -> None:
-        if not isinstance(namespace, str) or not namespace or set("{}") & set(namespace):
-            raise ValidationError(
-                f"namespace must be a non-empty string without braces, got {namespace!r}"
-            )
-        self.namespace = namespace
+        self.namespace = check_namespace(namespace)
         self._prefix = namespace + ":"
         self.queue_set = f"{namespace}:idx:queues"
         self.internal = f"{namespace}:idx:"

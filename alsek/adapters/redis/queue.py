@@ -13,7 +13,14 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 
-from alsek.adapters.codec import check_claim, dead_letter_prefix, decode_dead_letters
+from alsek.adapters.clock import SystemClock
+from alsek.adapters.codec import (
+    LeaseTokens,
+    check_claim,
+    check_ttl,
+    dead_letter_prefix,
+    decode_dead_letters,
+)
 from alsek.adapters.redis.calls import CallBuilder
 from alsek.adapters.redis.claims import ClaimReader
 from alsek.adapters.redis.client import translated
@@ -21,8 +28,13 @@ from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.scripts import Call
 from alsek.adapters.redis.session import SCAN_COUNT, RedisSession
 from alsek.adapters.redis.sharded import WAIT_SLICE_S, ShardedQueue
+from alsek.adapters.redis.upkeep import RedisUpkeep
 from alsek.domain.model.effects import NO_EFFECTS, Effects
-from alsek.domain.model.errors import MessageAlreadyExistsError, MessageDoesNotExistError
+from alsek.domain.model.errors import (
+    LeaseLostError,
+    MessageAlreadyExistsError,
+    MessageDoesNotExistError,
+)
 from alsek.domain.model.message import Message
 from alsek.ports.clock import Clock
 from alsek.ports.queue import Claim, MessageQueue
@@ -32,6 +44,24 @@ log = logging.getLogger("alsek.adapters.redis")
 
 #: Most messages one ``submit_many`` script call stores (each call is one atomic step).
 SUBMIT_BATCH = 500
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _settled(reply: int, message: Message) -> int:
+    """The reply of a settling script; -1 means another consumer holds the lease now.
+
+    Raises:
+        LeaseLostError: for -1 (the script wrote nothing).
+    """
+    if reply == -1:
+        raise LeaseLostError(
+            f"{message.summary}: its lease lapsed and another consumer holds it now; "
+            "this call changed nothing"
+        )
+    return reply
 
 
 class RedisMessageQueue(MessageQueue):
@@ -46,26 +76,42 @@ class RedisMessageQueue(MessageQueue):
     """
 
     def __init__(
-        self, session: RedisSession, keys: KeyLayout, serializer: Serializer, clock: Clock
+        self,
+        session: RedisSession,
+        keys: KeyLayout,
+        serializer: Serializer,
+        clock: Clock,
+        *,
+        max_message_bytes: int | None = None,
     ) -> None:
         self.clock = clock
         self._session = session
         self._keys = keys
-        self._calls = CallBuilder(keys, serializer)
-        self._reader = ClaimReader(keys, self._calls, session.run)
-        self._sharded = ShardedQueue(session, keys.for_cluster(), serializer, clock.now_ms)
+        #: Leases and due times come from Redis' clock unless the backend was given its own.
+        self.server_time = type(clock) is SystemClock
+        self._calls = CallBuilder(keys, serializer, max_message_bytes)
+        self._reader = ClaimReader(keys, self._calls, session.run, self._call)
+        self._tokens = LeaseTokens()
+        self._upkeep = RedisUpkeep(session, keys, self._calls, self._call)
+        self._sharded = ShardedQueue(
+            session, keys.for_cluster(), serializer, self._call, max_message_bytes
+        )
         # Bound once: each queue operation reaches the clock and Redis with no call in between.
         self._now = clock.now_ms
         self._run = session.run
         self._run_submit = session.run_submit  # with WAIT for replicas when durable
         self._run_after = session.run_after
 
+    def _call(self) -> Call:
+        """A script call at now (its first argument tells the script whose clock rules)."""
+        return Call(self._now(), server_time=self.server_time)
+
     def submit(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
         """Store and index ``message`` with ``effects``, in one round trip; see the port."""
         if self._session.cluster:
             stored = self._sharded.submit(message, effects)
         else:
-            call = self._calls.submit(Call(self._now()), message)
+            call = self._calls.submit(self._call(), message)
             stored = self._run_submit("submit", self._calls.effects(call, effects))
         if not stored:
             raise MessageAlreadyExistsError(f"{message.summary} already exists")
@@ -75,7 +121,7 @@ class RedisMessageQueue(MessageQueue):
         if self._session.cluster:
             self._sharded.apply(effects)
         elif effects:
-            self._run("effects", self._calls.effects(Call(self._now()), effects))
+            self._run("effects", self._calls.effects(self._call(), effects))
 
     def submit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
         """Store and index every message with its effects: one round trip and one atomic step
@@ -83,7 +129,7 @@ class RedisMessageQueue(MessageQueue):
         if self._session.cluster:
             return self._sharded.submit_many(submissions, SUBMIT_BATCH)
         calls = [
-            self._calls.submit_many(Call(self._now()), submissions[start : start + SUBMIT_BATCH])
+            self._calls.submit_many(self._call(), submissions[start : start + SUBMIT_BATCH])
             for start in range(0, len(submissions), SUBMIT_BATCH)
         ]  # every batch encoded before the first is sent
         return [bool(stored) for call in calls for stored in self._run_submit("submit_many", call)]
@@ -96,8 +142,8 @@ class RedisMessageQueue(MessageQueue):
             ValidationError: if ``limit`` is negative or ``lease_ms`` is not positive.
         """
         if self._session.cluster:
-            return self._sharded.claim(queues, limit, lease_ms, self._now())
-        return self._reader.claim(queues, limit=limit, lease_ms=lease_ms, now_ms=self._now())
+            return self._sharded.claim(queues, limit, lease_ms, self._tokens.next())
+        return self._reader.claim(queues, limit=limit, lease_ms=lease_ms, token=self._tokens.next())
 
     def ack_many_and_claim(
         self,
@@ -110,9 +156,11 @@ class RedisMessageQueue(MessageQueue):
         """Ack every message of ``acks`` (with its effects) and claim the next messages, in one
         round trip and one atomic step; see :meth:`MessageQueue.ack_many_and_claim`."""
         if self._session.cluster:
-            return self._sharded.ack_many_and_claim(acks, queues, limit, lease_ms)
+            return self._sharded.ack_many_and_claim(
+                acks, queues, limit, lease_ms, self._tokens.next()
+            )
         return self._reader.ack_many_and_claim(
-            acks, queues, limit=limit, lease_ms=lease_ms, now_ms=self._now()
+            acks, queues, limit=limit, lease_ms=lease_ms, token=self._tokens.next()
         )
 
     def extend(self, messages: Sequence[Message], *, lease_ms: int) -> list[Message]:
@@ -121,45 +169,54 @@ class RedisMessageQueue(MessageQueue):
             return []
         if self._session.cluster:
             return self._sharded.extend(messages, lease_ms)
-        call = Call(self._now())
+        call = self._call()
         order = self._calls.extend(call, messages, lease_ms)
-        lost = sorted(order[position] for position in self._run("extend", call))
-        return [messages[index] for index in lost]
+        lost_positions, errors = self._run("extend", call)
+        for i in range(0, len(errors), 2):
+            log.error("Could not renew the leases of queue %r: %s",
+                      messages[order[errors[i]]].queue, _text(errors[i + 1]))  # fmt: skip
+        return [messages[index] for index in sorted(order[p] for p in lost_positions)]
 
     def ack(self, message: Message, *, effects: Effects = NO_EFFECTS) -> bool:
         """Finish ``message`` and apply ``effects`` in one round trip; see :meth:`MessageQueue.ack`."""
         if self._session.cluster:
-            return self._sharded.ack(message, effects)
-        call = self._calls.message(Call(self._now()), message)
-        return bool(self._run("ack", self._calls.effects(call, effects)))
+            return bool(_settled(self._sharded.ack(message, effects), message))
+        call = self._calls.message(self._call(), message)
+        return bool(_settled(self._run("ack", self._calls.effects(call, effects)), message))
 
     def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
         """Store the updated ``message`` and index it by its ``ready_at``; see the port."""
         if self._session.cluster:
-            stored = self._sharded.retry(message, effects)
+            reply = self._sharded.retry(message, effects)
         else:
-            call = self._calls.retry(Call(self._now()), message)
-            stored = self._run("retry", self._calls.effects(call, effects))
-        if not stored:
+            call = self._calls.retry(self._call(), message)
+            reply = self._run("retry", self._calls.effects(call, effects))
+        if not _settled(reply, message):
             raise MessageDoesNotExistError(f"{message.summary} is not stored")
 
     def fail(self, message: Message, *, dlq_ttl: int | None, effects: Effects = NO_EFFECTS) -> None:
         """Remove ``message``, keeping it as a dead letter for ``dlq_ttl`` ms when positive."""
         if self._session.cluster:
-            return self._sharded.fail(message, dlq_ttl, effects)
-        call = self._calls.fail(Call(self._now()), message, dlq_ttl)
-        self._run("fail", self._calls.effects(call, effects))
+            _settled(self._sharded.fail(message, dlq_ttl, effects), message)
+            return
+        call = self._calls.fail(self._call(), message, dlq_ttl)
+        _settled(self._run("fail", self._calls.effects(call, effects)), message)
 
-    def release(self, messages: Sequence[Message]) -> None:
-        """Make leased ``messages`` ready at once, in their original place (one round trip)."""
-        if messages and self._session.cluster:
-            self._sharded.release(messages)
-        elif messages:
-            self._run("release", self._calls.release(Call(self._now()), messages))
+    def release(self, messages: Sequence[Message], *, delay_ms: int = 0) -> list[Message]:
+        """Make leased ``messages`` ready at once (or in ``delay_ms``), in their original place
+        (one round trip); return those not released (no longer leased by their holder)."""
+        if not messages:
+            return []
+        check_ttl(delay_ms, "delay_ms")
+        if self._session.cluster:
+            return self._sharded.release(messages, delay_ms)
+        kept = self._run("release", self._calls.release(self._call(), messages, delay_ms))
+        return [messages[position] for position in kept]
 
     def remove(self, message: Message) -> bool:
-        """Delete ``message`` wherever it is; return whether it was stored."""
-        return bool(self._run("remove", self._calls.message(Call(self._now()), message)))
+        """Delete ``message`` wherever it is, whoever holds it; return whether it was stored."""
+        call = self._calls.message(self._call(), message, token="")
+        return bool(self._run("remove", self._calls.effects(call, NO_EFFECTS)))
 
     def depth(self, queue: str) -> int:
         """How many messages wait in ``queue`` (ready or delayed), in one round trip."""
@@ -188,17 +245,19 @@ class RedisMessageQueue(MessageQueue):
         cluster = self._session.cluster
         if cluster and self._sharded.poll(queues):
             return True
-        if not cluster and self._run("poll", self._calls.poll(Call(self._now()), queues)):
+        if not cluster and self._run("poll", self._calls.poll(self._call(), queues)):
             return True
         # On a cluster BLPOP takes keys of one slot: wait on the first queue, in slices.
+        several = cluster and len(queues) > 1
         signals = [self._keys.queue(queue).signal for queue in queues[: 1 if cluster else None]]
         while (remaining := deadline - time.monotonic()) > 0:
-            if cluster and len(queues) > 1:
-                remaining = min(remaining, WAIT_SLICE_S)
             with translated():
-                if self._session.client.blpop(signals, timeout=self._blpop_timeout(remaining)):
+                timeout = self._blpop_timeout(
+                    min(remaining, WAIT_SLICE_S) if several else remaining
+                )
+                if self._session.client.blpop(signals, timeout=timeout):
                     return True
-            if cluster and len(queues) > 1 and self._sharded.poll(queues):
+            if several and self._sharded.poll(queues):
                 return True
         return False
 
@@ -215,20 +274,23 @@ class RedisMessageQueue(MessageQueue):
                 queues, timeout_ms=timeout_ms, limit=limit, lease_ms=lease_ms
             )
         deadline = time.monotonic() + max(timeout_ms, 0) / 1000
+        token = self._tokens.next()
         if len(unique) > 1 and self._session.cluster:
             with translated():
                 return self._sharded.wait_and_claim(
-                    unique, deadline, limit, lease_ms, self._blpop_timeout
+                    unique, deadline, limit, lease_ms, token, self._blpop_timeout
                 )
         signals = [self._keys.queue(queue).signal for queue in unique]
         while True:
             wait_s = self._blpop_timeout(deadline - time.monotonic())
-            now = self._now()
-            # The claim runs when the BLPOP returns, with this ``now``: lease for the wait too.
-            lease = lease_ms + math.ceil(wait_s * 1000)
-            call = self._calls.claim(Call(now), unique, limit, lease)
+            call = self._call()
+            # On Redis' clock the claim reads the time it runs at. On the backend's own clock it
+            # runs with this call's ``now``, when the BLPOP returns: lease for the wait too.
+            lease = lease_ms if self.server_time else lease_ms + math.ceil(wait_s * 1000)
+            self._calls.claim(call, unique, limit, lease, token)
             woken, reply = self._run_after(("BLPOP", *signals, wait_s), "claim", call)
-            claim = self._reader.finish(reply, unique, limit, lease, now)
+            now = self._now() if self.server_time else call.now_ms
+            claim = self._reader.finish(reply, call, unique, limit, lease, token, now_ms=now)
             if claim.messages or claim.corrupt or not woken or time.monotonic() >= deadline:
                 return claim
 
@@ -239,6 +301,15 @@ class RedisMessageQueue(MessageQueue):
         if socket_timeout:
             remaining = min(remaining, max(socket_timeout - 1.0, socket_timeout / 2))
         return max(round(remaining, 3), 0.001)
+
+    def repair(self, queues: Sequence[str]) -> int:
+        """Index again stored bodies of ``queues`` that no index holds; see the port."""
+        upkeep = self._sharded.upkeep if self._session.cluster else self._upkeep
+        return sum(upkeep.repair(queue) for queue in dict.fromkeys(queues))
+
+    def check_health(self, queues: Sequence[str], *, lease_ms: int) -> list[str]:
+        """Redis >= 6.2, no key of ``queues`` of the wrong type, clocks compared; see the port."""
+        return self._upkeep.check_health(queues, lease_ms=lease_ms, server_time=self.server_time)
 
     def dead_letters(self, queue: str | None = None) -> Iterator[Message]:
         """Messages in the dead letter queue; unreadable entries are logged and skipped."""

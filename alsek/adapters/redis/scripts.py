@@ -26,7 +26,7 @@ except ImportError:  # hiredis is optional: redis-py packs then
 _PACKAGE = "alsek.adapters.redis"
 NAMES = (
     "submit", "claim", "ack", "ack_claim", "retry", "fail", "release", "extend", "remove", "bury",
-    "poll", "submit_many", "effects", "delete_if",
+    "poll", "submit_many", "effects", "delete_if", "repair",
 )  # fmt: skip
 
 
@@ -222,14 +222,20 @@ class Call:
     """Keys and arguments of one script call, appended in the order the script reads them.
 
     Args:
-        now_ms: the backend clock's time, always the first argument.
+        now_ms: the backend clock's time. The first argument: this time, or with
+            ``server_time`` an empty string, which makes the script read Redis' clock.
+        server_time: whether the script takes its time from Redis (``TIME``).
+
+    Attributes:
+        now_ms: the backend clock's time, which relative times (delays) are computed from.
     """
 
-    __slots__ = ("keys", "args")
+    __slots__ = ("keys", "args", "now_ms")
 
-    def __init__(self, now_ms: int) -> None:
+    def __init__(self, now_ms: int, *, server_time: bool = False) -> None:
         self.keys: list[str] = []
-        self.args: list[Any] = [now_ms]
+        self.now_ms = now_ms
+        self.args: list[Any] = ["" if server_time else now_ms]
 
     def key(self, *keys: str) -> Call:
         """Append keys."""

@@ -18,8 +18,10 @@ Everything is encoded before anything is sent, as on one server.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from alsek.adapters.codec import check_claim
 from alsek.adapters.redis.calls import CallBuilder
@@ -28,19 +30,23 @@ from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.scripts import Call
 from alsek.adapters.redis.session import RedisSession
 from alsek.adapters.redis.slots import SlotSplitter
+from alsek.adapters.redis.upkeep import RedisUpkeep
 from alsek.domain.model.effects import Effects
 from alsek.domain.model.message import Message
 from alsek.ports.queue import Claim
 from alsek.ports.serializer import Serializer
 
+log = logging.getLogger("alsek.adapters.redis")
+
 #: Longest a consumer of several queues blocks on its first queue before it looks at the others.
 WAIT_SLICE_S = 0.05
 
 
-def _by_queue(messages: Sequence[Message]) -> dict[str, list[Message]]:
-    groups: dict[str, list[Message]] = {}
-    for message in messages:
-        groups.setdefault(str(message.queue), []).append(message)
+def _by_queue(messages: Sequence[Message]) -> dict[str, list[int]]:
+    """Positions in ``messages`` by queue, in order."""
+    groups: dict[str, list[int]] = {}
+    for index, message in enumerate(messages):
+        groups.setdefault(str(message.queue), []).append(index)
     return groups
 
 
@@ -51,6 +57,8 @@ def merged(claims: Sequence[Claim]) -> Claim:
         messages=[m for c in claims for m in c.messages],
         corrupt=[n for c in claims for n in c.corrupt],
         next_due_ms=min(dues) if dues else None,
+        lost=[m for c in claims for m in c.lost],
+        broken={q: e for c in claims for q, e in c.broken.items()},
     )
 
 
@@ -61,7 +69,8 @@ class ShardedQueue:
         session: the connection to the cluster.
         keys: the key layout (per-queue name sets).
         serializer: encodes bodies and effect values.
-        now: the backend clock's ``now_ms``.
+        new_call: a :class:`Call` for now (the queue's clock, and whether Redis' clock rules).
+        max_message_bytes: the longest encoded body a submission may have (None: no limit).
     """
 
     def __init__(
@@ -69,13 +78,15 @@ class ShardedQueue:
         session: RedisSession,
         keys: KeyLayout,
         serializer: Serializer,
-        now: Callable[[], int],
+        new_call: Callable[[], Call],
+        max_message_bytes: int | None = None,
     ) -> None:
         self._session = session
         self._keys = keys
-        self._now = now
-        self.calls = CallBuilder(keys, serializer)
-        self.reader = ClaimReader(keys, self.calls, session.run)
+        self._call = new_call
+        self.calls = CallBuilder(keys, serializer, max_message_bytes)
+        self.reader = ClaimReader(keys, self.calls, session.run, new_call)
+        self.upkeep = RedisUpkeep(session, keys, self.calls, new_call)
         self._slots = SlotSplitter(keys)
 
     # -- effects -----------------------------------------------------------------------------
@@ -83,8 +94,7 @@ class ShardedQueue:
     def _split(self, message: Message, effects: Effects) -> tuple[Effects, list[Call]]:
         """The effects of ``message``'s slot, and calls applying the others (encoded)."""
         home, foreign = self._slots.split(effects, self._slots.queue_slot(str(message.queue)))
-        now = self._now()
-        return home, [self.calls.effects(Call(now), part) for part in foreign]
+        return home, [self.calls.effects(self._call(), part) for part in foreign]
 
     def _apply(self, calls: list[Call]) -> None:
         if calls:
@@ -95,53 +105,51 @@ class ShardedQueue:
         if not effects:
             return
         home, foreign = self._slots.split(effects, -1)  # -1: no slot is home
-        now = self._now()
         parts = [part for part in (home, *foreign) if part]
-        self._apply([self.calls.effects(Call(now), part) for part in parts])
+        self._apply([self.calls.effects(self._call(), part) for part in parts])
 
     # -- one message -------------------------------------------------------------------------
 
     def submit(self, message: Message, effects: Effects) -> bool:
         """Submit ``message``; its effects of other slots follow if it was stored."""
         home, foreign = self._split(message, effects)
-        call = self.calls.effects(self.calls.submit(Call(self._now()), message), home)
+        call = self.calls.effects(self.calls.submit(self._call(), message), home)
         if not self._session.run_submit("submit", call):
             return False
         self._apply(foreign)
         return True
 
-    def ack(self, message: Message, effects: Effects) -> bool:
-        """Apply the effects of other slots, then ack with the rest."""
+    def ack(self, message: Message, effects: Effects) -> Any:
+        """Apply the effects of other slots, then ack with the rest; the ack script's reply."""
         home, foreign = self._split(message, effects)
-        call = self.calls.effects(self.calls.message(Call(self._now()), message), home)
+        call = self.calls.effects(self.calls.message(self._call(), message), home)
         self._apply(foreign)
-        return bool(self._session.run("ack", call))
+        return self._session.run("ack", call)
 
-    def retry(self, message: Message, effects: Effects) -> bool:
-        """Retry; the effects of other slots follow if the message was stored."""
+    def retry(self, message: Message, effects: Effects) -> Any:
+        """Retry; the effects of other slots follow if it was stored and held. The reply."""
         home, foreign = self._split(message, effects)
-        call = self.calls.effects(self.calls.retry(Call(self._now()), message), home)
-        if not self._session.run("retry", call):
-            return False
-        self._apply(foreign)
-        return True
+        call = self.calls.effects(self.calls.retry(self._call(), message), home)
+        reply = self._session.run("retry", call)
+        if reply == 1:
+            self._apply(foreign)
+        return reply
 
-    def fail(self, message: Message, dlq_ttl: int | None, effects: Effects) -> None:
-        """Fail; then apply the effects of other slots."""
+    def fail(self, message: Message, dlq_ttl: int | None, effects: Effects) -> Any:
+        """Fail; then the effects of other slots, unless another consumer holds the lease."""
         home, foreign = self._split(message, effects)
-        call = self.calls.effects(self.calls.fail(Call(self._now()), message, dlq_ttl), home)
-        self._session.run("fail", call)
-        self._apply(foreign)
+        call = self.calls.effects(self.calls.fail(self._call(), message, dlq_ttl), home)
+        reply = self._session.run("fail", call)
+        if reply != -1:
+            self._apply(foreign)
+        return reply
 
     # -- batches -----------------------------------------------------------------------------
 
     def submit_many(self, submissions: Sequence[tuple[Message, Effects]], batch: int) -> list[bool]:
         """One ``submit_many`` call per queue (and per ``batch`` messages), pipelined per node;
         then the effects of other slots of the messages stored."""
-        now = self._now()
-        positions: dict[str, list[int]] = {}
-        for index, (message, _) in enumerate(submissions):
-            positions.setdefault(str(message.queue), []).append(index)
+        positions = _by_queue([message for message, _ in submissions])
         chunks = [
             indexes[start : start + batch]
             for indexes in positions.values()
@@ -149,7 +157,7 @@ class ShardedQueue:
         ]
         split = [self._split(message, effects) for message, effects in submissions]
         calls = [
-            self.calls.submit_many(Call(now), [(submissions[i][0], split[i][0]) for i in chunk])
+            self.calls.submit_many(self._call(), [(submissions[i][0], split[i][0]) for i in chunk])
             for chunk in chunks
         ]
         if self._session.durable:  # each with its WAIT
@@ -160,35 +168,43 @@ class ShardedQueue:
         for chunk, reply in zip(chunks, replies, strict=True):
             for index, flag in zip(chunk, reply, strict=True):
                 stored[index] = bool(flag)
-        self._apply(
-            [call for index, (_, calls) in enumerate(split) if stored[index] for call in calls]
-        )
+        self._apply([call for i, (_, calls) in enumerate(split) if stored[i] for call in calls])
         return stored
 
-    def release(self, messages: Sequence[Message]) -> None:
-        """One release call per queue, pipelined per node."""
-        now = self._now()
-        calls = [self.calls.release(Call(now), group) for group in _by_queue(messages).values()]
-        self._session.run_many("release", calls)
+    def release(self, messages: Sequence[Message], delay_ms: int) -> list[Message]:
+        """One release call per queue, pipelined per node; the messages not released."""
+        groups = list(_by_queue(messages).values())
+        calls = [
+            self.calls.release(self._call(), [messages[i] for i in group], delay_ms)
+            for group in groups
+        ]
+        replies = self._session.run_many("release", calls)
+        return [
+            messages[group[p]] for group, kept in zip(groups, replies, strict=True) for p in kept
+        ]
 
     def extend(self, messages: Sequence[Message], lease_ms: int) -> list[Message]:
-        """One renewal call per queue, pipelined per node; return the messages not leased."""
-        now = self._now()
+        """One renewal call per queue, pipelined per node; the messages not leased any more."""
         groups = list(_by_queue(messages).values())
         calls, orders = [], []
         for group in groups:
-            call = Call(now)
-            orders.append(self.calls.extend(call, group, lease_ms))
+            call = self._call()
+            orders.append(self.calls.extend(call, [messages[i] for i in group], lease_ms))
             calls.append(call)
-        lost = []
-        replies = self._session.run_many("extend", calls)
-        for group, order, reply in zip(groups, orders, replies, strict=True):
-            lost += [group[order[position]] for position in reply]
-        return lost
+        lost: list[int] = []
+        for group, order, reply in zip(
+            groups, orders, self._session.run_many("extend", calls), strict=True
+        ):
+            positions, errors = reply
+            if errors:
+                log.error("Could not renew the leases of queue %r: %s",
+                          messages[group[0]].queue, errors[1])  # fmt: skip
+            lost += [group[order[p]] for p in positions]
+        return [messages[i] for i in sorted(lost)]
 
     # -- claims ------------------------------------------------------------------------------
 
-    def claim(self, queues: Sequence[str], limit: int, lease_ms: int, now: int) -> Claim:
+    def claim(self, queues: Sequence[str], limit: int, lease_ms: int, token: str) -> Claim:
         """Claim queue by queue, in order, until ``limit`` messages are leased."""
         check_claim(limit, lease_ms)
         claims: list[Claim] = []
@@ -196,7 +212,7 @@ class ShardedQueue:
         for queue in dict.fromkeys(queues):
             if limit and got >= limit:
                 break
-            claim = self.reader.claim([queue], limit=limit - got, lease_ms=lease_ms, now_ms=now)
+            claim = self.reader.claim([queue], limit=limit - got, lease_ms=lease_ms, token=token)
             claims.append(claim)
             got += len(claim.messages)
         return merged(claims)
@@ -207,12 +223,12 @@ class ShardedQueue:
         queues: Sequence[str],
         limit: int,
         lease_ms: int,
+        token: str,
     ) -> Claim:
         """Effects of other slots first, then one ack call per queue (the first queue's with
         the claim of that queue behind it), pipelined per node; then the other queues' claims
         while ``limit`` is not reached."""
         check_claim(limit, lease_ms)
-        now = self._now()
         unique = list(dict.fromkeys(queues))
         foreign: list[Call] = []
         groups: dict[str, list[tuple[Message, Effects]]] = {}
@@ -224,24 +240,26 @@ class ShardedQueue:
         order = [q for q in groups if q != first] + ([first] if first in groups else [])
         calls = []
         for queue in order:
-            call = self.calls.ack_groups(Call(now), groups[queue])
-            self.calls.claim(call, [queue] if queue == first else [], limit, lease_ms)
+            call = self._call()
+            self.calls.ack_groups(call, groups[queue])  # one group: the order is the given one
+            self.calls.claim(call, [queue] if queue == first else [], limit, lease_ms, token)
             calls.append(call)
         self._apply(foreign)
         replies = self._session.run_many("ack_claim", calls) if calls else []
         claims = []
-        if first in groups:
-            claims.append(self.reader.finish(replies[-1], [first], limit, lease_ms, now))
+        for queue, call, reply in zip(order, calls, replies, strict=True):
+            acked = [message for message, _ in groups[queue]]
+            claimed = [queue] if queue == first else []
+            claims.append(self.reader.finish(reply, call, claimed, limit, lease_ms, token, acked))
         got = sum(len(c.messages) for c in claims)
         rest = unique[1:] if first in groups else unique
         if rest and (got < limit or not limit):
-            claims.append(self.claim(rest, limit - got, lease_ms, now))
+            claims.append(self.claim(rest, limit - got, lease_ms, token))
         return merged(claims)
 
     def poll(self, queues: Sequence[str]) -> bool:
         """Whether a claim would find work in any of ``queues`` (one call per queue)."""
-        now = self._now()
-        calls = [self.calls.poll(Call(now), [queue]) for queue in dict.fromkeys(queues)]
+        calls = [self.calls.poll(self._call(), [queue]) for queue in dict.fromkeys(queues)]
         return any(self._session.run_many("poll", calls))
 
     def wait_and_claim(
@@ -250,13 +268,14 @@ class ShardedQueue:
         deadline: float,
         limit: int,
         lease_ms: int,
+        token: str,
         blpop_timeout: Callable[[float], float],
     ) -> Claim:
         """Several queues: claim from all, block on the first one's wake-ups for a slice,
         again, until work comes or ``deadline`` (monotonic seconds) passes."""
         signal = self._keys.queue(queues[0]).signal
         while True:
-            claim = self.claim(queues, limit, lease_ms, self._now())
+            claim = self.claim(queues, limit, lease_ms, token)
             if claim.messages or claim.corrupt or time.monotonic() >= deadline:
                 return claim
             wait_s = blpop_timeout(min(deadline - time.monotonic(), WAIT_SLICE_S))

@@ -5,6 +5,7 @@ All durations are milliseconds. The number of *incidents* is the number of faile
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 from attrs import field, frozen
@@ -192,8 +193,34 @@ def settings_to_backoff(settings: BackoffSettings) -> Backoff:
     try:
         algorithm = _ALGORITHMS[settings["algorithm"]]
         return algorithm(**settings["parameters"])
-    except (KeyError, TypeError) as error:
+    except (KeyError, TypeError, ValueError) as error:
+        if isinstance(error, ValidationError):
+            raise
         raise ValidationError(f"invalid backoff settings {settings!r}: {error}") from error
+
+
+_RECENTLY_VALID: list[BackoffSettings] = []  # the few settings a deployment uses, checked once
+_RECENT_MAX = 8
+
+
+def check_backoff_settings(settings: Any) -> None:
+    """Check that ``settings`` rebuild a policy that computes backoffs (every decoded message is
+    checked: settings seen valid recently cost one comparison).
+
+    Raises:
+        ValidationError: naming the settings otherwise.
+    """
+    for known in _RECENTLY_VALID:
+        if settings == known:
+            return
+    try:
+        settings_to_backoff(settings).get(1)
+    except ValidationError:
+        raise
+    except Exception as error:  # noqa: BLE001 - whatever the parameters make the formula raise
+        raise ValidationError(f"invalid backoff settings {settings!r}: {error}") from error
+    _RECENTLY_VALID.insert(0, copy.deepcopy(settings))
+    del _RECENTLY_VALID[_RECENT_MAX:]
 
 
 def backoff_or_default(backoff: Backoff | None) -> Backoff:

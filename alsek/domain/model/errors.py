@@ -35,6 +35,20 @@ class BackendConnectionError(BackendError, ConnectionError):
     """Raised when the storage backend cannot be reached."""
 
 
+class QueueDamagedError(BackendError):
+    """Raised when a queue's stored keys hold values of the wrong type (written by hand, or by
+    another program); the message names the queue and the problem."""
+
+
+class LeaseLostError(AlsekError):
+    """Raised when a message is acknowledged, retried or failed by a consumer whose lease on it
+    lapsed while another consumer took it; nothing was written (the new holder's run decides)."""
+
+
+class MessageTooLargeError(SerializationError):
+    """Raised when an encoded message body is larger than the backend's ``max_message_bytes``."""
+
+
 class MessageAlreadyExistsError(AlsekError):
     """Raised when a message with the same uuid is submitted twice."""
 

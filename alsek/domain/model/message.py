@@ -10,9 +10,13 @@ from typing import Any
 from attrs import define, field
 
 from alsek.domain.model import defaults
-from alsek.domain.model.backoff import ExponentialBackoff, settings_to_backoff
+from alsek.domain.model.backoff import (
+    ExponentialBackoff,
+    check_backoff_settings,
+    settings_to_backoff,
+)
 from alsek.domain.model.errors import ValidationError
-from alsek.domain.model.naming import validate_queue_name, validate_task_name
+from alsek.domain.model.naming import validate_queue_name, validate_task_name, validate_uuid
 from alsek.domain.model.priority import validate_priority
 
 _DEFAULT_BACKOFF_SETTINGS = ExponentialBackoff().settings
@@ -89,6 +93,11 @@ class Message:
         callback_message_data: ``data`` of the message to submit when this one succeeds.
         backoff_settings: the retry backoff policy, as ``Backoff.settings``.
         mechanism: ``"process"`` or ``"thread"``.
+
+    Attributes:
+        lease_token: the owner token of the lease under which this copy was claimed (None: not
+            claimed). Set by the backend's claim, carried by every call that ends or renews the
+            lease; not part of :attr:`data`, of equality or of copies made by :meth:`clone`.
     """
 
     task_name: str
@@ -111,6 +120,7 @@ class Message:
     callback_message_data: dict[str, Any] | None = field(default=None, converter=_plain_callback)
     backoff_settings: dict[str, Any] | None = None
     mechanism: str = defaults.DEFAULT_MECHANISM
+    lease_token: str | None = field(default=None, init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         # Values set here are normalised already: skip attrs' on-setattr hooks (hot path).
@@ -119,10 +129,16 @@ class Message:
         validate_priority(self.priority)
         if not self.uuid:
             _set(self, "uuid", defaults.new_uuid())
+        else:
+            validate_uuid(self.uuid)
         if self.created_at is None:
             _set(self, "created_at", self.updated_at or defaults.now_ms())
+        else:
+            _non_negative_int("created_at", self.created_at)
         if self.updated_at is None:
             _set(self, "updated_at", self.created_at)
+        else:
+            _non_negative_int("updated_at", self.updated_at)
         _set(self, "delay", _non_negative_int("delay", self.delay or 0))
         _non_negative_int("retries", self.retries)
         if self.result_ttl is not None:
@@ -135,6 +151,8 @@ class Message:
             )
         if self.backoff_settings is None:
             _set(self, "backoff_settings", copy.deepcopy(_DEFAULT_BACKOFF_SETTINGS))
+        else:  # a bad policy would only show when a failure is settled: refuse it now
+            check_backoff_settings(self.backoff_settings)
 
     # -- persistence -------------------------------------------------------------------------
 

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
 
 _FORBIDDEN_IN_QUEUE = set("{}:*?[]\\ \t\n|")
 _FORBIDDEN_IN_TASK = set("{}*?[]\\\n|")
+_FORBIDDEN_IN_UUID = frozenset(":|*?[]\\{} \t\n\r")
+#: The longest message uuid accepted (characters).
+UUID_MAX = 200
 
 
 def validate_queue_name(queue: object) -> str:
@@ -39,6 +42,23 @@ def validate_task_name(name: object) -> str:
     if bad:
         raise ValidationError(f"task name {name!r} may not contain {''.join(sorted(bad))!r}")
     return name
+
+
+def validate_uuid(uuid: object) -> str:
+    """Return ``uuid`` if it can name a message: two messages must never share a body key.
+
+    Raises:
+        ValidationError: if it is not a non-empty string of at most :data:`UUID_MAX`
+            characters, or holds ``:|*?[]\\{}`` or white space.
+    """
+    if not isinstance(uuid, str) or not uuid or len(uuid) > UUID_MAX:
+        raise ValidationError(
+            f"uuid must be a non-empty string of at most {UUID_MAX} characters, got {uuid!r}"
+        )
+    if not _FORBIDDEN_IN_UUID.isdisjoint(uuid):
+        bad = "".join(sorted(_FORBIDDEN_IN_UUID.intersection(uuid)))
+        raise ValidationError(f"uuid {uuid!r} may not contain {bad!r}")
+    return uuid
 
 
 def queue_prefix(queue: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from alsek.domain.model.effects import NO_EFFECTS, Effects
-from alsek.domain.model.errors import MessageDoesNotExistError
+from alsek.domain.model.errors import MessageDoesNotExistError, ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import dlq_name, message_name
 from alsek.ports.backend import Backend
@@ -27,9 +27,19 @@ class Broker:
         backend: where messages are stored.
         dlq_ttl: how long failed messages stay in the dead letter queue, in milliseconds
             (default 7 days). ``None`` or 0 disables the dead letter queue.
+
+    Raises:
+        ValidationError: if ``dlq_ttl`` is not None or a non-negative int (a bad value would
+            only show when a message fails, and make every failure loop).
     """
 
     def __init__(self, backend: Backend, dlq_ttl: int | None = DEFAULT_DLQ_TTL_MS) -> None:
+        if dlq_ttl is not None and (
+            not isinstance(dlq_ttl, int) or isinstance(dlq_ttl, bool) or dlq_ttl < 0
+        ):
+            raise ValidationError(
+                f"dlq_ttl must be None or a non-negative integer (ms), got {dlq_ttl!r}"
+            )
         self.backend = backend
         self.dlq_ttl = dlq_ttl
         self.tasks: dict[str, Task] = {}
@@ -76,6 +86,7 @@ class Broker:
             MessageDoesNotExistError: if the message is no longer stored.
         """
         retried = message.clone().increment_retries(self.backend.clock.now_ms())
+        retried.lease_token = message.lease_token  # the same lease ends
         self.backend.retry(retried, effects=effects)
         message.update(retries=retried.retries, updated_at=retried.updated_at)
         log.info("Retrying %s in %s ms.", message.summary, f"{message.backoff_duration():,}")

@@ -108,6 +108,7 @@ class Consumer:
         self._next_due_ms: int | None = None
         self._errors = 0
         self._all_queues: Sequence[str] | None = None
+        self._broken: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"Consumer(broker={self.broker!r}, queues={self._queues!r})"
@@ -155,11 +156,27 @@ class Consumer:
         self._errors = 0
         for name in claim.corrupt:
             log.error("Skipped unreadable message %r (kept in the dead letter queue).", name)
+        if claim.broken or self._broken:
+            self._note_broken(claim.broken)
+        if claim.lost:
+            log.warning("Acknowledgements of %s not applied: their leases lapsed and other "
+                        "consumers run them now.", ", ".join(m.summary for m in claim.lost))  # fmt: skip
         self._next_due_ms = claim.next_due_ms
         self._empty_passes = 0 if claim.messages else self._empty_passes + 1
         if not claim.messages:
             self._all_queues = None
         return claim.messages
+
+    def _note_broken(self, broken: dict[str, str]) -> None:
+        """Log each queue skipped for damaged keys once (an error), and once when it is served
+        again."""
+        for queue, error in broken.items():
+            if queue not in self._broken:
+                log.error("Skipping queue %r: %s. The other queues are served; fix or delete "
+                          "the damaged key.", queue, error)  # fmt: skip
+        for queue in self._broken.keys() - broken.keys():
+            log.info("Queue %r is served again.", queue)
+        self._broken = dict(broken)
 
     # -- waiting -----------------------------------------------------------------------------
 

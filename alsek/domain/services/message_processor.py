@@ -14,23 +14,43 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from alsek.domain.model.effects import Effects
 from alsek.domain.model.errors import (
     BackendConnectionError,
     BackendError,
+    LeaseLostError,
     MessageDoesNotExistError,
     SerializationError,
+    ValidationError,
 )
 from alsek.domain.model.message import Message
 from alsek.domain.model.outcome import Outcome
 from alsek.domain.model.status import TaskStatus
 from alsek.domain.services.consumer import Consumer
-from alsek.domain.services.processing import Settlement, Verdict, run_task, settle
+from alsek.domain.services.processing import (
+    Settlement,
+    Verdict,
+    plain_failure,
+    run_task,
+    settle,
+    settle_safely,
+)
 
 if TYPE_CHECKING:
     from alsek.domain.services.broker import Broker
     from alsek.domain.services.task import Task
 
 log = logging.getLogger("alsek.processing")
+
+#: How long a message of an unknown task is given back to its queue before it is failed (ms).
+DEFAULT_UNKNOWN_TASK_WINDOW_MS = 300_000
+#: The first and the longest wait of such a message between two deliveries (ms).
+UNKNOWN_TASK_DELAY_MS = (1_000, 60_000)
+
+
+def unknown_name(uuid: str) -> str:
+    """Where a worker notes when it first met message ``uuid`` of a task it does not know."""
+    return f"unknown_tasks:{uuid}"
 
 
 class MessageProcessor:
@@ -39,19 +59,74 @@ class MessageProcessor:
     Args:
         consumer: leases the messages (its broker and backend settle them).
         tasks: the tasks this worker runs, by name.
+        unknown_task_window_ms: how long a message of a task this worker does not know keeps
+            being given back to its queue (waits growing from 1 s to 1 min), so that during a
+            rolling deploy or on a shared queue a worker that knows it runs it; then it is
+            failed (to the dead letter queue). 0: fail it at once.
+
+    Raises:
+        ValidationError: if ``unknown_task_window_ms`` is not a non-negative int.
     """
 
-    def __init__(self, consumer: Consumer, tasks: Mapping[str, Task]) -> None:
+    def __init__(
+        self,
+        consumer: Consumer,
+        tasks: Mapping[str, Task],
+        *,
+        unknown_task_window_ms: int = DEFAULT_UNKNOWN_TASK_WINDOW_MS,
+    ) -> None:
+        if (
+            not isinstance(unknown_task_window_ms, int)
+            or isinstance(unknown_task_window_ms, bool)
+            or unknown_task_window_ms < 0
+        ):
+            raise ValidationError(
+                "unknown_task_window_ms must be a non-negative integer (ms), "
+                f"got {unknown_task_window_ms!r}"
+            )
         self.consumer = consumer
         self.broker = consumer.broker
         self.tasks = dict(tasks)
+        self.unknown_task_window_ms = unknown_task_window_ms
 
     def task_for(self, message: Message) -> Task | None:
-        """The task that runs ``message``, or None (logged as an error) if it is unknown."""
-        task = self.tasks.get(message.task_name)
-        if task is None:
-            log.error("Unknown task %r in %s; failing it.", message.task_name, message.summary)
-        return task
+        """The task that runs ``message``, or None if this worker does not know it."""
+        return self.tasks.get(message.task_name)
+
+    def unknown_task(self, message: Message) -> Settlement:
+        """How ``message``, whose task this worker does not know, ends here: deferred while
+        the unknown-task window lasts (counted from the first time a worker met it), then
+        failed with :class:`UnknownTaskError` (logged as an error)."""
+        waited = self._waited_for_its_task(message)
+        if waited is not None and waited < self.unknown_task_window_ms:
+            first, longest = UNKNOWN_TASK_DELAY_MS
+            delay = min(max(waited, first), longest, self.unknown_task_window_ms - waited)
+            log.warning("Unknown task %r in %s; giving it back for %s ms (failed after %s ms "
+                        "of this).", message.task_name, message.summary, delay,
+                        self.unknown_task_window_ms)  # fmt: skip
+            return Settlement(Verdict.DEFER, message, delay_ms=delay)
+        log.error("Unknown task %r in %s; failing it.", message.task_name, message.summary)
+        failed = settle(None, message, Outcome())
+        return Settlement(
+            Verdict.FAIL, failed.message, Effects(deletes=(unknown_name(str(message.uuid)),))
+        )
+
+    def _waited_for_its_task(self, message: Message) -> int | None:
+        """How long (ms) workers have been giving ``message`` back; None: fail it now."""
+        if not self.unknown_task_window_ms:
+            return None
+        backend = self.broker.backend
+        name, now = unknown_name(str(message.uuid)), backend.clock.now_ms()
+        try:
+            try:
+                backend.set(name, now, nx=True, ttl=2 * self.unknown_task_window_ms)
+                first = now
+            except KeyError:  # met before: since when
+                first = backend.get(name, default=now)
+        except BackendError as error:  # cannot tell: give it back for the shortest wait
+            log.warning("Could not note unknown task of %s: %s", message.summary, error)
+            return 0
+        return max(now - first, 0) if isinstance(first, int) else 0
 
     def begin(self, task: Task, message: Message) -> None:
         """Record the RUNNING status of ``message`` (only when ``task`` tracks statuses)."""
@@ -67,9 +142,9 @@ class MessageProcessor:
         """Run ``message`` in this thread and decide how it ends (nothing is applied yet)."""
         task = self.task_for(message)
         if task is None:
-            return settle(None, message, Outcome())
+            return self.unknown_task(message)
         self.begin(task, message)
-        return settle(task, message, run_task(task, message), self.tasks)
+        return settle_safely(task, message, run_task(task, message), self.tasks)
 
     def finish(self, settlement: Settlement) -> None:
         """Apply ``settlement`` (acknowledge, retry or fail its message).
@@ -77,7 +152,9 @@ class MessageProcessor:
         Backend outages are logged and retried with a growing pause; once the consumer's stop
         signal is set and a lease's worth of time has passed, it gives up (the lease then lapses
         and the message is delivered again: nothing is lost). A result the serializer rejects
-        turns the run into a failure of the task.
+        turns the run into a failure of the task; any other error applying it falls back to a
+        plain failure (to the dead letter queue), so that no message loops forever. A holder
+        whose lease lapsed and was taken over by another consumer changes nothing.
         """
         while True:
             try:
@@ -92,6 +169,16 @@ class MessageProcessor:
                     "%s was removed while it ran; nothing to settle.", settlement.message.summary
                 )
                 return
+            except LeaseLostError as error:
+                log.warning("Dropped the outcome of %s: %s.", settlement.message.summary, error)
+                return
+            except Exception as error:  # noqa: BLE001 - see the docstring
+                if settlement.verdict is Verdict.FAIL and not settlement.effects:
+                    log.exception("Could not fail %s; its lease will lapse.",
+                                  settlement.message.summary)  # fmt: skip
+                    return
+                log.exception("Could not settle %s; failing it.", settlement.message.summary)
+                settlement = plain_failure(settlement.message, error)
 
     def finish_acks(self, settlements: Sequence[Settlement], *, claim_next: int) -> list[Message]:
         """Apply the acknowledgements ``settlements`` and lease up to ``claim_next`` messages,
@@ -109,7 +196,9 @@ class MessageProcessor:
             return self._riding_out_outages(
                 summary, lambda: self.consumer.ack_many_and_claim(acks, limit=claim_next)
             )
-        except SerializationError:
+        except Exception as error:  # noqa: BLE001 - e.g. an unencodable result: one by one
+            if not isinstance(error, SerializationError):
+                log.exception("Could not send %s together; settling each alone.", summary)
             for settlement in settlements:
                 self.finish(settlement)
             return self.consumer.claim(claim_next) if claim_next else []
@@ -150,6 +239,10 @@ class MessageProcessor:
             broker.ack(message, effects=effects)
         elif settlement.verdict is Verdict.RETRY:
             broker.retry(message, effects=effects)
+        elif settlement.verdict is Verdict.DEFER:
+            if self.consumer.backend.release([message], delay_ms=settlement.delay_ms):
+                log.warning("Could not give %s back: another consumer holds it now.",
+                            message.summary)  # fmt: skip
         else:
             broker.fail(message, effects=effects)
         return []
@@ -158,6 +251,6 @@ class MessageProcessor:
         log.error("Could not store the outcome of %s: %s", settlement.message.summary, error)
         task = self.tasks.get(settlement.message.task_name)
         if settlement.verdict is Verdict.ACK and task is not None:
-            return settle(task, settlement.message, Outcome.failure(error), self.tasks)
+            return settle_safely(task, settlement.message, Outcome.failure(error), self.tasks)
         # Even the failure's effects could not be encoded: fail it bare.
         return Settlement(Verdict.FAIL, settlement.message)

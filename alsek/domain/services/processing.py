@@ -4,7 +4,8 @@
 callback) and captures the outcome. ``settle`` turns an outcome into a :class:`Settlement`: acknowledge
 it (with the result, the SUCCEEDED status and the callback as effects of the same atomic step), retry
 it (``do_retry`` said yes: RETRYING status, exception details kept), or fail it (FAILED status, to the
-dead letter queue when enabled). Neither function touches the backend; the
+dead letter queue when enabled); a message of a task this worker does not know may be deferred
+(given back for a while: another worker may know it). Neither function touches the backend; the
 :class:`~alsek.domain.services.message_processor.MessageProcessor` applies settlements.
 """
 
@@ -62,6 +63,7 @@ class Verdict(enum.Enum):
     ACK = "ack"
     RETRY = "retry"
     FAIL = "fail"
+    DEFER = "defer"  # not run here: back to the queue for ``delay_ms``
 
 
 @frozen
@@ -69,14 +71,23 @@ class Settlement:
     """A decision about a finished run, to be applied to the backend in one atomic step.
 
     Attributes:
-        verdict: acknowledge, retry or fail.
+        verdict: acknowledge, retry, fail or defer.
         message: the message (exception details set when the run failed).
         effects: what commits with it: result, status, callback.
+        delay_ms: how long a deferred message waits before it is delivered again.
     """
 
     verdict: Verdict
     message: Message
     effects: Effects = NO_EFFECTS
+    delay_ms: int = 0
+
+
+def plain_failure(message: Message, error: BaseException) -> Settlement:
+    """Fail ``message`` with ``error`` as its exception details and no effects: the way out
+    for a message whose settlement itself cannot be made or applied (a poison message)."""
+    message.exception_details = exception_details(Outcome.failure(error))
+    return Settlement(Verdict.FAIL, message)
 
 
 def _wants_retry(task: Task, message: Message, error: BaseException) -> bool:
@@ -115,6 +126,22 @@ def _combined(*parts: Effects | None) -> Effects:
     for part in present[1:]:
         total += part
     return total
+
+
+def settle_safely(
+    task: Task | None,
+    message: Message,
+    outcome: Outcome,
+    tasks: Mapping[str, Task] | None = None,
+) -> Settlement:
+    """:func:`settle`, or a :func:`plain_failure` when settling raises (bad callback data, a
+    hook that raises while building effects): a message must never be left unsettled, or it
+    runs again every lease, forever."""
+    try:
+        return settle(task, message, outcome, tasks)
+    except Exception as error:  # noqa: BLE001 - any error here would loop the message
+        log.exception("Could not settle %s; failing it.", message.summary)
+        return plain_failure(message, error)
 
 
 def settle(

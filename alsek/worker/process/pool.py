@@ -21,7 +21,7 @@ from alsek.domain.model.naming import message_name
 from alsek.domain.model.outcome import Outcome
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
-from alsek.domain.services.processing import settle
+from alsek.domain.services.processing import settle_safely
 from alsek.worker.leases import Running, release_quietly
 from alsek.worker.lifecycle import Restarts, StopSignal, terminate
 from alsek.worker.pool import WorkerPool, default_process_count, non_negative, positive
@@ -77,7 +77,9 @@ class ProcessWorkerPool(WorkerPool):
         self.prefetch = non_negative("prefetch", DEFAULT_PREFETCH if prefetch is None else prefetch)
         self._spec = self.spec(n_threads=1, prefetch=self.prefetch)
         consumer = Consumer(self.broker, self.queues, stop_signal=self.stop_signal)
-        self.processor = MessageProcessor(consumer, self.tasks)
+        self.processor = MessageProcessor(
+            consumer, self.tasks, unknown_task_window_ms=self.unknown_task_window
+        )
         self.watchdog = Watchdog(
             self.broker.backend, self, lease_ms=self.lease_ms,
             heartbeat_ms=self.heartbeat_ms, tick_ms=self.prune_interval,
@@ -188,12 +190,16 @@ class ProcessWorkerPool(WorkerPool):
         if message is None:
             return
         task = self.tasks.get(message.task_name)
-        self.processor.finish(settle(task, message, Outcome.failure(error), self.tasks))
+        self.processor.finish(settle_safely(task, message, Outcome.failure(error), self.tasks))
 
     def _load(self, view: SlotView) -> Message | None:
         try:
             data = self.broker.backend.get(message_name(view.stub()), default=None)
-            return None if data is None else Message.from_data(data)
+            if data is None:
+                return None
+            message = Message.from_data(data)
+            message.lease_token = view.token or None
+            return message
         except (BackendError, ValueError) as error:
             log.error("Cannot load %s to settle it (%s); its lease will lapse.", view.uuid, error)
             return None

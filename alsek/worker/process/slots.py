@@ -1,7 +1,7 @@
 """Shared-memory slots through which a process pool's children tell the supervisor what they run.
 
 One slot per child: its state (idle, running, settling), the deadline of the
-running message and the message's queue, task and uuid. Writing a slot costs a few microseconds
+running message and the message's queue, task, uuid and lease token. Writing a slot costs a few microseconds
 and no system call, so a child reports every task without slowing down. Each write is guarded by
 a sequence number (odd while writing), so the supervisor never reads half a write, and the number
 tells it whether a run it judged is still the one in the slot.
@@ -18,7 +18,7 @@ from attrs import frozen
 
 from alsek.domain.model.message import Message
 
-#: Longest ``queue``, ``task`` and ``uuid`` together (bytes, UTF-8) a slot can hold.
+#: Longest ``queue``, ``task``, ``uuid`` and lease token together (bytes, UTF-8) a slot holds.
 NAME_BYTES = 1_000
 _HEADER = struct.Struct("<qqqH")  # sequence, state, deadline_ms, name length
 SLOT_BYTES = _HEADER.size + NAME_BYTES
@@ -47,6 +47,7 @@ class SlotView:
         queue: the message's queue ("" unless running or settling).
         task: its task name.
         uuid: its uuid.
+        token: the owner token of its lease.
     """
 
     sequence: int
@@ -55,10 +56,13 @@ class SlotView:
     queue: str = ""
     task: str = ""
     uuid: str = ""
+    token: str = ""
 
     def stub(self) -> Message:
         """A stand-in for the running message, enough to renew or release its lease."""
-        return Message(task_name=self.task, queue=self.queue, uuid=self.uuid)
+        message = Message(task_name=self.task, queue=self.queue, uuid=self.uuid)
+        message.lease_token = self.token or None
+        return message
 
 
 class SlotTable:
@@ -84,7 +88,14 @@ class SlotTable:
         """Record (from the child) what slot ``index``'s child does now."""
         name = b""
         if message is not None:
-            text = _SEPARATOR.join((str(message.queue), message.task_name, str(message.uuid)))
+            text = _SEPARATOR.join(
+                (
+                    str(message.queue),
+                    message.task_name,
+                    str(message.uuid),
+                    message.lease_token or "",
+                )
+            )
             name = text.encode()[:NAME_BYTES]
         view, offset = self._view(), index * SLOT_BYTES
         current = struct.unpack_from("<q", view, offset)[0]
@@ -119,5 +130,5 @@ class SlotTable:
 def _parse(sequence: int, state: int, deadline: int, raw: bytes) -> SlotView:
     if not raw:
         return SlotView(sequence=sequence, state=SlotState(state), deadline_ms=deadline)
-    queue, task, uuid = raw.decode(errors="replace").split(_SEPARATOR, 2)
-    return SlotView(sequence, SlotState(state), deadline, queue, task, uuid)
+    queue, task, uuid, token = (raw.decode(errors="replace").split(_SEPARATOR, 3) + [""])[:4]
+    return SlotView(sequence, SlotState(state), deadline, queue, task, uuid, token)

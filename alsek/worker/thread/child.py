@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Any
 
 from alsek.worker.pool import start_child
@@ -12,6 +13,9 @@ from alsek.worker.spec import WorkerSpec
 from alsek.worker.thread.group import ThreadGroup
 
 log = logging.getLogger("alsek.worker")
+
+#: Exit code of a process group that stopped to be replaced (too many abandoned threads).
+RECYCLE_EXIT = 75
 
 
 def run_child(spec: WorkerSpec, index: int, load: Any, parent_pid: int) -> None:
@@ -35,3 +39,5 @@ def run_child(spec: WorkerSpec, index: int, load: Any, parent_pid: int) -> None:
     stop.wait()
     group.shutdown(spec.grace_ms)
     log.debug("Process group %s (pid %s) stopped.", index, os.getpid())
+    if group.recycle:
+        sys.exit(RECYCLE_EXIT)

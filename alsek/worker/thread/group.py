@@ -20,7 +20,7 @@ from alsek.domain.model.errors import RevokedError, TerminationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.outcome import Outcome
 from alsek.domain.services.message_processor import MessageProcessor
-from alsek.domain.services.processing import Settlement, run_task, settle
+from alsek.domain.services.processing import Settlement, run_task, settle_safely
 from alsek.worker.feeder import Feeder
 from alsek.worker.leases import Running, RunTable, release_quietly
 from alsek.worker.lifecycle import StopSignal
@@ -56,6 +56,13 @@ class ThreadGroup:
         tick_ms: the watchdog's longest sleep (bounds how late a timeout is noticed).
         report_load: called by the watchdog after each wake-up with the number of busy threads.
         prefetch: messages claimed beyond the free threads (see :class:`Feeder`).
+        max_abandoned: how many stuck threads the group may abandon (each still holds its
+            memory, and a task stuck in C code holds it for good); past that it stops, as
+            after ``stop``, with :attr:`recycle` set, so that a fresh process replaces it
+            (default: ``n_threads``).
+
+    Attributes:
+        recycle: whether the group stopped because too many of its threads were abandoned.
     """
 
     def __init__(
@@ -70,6 +77,7 @@ class ThreadGroup:
         tick_ms: int = 100,
         report_load: Callable[[int], None] | None = None,
         prefetch: int = 0,
+        max_abandoned: int | None = None,
     ) -> None:
         self.processor = processor
         self.consumer = consumer = processor.consumer
@@ -78,6 +86,9 @@ class ThreadGroup:
         self.complete_only_on_thread_exit = complete_only_on_thread_exit
         self.abandon_ms = abandon_ms
         self.report_load = report_load
+        self.max_abandoned = n_threads if max_abandoned is None else max_abandoned
+        self.abandoned = 0
+        self.recycle = False
         self.runs = RunTable()
         self.feeder = Feeder(self.processor, executors=n_threads, stop=stop, prefetch=prefetch)
         self._numbers = itertools.count()
@@ -168,7 +179,7 @@ class ThreadGroup:
         self.runs.add(running)
         try:
             if task is None:
-                return settle(None, message, Outcome())
+                return self.processor.unknown_task(message)
             self.processor.begin(task, message)
             assert worker.interrupter is not None
             outcome = worker.interrupter.execute(running.run, lambda: run_task(task, message))
@@ -179,7 +190,7 @@ class ThreadGroup:
                 release_quietly(self.consumer.backend, [message])
                 return None
             running.settling = True
-            return settle(task, message, outcome, self.processor.tasks)
+            return settle_safely(task, message, outcome, self.processor.tasks)
         finally:
             self.runs.discard(running)
 
@@ -227,6 +238,13 @@ class ThreadGroup:
                       running.message.summary)  # fmt: skip
             self.runs.discard(running)
             self._settle_abandoned(running)
+            self.abandoned += 1
+            if self.abandoned > self.max_abandoned and not self.stop.is_set():
+                log.error("%s threads of this process were abandoned (the most is %s); "
+                          "recycling the process.", self.abandoned, self.max_abandoned)  # fmt: skip
+                self.recycle = True
+                self.stop.set()
+                self.feeder.wake()
             if not self.stop.is_set():
                 self._workers = [w for w in self._workers if not w.retired]
                 self._spawn()
@@ -239,4 +257,6 @@ class ThreadGroup:
         task = self.processor.tasks.get(message.task_name)
         exc_type = running.interrupt or TimeoutError
         error = exc_type(f"{message.summary} did not stop after an interrupt")
-        self.processor.finish(settle(task, message, Outcome.failure(error), self.processor.tasks))
+        self.processor.finish(
+            settle_safely(task, message, Outcome.failure(error), self.processor.tasks)
+        )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from alsek.domain.model.errors import BackendError, ValidationError
 from alsek.worker.lifecycle import Restarts, terminate
 from alsek.worker.pool import WorkerPool, default_process_count, non_negative, positive
-from alsek.worker.thread.child import run_child
+from alsek.worker.thread.child import RECYCLE_EXIT, run_child
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
@@ -130,13 +130,17 @@ class ThreadWorkerPool(WorkerPool):
             if group.process.is_alive():
                 continue
             group.process.join(0)
-            if not group.stopping:
+            recycled = group.process.exitcode == RECYCLE_EXIT
+            if recycled:
+                log.info("Process group %s (pid %s) stopped to be replaced.", index,
+                         group.process.pid)  # fmt: skip
+            elif not group.stopping:
                 log.error("Process group %s (pid %s) died with exit code %s; its messages run "
                           "again when their leases lapse.", index, group.process.pid,
                           group.process.exitcode)  # fmt: skip
             del self._groups[index]
             self._load[index] = 0
-            if not group.stopping:
+            if not group.stopping and not recycled:
                 self._restarts.died(lived_s=time.monotonic() - group.started_at)
         while len(self._groups) < max(self.n_process_floor, 1) and self._restarts.due():
             self._start_group()

@@ -1,4 +1,4 @@
---@uses: reader claim
+--@uses: clock claim
 -- claim: return expired leases and due delayed messages to ready, then lease ready messages.
 -- args: now, then claim's.
-return claim(tonumber(arg()))
+return claim(read_now(), {}, {})

@@ -1,5 +1,5 @@
---@uses: reader apply_effects
+--@uses: clock effects
 -- effects: apply effects on their own (the RUNNING status: a write and a publish).
--- args: now, then apply_effects'.
-apply_effects(tonumber(arg()))
+-- args: now, then the effects.
+commit_effects(stage_effects(read_now()))
 return 1
