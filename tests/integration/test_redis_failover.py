@@ -18,17 +18,19 @@ from alsek.adapters.redis import LocalCluster, LocalSentinel
 from tests.integration.test_worker_harness import Harness, submit_counts, wait_until
 
 N = 2_000
-THREADS = 8
-#: Messages a thread pool holds at once: one running per thread, as many prefetched, and up to
-#: one finished per thread whose acks are in flight (their ack may die with the old primary).
-RUNNING = 3 * THREADS
+#: How each pool runs: 8 threads in one process, or 2 processes; each claims 8 ahead.
+POOLS = {
+    "thread": ("--n_processes", "1", "--n_threads", "8", "--prefetch", "8"),
+    "process": ("--n_processes", "2", "--prefetch", "8"),
+}
+#: Messages a pool holds at once (at most 8 running, 8 prefetched) and up to 8 finished whose
+#: acks are in flight: what may run again when the primary changes under them.
+RUNNING = 24
 
 
-def _drain_through(harness: Harness, failover: object) -> dict[str, float]:
+def _drain_through(harness: Harness, failover: object, pool: str) -> dict[str, float]:
     submit_counts(harness, N)
-    worker = harness.start(
-        "thread", "--n_processes", "1", "--n_threads", str(THREADS), "--lease_ms", "5000"
-    )
+    worker = harness.start(pool, *POOLS[pool], "--lease_ms", "5000")
     try:
         wait_until(lambda: len(harness.counts()) >= N // 5, 60, "the drain to get going", worker)
         before = len(harness.counts())
@@ -48,24 +50,26 @@ def _drain_through(harness: Harness, failover: object) -> dict[str, float]:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("pool", ["thread", "process"])
 def test_a_sentinel_failover_mid_drain_loses_nothing(
-    local_sentinel: LocalSentinel, redis_url: str, redis_namespace: str, tmp_path: Path
+    local_sentinel: LocalSentinel, redis_url: str, redis_namespace: str, tmp_path: Path, pool: str
 ) -> None:
     harness = Harness(tmp_path, local_sentinel.url, redis_namespace, counter_url=redis_url)
-    report = _drain_through(harness, local_sentinel.failover)
-    print(f"\n[sentinel] failover after {report['done_before']} of {N} tasks "
+    report = _drain_through(harness, local_sentinel.failover, pool)
+    print(f"\n[sentinel, {pool} pool] failover after {report['done_before']} of {N} tasks "
           f"({report['failover_s']:.1f} s): {N} of {N} done, {report['twice']} ran twice")  # fmt: skip
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("pool", ["thread", "process"])
 def test_a_cluster_failover_mid_drain_loses_nothing(
-    local_cluster: LocalCluster, redis_url: str, redis_namespace: str, tmp_path: Path
+    local_cluster: LocalCluster, redis_url: str, redis_namespace: str, tmp_path: Path, pool: str
 ) -> None:
     harness = Harness(tmp_path, local_cluster.url, redis_namespace, counter_url=redis_url)
     client = local_cluster.client()
     node = client.get_node_from_key(harness.tasks.backend.full_name("queues:rel"))
     primary = (node.host, node.port)
     client.close()
-    report = _drain_through(harness, lambda: local_cluster.failover(primary))
-    print(f"\n[cluster] failover after {report['done_before']} of {N} tasks "
+    report = _drain_through(harness, lambda: local_cluster.failover(primary), pool)
+    print(f"\n[cluster, {pool} pool] failover after {report['done_before']} of {N} tasks "
           f"({report['failover_s']:.1f} s): {N} of {N} done, {report['twice']} ran twice")  # fmt: skip
