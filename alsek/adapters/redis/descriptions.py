@@ -122,42 +122,40 @@ def describe_client(client: Client) -> dict[str, Any]:
     """What a child process needs to build an equivalent client: plain values only."""
     kind = kind_of(client)
     if kind == "cluster":
-        assert isinstance(client, RedisCluster)
-        return {
-            "kind": "cluster",
-            "startup_nodes": [[node.host, node.port] for node in client.get_nodes()],
-            "kwargs": {
-                k: v
-                for k, v in _portable(client.nodes_manager.connection_kwargs).items()
-                if k not in _NOT_IN_CLUSTER
-            },
-        }
+        return _describe_cluster(client)  # type: ignore[arg-type]
     pool: Any = client.connection_pool  # type: ignore[union-attr]
-    cls = pool.connection_class
     if kind == "sentinel":
-        manager = pool.sentinel_manager
-        first = manager.sentinels[0].connection_pool.connection_kwargs if manager.sentinels else {}
-        return {
-            "kind": "sentinel",
-            "service_name": pool.service_name,
-            "sentinels": [
-                [
-                    s.connection_pool.connection_kwargs["host"],
-                    s.connection_pool.connection_kwargs["port"],
-                ]
-                for s in manager.sentinels
-            ],
-            "min_other_sentinels": manager.min_other_sentinels,
-            "sentinel_kwargs": {k: v for k, v in _portable(first).items() if k not in _ROUTING},
-            "connection_class": class_path_of(cls),
-            "kwargs": {
-                k: v for k, v in _portable(pool.connection_kwargs).items() if k not in _ROUTING
-            },
-        }
+        return _describe_sentinel(pool)
     return {
         "kind": "redis",
-        "connection_class": class_path_of(cls),
+        "connection_class": class_path_of(pool.connection_class),
         "kwargs": _portable(pool.connection_kwargs),
+    }
+
+
+def _describe_cluster(client: RedisCluster) -> dict[str, Any]:
+    """Every node known now (as startup nodes) and the nodes' connection settings."""
+    kwargs = _portable(client.nodes_manager.connection_kwargs)
+    return {
+        "kind": "cluster",
+        "startup_nodes": [[node.host, node.port] for node in client.get_nodes()],
+        "kwargs": {k: v for k, v in kwargs.items() if k not in _NOT_IN_CLUSTER},
+    }
+
+
+def _describe_sentinel(pool: Any) -> dict[str, Any]:
+    """The sentinels' addresses and settings, the service, and the primary's settings."""
+    manager = pool.sentinel_manager
+    sentinels = [s.connection_pool.connection_kwargs for s in manager.sentinels]
+    first = sentinels[0] if sentinels else {}
+    return {
+        "kind": "sentinel",
+        "service_name": pool.service_name,
+        "sentinels": [[each["host"], each["port"]] for each in sentinels],
+        "min_other_sentinels": manager.min_other_sentinels,
+        "sentinel_kwargs": {k: v for k, v in _portable(first).items() if k not in _ROUTING},
+        "connection_class": class_path_of(pool.connection_class),
+        "kwargs": {k: v for k, v in _portable(pool.connection_kwargs).items() if k not in _ROUTING},
     }
 
 

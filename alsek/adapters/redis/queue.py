@@ -27,7 +27,7 @@ from alsek.adapters.redis.client import translated
 from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.scripts import Call
 from alsek.adapters.redis.session import SCAN_COUNT, RedisSession
-from alsek.adapters.redis.sharded import WAIT_SLICE_S, ShardedQueue
+from alsek.adapters.redis.sharded import ShardedQueue
 from alsek.adapters.redis.upkeep import RedisUpkeep
 from alsek.domain.model.effects import NO_EFFECTS, Effects
 from alsek.domain.model.errors import (
@@ -242,23 +242,16 @@ class RedisMessageQueue(MessageQueue):
         if not queues:
             time.sleep(max(timeout_ms, 0) / 1000)
             return False
-        cluster = self._session.cluster
-        if cluster and self._sharded.poll(queues):
+        if self._session.cluster:
+            with translated():
+                return self._sharded.wait_for_work(queues, deadline, self._blpop_timeout)
+        if self._run("poll", self._calls.poll(self._call(), queues)):
             return True
-        if not cluster and self._run("poll", self._calls.poll(self._call(), queues)):
-            return True
-        # On a cluster BLPOP takes keys of one slot: wait on the first queue, in slices.
-        several = cluster and len(queues) > 1
-        signals = [self._keys.queue(queue).signal for queue in queues[: 1 if cluster else None]]
+        signals = [self._keys.queue(queue).signal for queue in queues]
         while (remaining := deadline - time.monotonic()) > 0:
             with translated():
-                timeout = self._blpop_timeout(
-                    min(remaining, WAIT_SLICE_S) if several else remaining
-                )
-                if self._session.client.blpop(signals, timeout=timeout):
+                if self._session.client.blpop(signals, timeout=self._blpop_timeout(remaining)):
                     return True
-            if several and self._sharded.poll(queues):
-                return True
         return False
 
     def wait_and_claim(

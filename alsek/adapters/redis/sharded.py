@@ -29,7 +29,7 @@ from alsek.adapters.redis.claims import ClaimReader
 from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.scripts import Call
 from alsek.adapters.redis.session import RedisSession
-from alsek.adapters.redis.slots import SlotSplitter
+from alsek.adapters.redis.slots import SlotSplitter, by_queue, merged
 from alsek.adapters.redis.upkeep import RedisUpkeep
 from alsek.domain.model.effects import Effects
 from alsek.domain.model.message import Message
@@ -40,26 +40,6 @@ log = logging.getLogger("alsek.adapters.redis")
 
 #: Longest a consumer of several queues blocks on its first queue before it looks at the others.
 WAIT_SLICE_S = 0.05
-
-
-def _by_queue(messages: Sequence[Message]) -> dict[str, list[int]]:
-    """Positions in ``messages`` by queue, in order."""
-    groups: dict[str, list[int]] = {}
-    for index, message in enumerate(messages):
-        groups.setdefault(str(message.queue), []).append(index)
-    return groups
-
-
-def merged(claims: Sequence[Claim]) -> Claim:
-    """One claim of several, in order; the earliest next due time."""
-    dues = [c.next_due_ms for c in claims if c.next_due_ms is not None]
-    return Claim(
-        messages=[m for c in claims for m in c.messages],
-        corrupt=[n for c in claims for n in c.corrupt],
-        next_due_ms=min(dues) if dues else None,
-        lost=[m for c in claims for m in c.lost],
-        broken={q: e for c in claims for q, e in c.broken.items()},
-    )
 
 
 class ShardedQueue:
@@ -149,7 +129,7 @@ class ShardedQueue:
     def submit_many(self, submissions: Sequence[tuple[Message, Effects]], batch: int) -> list[bool]:
         """One ``submit_many`` call per queue (and per ``batch`` messages), pipelined per node;
         then the effects of other slots of the messages stored."""
-        positions = _by_queue([message for message, _ in submissions])
+        positions = by_queue([message for message, _ in submissions])
         chunks = [
             indexes[start : start + batch]
             for indexes in positions.values()
@@ -173,7 +153,7 @@ class ShardedQueue:
 
     def release(self, messages: Sequence[Message], delay_ms: int) -> list[Message]:
         """One release call per queue, pipelined per node; the messages not released."""
-        groups = list(_by_queue(messages).values())
+        groups = list(by_queue(messages).values())
         calls = [
             self.calls.release(self._call(), [messages[i] for i in group], delay_ms)
             for group in groups
@@ -185,7 +165,7 @@ class ShardedQueue:
 
     def extend(self, messages: Sequence[Message], lease_ms: int) -> list[Message]:
         """One renewal call per queue, pipelined per node; the messages not leased any more."""
-        groups = list(_by_queue(messages).values())
+        groups = list(by_queue(messages).values())
         calls, orders = [], []
         for group in groups:
             call = self._call()
@@ -261,6 +241,22 @@ class ShardedQueue:
         """Whether a claim would find work in any of ``queues`` (one call per queue)."""
         calls = [self.calls.poll(self._call(), [queue]) for queue in dict.fromkeys(queues)]
         return any(self._session.run_many("poll", calls))
+
+    def wait_for_work(
+        self, queues: Sequence[str], deadline: float, blpop_timeout: Callable[[float], float]
+    ) -> bool:
+        """Whether work came before ``deadline`` (monotonic seconds): BLPOP takes keys of one
+        slot, so wait on the first queue's wake-ups, in slices when there are others."""
+        signal = self._keys.queue(queues[0]).signal
+        while True:
+            if self.poll(queues):
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            wait_s = blpop_timeout(min(remaining, WAIT_SLICE_S) if len(queues) > 1 else remaining)
+            if self._session.client.blpop([signal], timeout=wait_s):
+                return True
 
     def wait_and_claim(
         self,

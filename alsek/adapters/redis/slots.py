@@ -3,16 +3,20 @@
 On a Redis Cluster a script may only touch keys of one slot. A queue operation runs in its
 queue's slot (every key of a queue carries the queue's hash tag); the effects riding along with
 it that belong to another slot (a result, a status, a callback to another queue) are split off
-and applied in a separate step, one ``effects`` script call per slot.
+and applied in a separate step, one ``effects`` script call per slot. Work over several queues is
+grouped by queue (:func:`by_queue`) and claims of several queues are merged (:func:`merged`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from redis.crc import key_slot
 
 from alsek.adapters.redis.keys import KeyLayout
 from alsek.domain.model.effects import Effects, Write
 from alsek.domain.model.message import Message
+from alsek.ports.queue import Claim
 
 
 def slot_of(key: str) -> int:
@@ -69,3 +73,23 @@ class SlotSplitter:
         else:
             home_effects += Effects(publishes=effects.publishes)
         return home_effects, foreign
+
+
+def by_queue(messages: Sequence[Message]) -> dict[str, list[int]]:
+    """Positions in ``messages`` by queue, in order."""
+    groups: dict[str, list[int]] = {}
+    for index, message in enumerate(messages):
+        groups.setdefault(str(message.queue), []).append(index)
+    return groups
+
+
+def merged(claims: Sequence[Claim]) -> Claim:
+    """One claim of several, in order; the earliest next due time."""
+    dues = [c.next_due_ms for c in claims if c.next_due_ms is not None]
+    return Claim(
+        messages=[m for c in claims for m in c.messages],
+        corrupt=[n for c in claims for n in c.corrupt],
+        next_due_ms=min(dues) if dues else None,
+        lost=[m for c in claims for m in c.lost],
+        broken={q: e for c in claims for q, e in c.broken.items()},
+    )
