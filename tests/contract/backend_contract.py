@@ -15,7 +15,8 @@ Two hooks have defaults that an adapter may override:
 * ``let_ttl_elapse(clock, ms)``: make ``ms`` of key TTL pass (default: advance the fake clock;
   Redis expires keys on its own clock, so its subclass also lets real time pass).
 
-The rules live by facet: the message queue (``queue_*_contract.py``, ``model_contract.py``), the
+The rules live by facet: the message queue (``queue_*_contract.py``, lease owners in
+``queue_owner_contract.py``, ``model_contract.py``), the
 key-value and pub/sub store (``keyvalue_contract.py``) and the values the tour stores
 (``tour_values_contract.py``). Every wait in them is bounded; nothing sleeps to paper over a race.
 """
@@ -26,6 +27,7 @@ from tests.contract.keyvalue_contract import KeyValueContract
 from tests.contract.model_contract import ModelContract
 from tests.contract.queue_admin_contract import AdminContract
 from tests.contract.queue_claim_contract import ClaimContract
+from tests.contract.queue_owner_contract import OwnerContract
 from tests.contract.queue_settle_contract import SettleContract
 from tests.contract.queue_wait_contract import WaitContract
 from tests.contract.support import ContractBase
@@ -36,6 +38,7 @@ __all__ = ["BackendContract", "ContractBase"]
 
 class BackendContract(
     ClaimContract,
+    OwnerContract,
     SettleContract,
     AdminContract,
     WaitContract,

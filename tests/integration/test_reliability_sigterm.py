@@ -18,7 +18,7 @@ N = 300
 @pytest.mark.parametrize("pool", ["thread", "process"])
 def test_sigterm_mid_batch_loses_nothing(harness: Harness, pool: str) -> None:
     for i in range(N):
-        harness.tasks.sleepy.generate(args=(i, 0.01))
+        harness.tasks.sleepy.generate(args=(i, 0.05))  # the batch outlasts the stop
     harness.tasks.sleepy.generate(args=(N, 1.5), priority=-1)  # still running at SIGTERM
     sizes = ["--n_processes", "2"] + (["--n_threads", "4"] if pool == "thread" else [])
     worker = harness.start(pool, *sizes)

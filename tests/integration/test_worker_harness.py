@@ -26,6 +26,7 @@ TASKS_SOURCE = '''
 """Tasks of the reliability tests: each run counts itself in Redis."""
 import os
 import time
+import uuid
 
 import redis
 
@@ -56,10 +57,51 @@ def count(i: int) -> None:
 
 @task(broker, queue="rel", mechanism="thread", max_retries=5, backoff=None)
 def sleepy(i: int, seconds: float) -> None:
-    _count("started", i)
     _counter.hset(f"{NS}:started_at", f"{i}:{time.time()}", 1)
+    _count("started", i)
     time.sleep(seconds)
     _count("runs", i)
+
+
+@task(broker, queue="rel", mechanism="thread", max_retries=5, backoff=None)
+def stall(i: int, seconds: float) -> None:
+    """The first run of ``i`` blocks for ``seconds`` (its worker is killed meanwhile); the
+    runs after it end at once."""
+    _counter.hset(f"{NS}:started_at", f"{i}:{time.time()}", 1)
+    if _counter.hincrby(f"{NS}:started", str(i), 1) == 1:
+        time.sleep(seconds)
+    _count("runs", i)
+
+
+def _mark(key: str, field: str) -> None:
+    for attempt in range(600):  # idempotent (HSET of a field unique to the run)
+        try:
+            _counter.hset(f"{NS}:{key}", field, 1)
+            return
+        except redis.exceptions.ConnectionError:
+            time.sleep(0.05)
+    raise RuntimeError("Redis did not come back")
+
+
+@task(broker, queue="rel", mechanism="thread", max_retries=5, backoff=None)
+def chaos(i: int, seconds: float) -> None:
+    """Records each run (start and end) under an id of its own, so that retried writes during
+    a Redis restart never count twice."""
+    run = uuid.uuid4().hex
+    _mark("chaos_started", f"{i}:{run}")
+    time.sleep(seconds)
+    _mark("chaos_runs", f"{i}:{run}")
+
+
+@task(broker, queue="rel", mechanism="thread", max_retries=0, timeout=300)
+def stuck(i: int) -> None:
+    """Never ends, and swallows the timeout's interrupt (like code stuck in C)."""
+    _count("started", i)
+    while True:
+        try:
+            time.sleep(0.05)
+        except BaseException:
+            pass
 '''
 
 
@@ -163,10 +205,10 @@ class Harness:
                 else:
                     os.environ[key] = value
 
-    def start(self, pool: str, *args: str) -> Worker:
-        """Start ``alsek <pool>-pool rel_tasks *args``."""
+    def start(self, pool: str, *args: str, module: str = "rel_tasks") -> Worker:
+        """Start ``alsek <pool>-pool <module> *args`` (a module in the test's directory)."""
         log = self.directory / f"worker-{len(self.workers)}.log"
-        command = [sys.executable, "-m", "alsek.cli.main", f"{pool}-pool", "rel_tasks", *args]
+        command = [sys.executable, "-m", "alsek.cli.main", f"{pool}-pool", module, *args]
         process = subprocess.Popen(
             command, cwd=self.directory, env=self.env, stdout=log.open("wb"),
             stderr=subprocess.STDOUT, start_new_session=True,

@@ -282,7 +282,7 @@ class MemoryMessageQueue(MessageQueue):
             if self.full_name(message_name(message)) != name:
                 raise CorruptMessageError(f"{short!r} holds another message", name=short)
         except CorruptMessageError as error:
-            log.error("Moving unreadable message body %r to the dead letter queue: %s",
+            log.error("Moving corrupt message body %r to the dead letter queue: %s",
                       short, error)  # fmt: skip
             self.store.values.pop(name, now)
             self.store.values.put(self.full_name(dead_letter_name(short)), raw)

@@ -172,7 +172,7 @@ class RedisUpkeep:
                 if (message.uuid, message.task_name, message.queue) != (uuid, task, queue):
                     raise CorruptMessageError(f"{name!r} holds another message", name=name)
             except CorruptMessageError as error:
-                log.error("Moving unreadable message body %r to the dead letter queue: %s",
+                log.error("Moving corrupt message body %r to the dead letter queue: %s",
                           name, error)  # fmt: skip
                 bury(self._keys, self._calls, self._session.run, self._new_call(), queue,
                      (uuid, task, key), raw)  # fmt: skip

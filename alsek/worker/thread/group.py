@@ -137,7 +137,7 @@ class ThreadGroup:
 
     def _join_workers(self, deadline: float) -> None:
         for worker in list(self._workers):
-            while worker.thread.is_alive():
+            while worker.thread.is_alive() and not worker.retired:  # abandoned: not waited for
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return
@@ -236,6 +236,7 @@ class ThreadGroup:
                 continue
             log.error("%s did not stop after an interrupt; abandoning its thread.",
                       running.message.summary)  # fmt: skip
+            worker.retired = True
             self.runs.discard(running)
             self._settle_abandoned(running)
             self.abandoned += 1
