@@ -70,6 +70,7 @@ def section(
     parts = [
         f"## Scale: one server vs Redis Cluster shards ({info['date']})",
         "\n".join([f"- command: `{command}`", *(f"- {k}: {v}" for k, v in info.items())]),
+        f"Best of {info.get('rounds (best of)', '1')} rounds per topology. "
         f"{many['tasks']:,} no-op tasks over {many['queues']} queues (one worker process of 8 "
         "threads per queue, started on the full backlog); drain rate over what was left once "
         "every worker had begun (in parentheses) until the queues were empty; Redis CPU from `INFO cpu` of each primary over the drain, divided by the "
