@@ -3,8 +3,9 @@
 Each operation runs in its queue's slot, as on one server. What differs:
 
 * Effects of other slots (results, statuses, callbacks to other queues) are a separate step,
-  one ``effects`` call per slot, pipelined per node. For an ack they go first: a crash in
-  between runs the message again (at least once), it never loses a result. For a submit, a
+  one ``effects`` call per slot, pipelined per node. For an ack they go first, once a read of
+  the message's slot shows this consumer still holds it (a stale holder writes no result): a
+  crash in between runs the message again (at least once), it never loses a result. For a submit, a
   retry and a failure they follow, and only when the operation happened (nothing is written
   for a refused one); a crash in between loses a status update, never a message.
 * A claim over several queues claims queue by queue, in the order given, until ``limit``.
@@ -24,12 +25,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from alsek.adapters.codec import check_claim
-from alsek.adapters.redis.calls import CallBuilder
+from alsek.adapters.redis.calls import CallBuilder, token_of
 from alsek.adapters.redis.claims import ClaimReader
 from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.scripts import Call
 from alsek.adapters.redis.session import RedisSession
-from alsek.adapters.redis.slots import SlotSplitter, by_queue, merged
+from alsek.adapters.redis.slots import SlotSplitter, by_queue, merged, owned
 from alsek.adapters.redis.upkeep import RedisUpkeep
 from alsek.domain.model.effects import Effects
 from alsek.domain.model.message import Message
@@ -37,6 +38,7 @@ from alsek.ports.queue import Claim
 from alsek.ports.serializer import Serializer
 
 log = logging.getLogger("alsek.adapters.redis")
+
 
 #: Longest a consumer of several queues blocks on its first queue before it looks at the others.
 WAIT_SLICE_S = 0.05
@@ -100,11 +102,23 @@ class ShardedQueue:
         return True
 
     def ack(self, message: Message, effects: Effects) -> Any:
-        """Apply the effects of other slots, then ack with the rest; the ack script's reply."""
+        """Apply the effects of other slots (if this consumer still holds the message), then
+        ack with the rest; the ack script's reply."""
         home, foreign = self._split(message, effects)
         call = self.calls.effects(self.calls.message(self._call(), message), home)
-        self._apply(foreign)
+        if foreign and self._held([message])[0]:
+            self._apply(foreign)
         return self._session.run("ack", call)
+
+    def _held(self, messages: Sequence[Message]) -> list[bool]:
+        """Whether each message is still held by its own token (one read per message,
+        pipelined per node), so that a stale holder writes no result: the ack script checks
+        the same again, atomically, for the writes of the queue's slot."""
+        with self._session.client.pipeline(transaction=False) as pipe:
+            for message in messages:
+                pipe.hget(self._keys.queue(str(message.queue)).slots, message.uuid)
+            slots = pipe.execute()
+        return [owned(slot, token_of(m)) for slot, m in zip(slots, messages, strict=True)]
 
     def retry(self, message: Message, effects: Effects) -> Any:
         """Retry; the effects of other slots follow if it was stored and held. The reply."""
@@ -210,11 +224,12 @@ class ShardedQueue:
         while ``limit`` is not reached."""
         check_claim(limit, lease_ms)
         unique = list(dict.fromkeys(queues))
-        foreign: list[Call] = []
+        foreign: list[tuple[Message, list[Call]]] = []
         groups: dict[str, list[tuple[Message, Effects]]] = {}
         for message, effects in acks:
             home, calls = self._split(message, effects)
-            foreign += calls
+            if calls:
+                foreign.append((message, calls))
             groups.setdefault(str(message.queue), []).append((message, home))
         first = unique[0] if unique else None
         order = [q for q in groups if q != first] + ([first] if first in groups else [])
@@ -224,7 +239,11 @@ class ShardedQueue:
             self.calls.ack_groups(call, groups[queue])  # one group: the order is the given one
             self.calls.claim(call, [queue] if queue == first else [], limit, lease_ms, token)
             calls.append(call)
-        self._apply(foreign)
+        if foreign:
+            held = self._held([message for message, _ in foreign])
+            self._apply(
+                [c for (_, calls_), ok in zip(foreign, held, strict=True) if ok for c in calls_]
+            )
         replies = self._session.run_many("ack_claim", calls) if calls else []
         claims = []
         for queue, call, reply in zip(order, calls, replies, strict=True):

@@ -93,3 +93,13 @@ def merged(claims: Sequence[Claim]) -> Claim:
         lost=[m for c in claims for m in c.lost],
         broken={q: e for c in claims for q, e in c.broken.items()},
     )
+
+
+def owned(slot: bytes | str | None, token: str) -> bool:
+    """Whether the holder of ``token`` may act on a message whose slot (``<ready score>|<task>
+    |<owner>``) is ``slot``: ``owned`` of ``scripts/lib.lua``, read from Python."""
+    if not token or slot is None:
+        return True
+    text = slot.decode("utf-8", "replace") if isinstance(slot, bytes) else slot
+    parts = text.split("|", 2)
+    return len(parts) < 3 or parts[2] == token
