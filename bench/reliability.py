@@ -114,39 +114,41 @@ def _evalsha_usec(client: redis.Redis) -> tuple[int, int]:
     return int(stats.get("calls", 0)), int(stats.get("usec", 0))
 
 
-def script_costs(url: str, calls: int) -> dict[str, float]:
-    """Redis-side microseconds per EVALSHA for each hot-path operation."""
+def script_costs(url: str, calls: int, rounds: int = 5) -> dict[str, float]:
+    """Redis-side microseconds per EVALSHA for each hot-path operation: the best of ``rounds``
+    rounds of ``calls`` calls (the machine may be shared: the minimum is the least disturbed)."""
     client = redis.Redis.from_url(url)
-    client.flushall()
-    backend = RedisBackend(url, namespace="cost")
-    backend.depth("q")
     costs: dict[str, float] = {}
 
     def measure(name: str, work: Any) -> None:
         before = _evalsha_usec(client)
         work()
         after = _evalsha_usec(client)
-        costs[name] = round((after[1] - before[1]) / max(after[0] - before[0], 1), 2)
+        cost = round((after[1] - before[1]) / max(after[0] - before[0], 1), 2)
+        costs[name] = min(costs.get(name, cost), cost)
 
-    messages = [Message("t", queue="q") for _ in range(calls)]
-    measure("submit", lambda: [backend.submit(m) for m in messages])
-    claimed: list[Message] = []
-    measure("claim(1)", lambda: [claimed.extend(backend.claim(["q"], limit=1, lease_ms=60_000).messages) for _ in range(calls)])  # fmt: skip
-    measure("ack", lambda: [backend.ack(m) for m in claimed])
-    for _ in range(calls):
-        backend.submit(Message("t", queue="q"))
-    held = backend.claim(["q"], limit=10, lease_ms=60_000).messages
+    for _ in range(rounds):
+        client.flushall()
+        backend = RedisBackend(url, namespace="cost")
+        backend.depth("q")
+        messages = [Message("t", queue="q") for _ in range(calls)]
+        measure("submit", lambda: [backend.submit(m) for m in messages])  # noqa: B023
+        claimed: list[Message] = []
+        measure("claim(1)", lambda: [claimed.extend(backend.claim(["q"], limit=1, lease_ms=600_000).messages) for _ in range(calls)])  # noqa: B023  # fmt: skip
+        measure("ack", lambda: [backend.ack(m) for m in claimed])  # noqa: B023
+        backend.submit_many([(Message("t", queue="q"), NO_EFFECTS) for _ in range(calls + 20)])
+        held = backend.claim(["q"], limit=10, lease_ms=600_000).messages
 
-    def batches() -> None:
-        nonlocal held
-        for _ in range(calls // 10 - 1):
-            held = backend.ack_many_and_claim(
-                [(m, NO_EFFECTS) for m in held], queues=["q"], limit=10, lease_ms=60_000
-            ).messages
+        def batches() -> None:
+            nonlocal held
+            for _ in range(calls // 10 - 1):
+                held = backend.ack_many_and_claim(  # noqa: B023
+                    [(m, NO_EFFECTS) for m in held], queues=["q"], limit=10, lease_ms=600_000
+                ).messages
 
-    measure("ack 10 + claim 10", batches)
-    measure("extend(10)", lambda: [backend.extend(held, lease_ms=60_000) for _ in range(calls // 10)])  # fmt: skip
-    backend.close()
+        measure("ack 10 + claim 10", batches)
+        measure("extend(10)", lambda: [backend.extend(held, lease_ms=600_000) for _ in range(calls // 10)])  # noqa: B023  # fmt: skip
+        backend.close()
     client.close()
     return costs
 
@@ -154,7 +156,7 @@ def script_costs(url: str, calls: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.reliability")
     parser.add_argument("--due", type=int, default=1_000_000)
-    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--calls", type=int, default=5_000)
     parser.add_argument("--skip-due", action="store_true")
     args = parser.parse_args()
     with RedisServer() as server:
