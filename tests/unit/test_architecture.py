@@ -1,4 +1,9 @@
-"""The layer rules of ARCHITECTURE.md §1, checked by walking the package's ASTs."""
+"""The layer rules of ARCHITECTURE.md §1, checked by walking the package's ASTs.
+
+Each layer lists the alsek packages it may import (its own included); anything else is a
+violation. The rules are data (:data:`LAYERS`), so one checker enforces all of them, and
+:func:`test_the_checker_catches_a_violation_of_every_rule` proves it fails on deliberate breaches.
+"""
 
 from __future__ import annotations
 
@@ -15,23 +20,50 @@ import alsek
 
 PACKAGE = Path(alsek.__file__).parent
 SHIMS = ("alsek.core", "alsek.storage", "alsek.tools", "alsek.exceptions")
+MODEL, SERVICES, PORTS = "alsek.domain.model", "alsek.domain.services", "alsek.ports"
+SHARED_ADAPTER_MODULES = (
+    "alsek.adapters.codec", "alsek.adapters.composed", "alsek.adapters.clock",
+    "alsek.adapters.serialization",
+)  # fmt: skip
+
+#: Layer (a package prefix) -> the alsek packages its modules may import. Most specific first.
+LAYERS: dict[str, tuple[str, ...]] = {
+    MODEL: (MODEL,),
+    PORTS: (MODEL, PORTS),
+    SERVICES: (MODEL, PORTS, SERVICES),
+    "alsek.adapters.redis": (MODEL, PORTS, "alsek.adapters.redis", *SHARED_ADAPTER_MODULES),
+    "alsek.adapters.memory": (MODEL, PORTS, "alsek.adapters.memory", *SHARED_ADAPTER_MODULES),
+    "alsek.adapters": (MODEL, PORTS, "alsek.adapters.scheduling", *SHARED_ADAPTER_MODULES),
+    "alsek.worker": (MODEL, PORTS, SERVICES, "alsek.worker"),
+    "alsek.app": (MODEL, PORTS, SERVICES, "alsek.adapters", "alsek.worker", "alsek.app"),
+}
+
+#: Third-party packages the domain never imports (it is pure: stdlib and attrs).
 FORBIDDEN_IN_DOMAIN = (
     "redis", "apscheduler", "click", "cattrs", "dependency_injector", "threading",
-    "multiprocessing", "concurrent", "alsek.adapters", "alsek.app", "alsek.cli", "alsek.worker",
+    "multiprocessing", "concurrent",
 )  # fmt: skip
-CLOCK_AND_ID_MODULE = "alsek.domain.model.defaults"
+
+#: Standard modules that can read the clock or make ids, and the model modules allowed them.
+CLOCK_AND_ID_MODULES = ("time", "uuid", "random", "secrets", "os", "datetime")
+CLOCK_AND_ID_ALLOWED = {
+    "alsek.domain.model.defaults": {"time", "uuid"},  # the defaults for hand-built messages
+    "alsek.domain.model.message": {"datetime"},  # formats timestamps it is given
+}
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+def _module_name(path: Path, root: Path) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _modules() -> dict[str, ast.Module]:
-    return {_module_name(p): ast.parse(p.read_text()) for p in PACKAGE.rglob("*.py")}
+def parse_package(root: Path) -> dict[str, ast.Module]:
+    """Every module under ``root`` (a package directory), by dotted name."""
+    return {_module_name(p, root): ast.parse(p.read_text()) for p in root.rglob("*.py")}
 
 
-def _imports(tree: ast.Module) -> set[str]:
+def imports_of(tree: ast.Module) -> set[str]:
+    """The modules ``tree`` imports (``from alsek import X`` counts as ``alsek.X``)."""
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -43,41 +75,98 @@ def _imports(tree: ast.Module) -> set[str]:
     return found
 
 
-def _is_shim(name: str) -> bool:
-    return any(name == s or name.startswith(s + ".") for s in SHIMS)
+def _under(name: str, prefixes: tuple[str, ...] | set[str]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
-def _imports_any(imports: set[str], prefixes: tuple[str, ...]) -> set[str]:
-    return {i for i in imports for p in prefixes if i == p or i.startswith(p + ".")}
+def _layer_of(name: str) -> str | None:
+    return next((layer for layer in LAYERS if _under(name, (layer,))), None)
 
 
-MODULES = _modules()
+def is_shim(name: str) -> bool:
+    """Whether ``name`` is one of the tour's re-export modules."""
+    return _under(name, SHIMS)
 
 
-@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("alsek.domain")))
-def test_domain_imports_no_infrastructure(name: str) -> None:
-    assert not _imports_any(_imports(MODULES[name]), FORBIDDEN_IN_DOMAIN)
+def violations(modules: dict[str, ast.Module]) -> list[str]:
+    """Every import against the layer rules, as ``"module -> import (rule)"`` lines."""
+    found = []
+    for name, tree in sorted(modules.items()):
+        imports = imports_of(tree)
+        found += [f"{name} -> {i} (root or shim)" for i in imports if _imports_shim(name, i)]
+        layer = _layer_of(name)
+        if layer is not None:
+            allowed = LAYERS[layer]
+            found += [
+                f"{name} -> {i} ({layer} may import only {', '.join(allowed)})"
+                for i in sorted(imports)
+                if i.startswith("alsek.") and not is_shim(i) and not _under(i, allowed)
+            ]
+        if _under(name, ("alsek.domain",)):
+            found += [
+                f"{name} -> {i} (pure domain)" for i in imports if _under(i, FORBIDDEN_IN_DOMAIN)
+            ]
+        if _under(name, (MODEL,)):
+            allowed_std = CLOCK_AND_ID_ALLOWED.get(name, set())
+            found += [
+                f"{name} -> {i} (clock or ids outside the allow-list)"
+                for i in sorted(imports)
+                if _under(i, CLOCK_AND_ID_MODULES) and i.split(".")[0] not in allowed_std
+            ]
+    return found
 
 
-@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("alsek.ports")))
-def test_ports_depend_only_on_the_domain_model(name: str) -> None:
-    alsek_imports = {i for i in _imports(MODULES[name]) if i.startswith("alsek")}
-    assert all(i.startswith(("alsek.domain.model", "alsek.ports")) for i in alsek_imports)
+def _imports_shim(name: str, imported: str) -> bool:
+    if name == "alsek" or is_shim(name):
+        return False
+    return imported == "alsek" or is_shim(imported)
 
 
-@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("alsek.adapters")))
-def test_adapters_do_not_reach_up(name: str) -> None:
-    assert not _imports_any(_imports(MODULES[name]), ("alsek.app", "alsek.cli", "alsek.worker"))
+MODULES = parse_package(PACKAGE)
 
 
-@pytest.mark.parametrize("name", sorted(n for n in MODULES if n != "alsek" and not _is_shim(n)))
-def test_nothing_imports_the_root_or_the_shims(name: str) -> None:
-    imports = _imports(MODULES[name])
-    assert "alsek" not in imports
-    assert not {i for i in imports if _is_shim(i)}
+def test_every_import_follows_the_layer_rules() -> None:
+    assert violations(MODULES) == []
 
 
-@pytest.mark.parametrize("name", sorted(n for n in MODULES if _is_shim(n) or n == "alsek"))
+@pytest.mark.parametrize(
+    ("module", "source"),
+    [
+        ("alsek.domain.model.bad", "from alsek.ports.queue import Claim"),
+        ("alsek.domain.model.bad", "import time"),
+        ("alsek.domain.model.message", "import uuid"),
+        ("alsek.domain.services.bad", "from alsek.adapters.redis import RedisBackend"),
+        ("alsek.domain.services.bad", "import threading"),
+        ("alsek.ports.bad", "from alsek.domain.services.broker import Broker"),
+        ("alsek.adapters.redis.bad", "from alsek.domain.services.lock import Lock"),
+        ("alsek.adapters.redis.bad", "from alsek.adapters.memory import InMemoryBackend"),
+        ("alsek.adapters.scheduling.bad", "from alsek.app.facade import use_settings"),
+        ("alsek.worker.bad", "from alsek.app.container import Container"),
+        ("alsek.app.bad", "from alsek.cli.main import main"),
+        ("alsek.app.bad", "from alsek.core.task import task"),
+        ("alsek.cli.bad", "from alsek import Broker"),
+    ],
+)
+def test_the_checker_catches_a_violation_of_every_rule(module: str, source: str) -> None:
+    planted = dict(MODULES)
+    planted[module] = ast.parse(source)
+    caught = violations(planted)
+    assert len(caught) == 1 and caught[0].startswith(f"{module} -> "), caught
+
+
+def test_the_checker_reads_a_package_from_disk(tmp_path: Path) -> None:
+    package = tmp_path / "alsek"
+    (package / "ports").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "ports" / "__init__.py").write_text("")
+    (package / "ports" / "leak.py").write_text("from alsek.worker.feeder import Feeder\n")
+    assert violations(parse_package(package)) == [
+        "alsek.ports.leak -> alsek.worker.feeder (alsek.ports may import only "
+        "alsek.domain.model, alsek.ports)"
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if is_shim(n) or n == "alsek"))
 def test_shims_contain_only_imports(name: str) -> None:
     for node in MODULES[name].body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -88,26 +177,8 @@ def test_shims_contain_only_imports(name: str) -> None:
         assert {t.id for t in node.targets if isinstance(t, ast.Name)} <= {"__all__", "__version__"}
 
 
-def _calls_clock_or_uuid(tree: ast.Module) -> list[str]:
-    calls = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            text = ast.unparse(node.func)
-            if text.startswith(("time.", "uuid.", "datetime.now", "datetime.utcnow")):
-                calls.append(text)
-    return calls
-
-
-@pytest.mark.parametrize(
-    "name",
-    sorted(n for n in MODULES if n.startswith("alsek.domain.model") and n != CLOCK_AND_ID_MODULE),
-)
-def test_domain_model_takes_time_and_ids_as_arguments(name: str) -> None:
-    assert _calls_clock_or_uuid(MODULES[name]) == []
-
-
 def test_every_shim_export_is_the_canonical_object() -> None:
-    for name in sorted(n for n in MODULES if _is_shim(n) or n == "alsek"):
+    for name in sorted(n for n in MODULES if is_shim(n) or n == "alsek"):
         module = importlib.import_module(name)
         for export in getattr(module, "__all__", []):
             obj = getattr(module, export)
