@@ -158,7 +158,11 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=1_000_000)
     parser.add_argument("--calls", type=int, default=5_000)
     parser.add_argument("--skip-due", action="store_true")
+    parser.add_argument("--url", help="a server to use (flushed!), e.g. to compare versions on one")
     args = parser.parse_args()
+    if args.url:
+        print("script cost (usec per EVALSHA):", script_costs(args.url, args.calls), flush=True)
+        return
     with RedisServer() as server:
         print("script cost (usec per EVALSHA):", script_costs(server.url, args.calls), flush=True)
         if not args.skip_due:
