@@ -166,7 +166,8 @@ class CallBuilder:
             q = self.keys.queue(queue)
             call.key(q.leased, q.slots).arg(len(indexes))
             for index in indexes:
-                call.arg(member(messages[index]), token_of(messages[index]))
+                message = messages[index]
+                call.arg(member(message), message.uuid, token_of(message))
         return [index for _, indexes in groups for index in indexes]
 
     def poll(self, call: Call, queues: Sequence[str]) -> Call:
