@@ -21,6 +21,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.scale
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check alsek tests

@@ -222,3 +222,17 @@ class AdminContract(ContractBase):
         backend.delete(message_name(gone))
         assert self.uuids(backend) == [kept.uuid]
         assert backend.depth("q") == 0
+
+    # == repair ====================================================================================
+
+    def test_repair_indexes_stored_bodies_that_no_index_holds(self, backend, clock):
+        indexed, stray = self.make(clock), self.make(clock, priority=-1)
+        backend.submit(indexed)
+        self.write_raw(backend, message_name(stray), backend.serializer.forward(stray.data))
+        unreadable = self.make(clock)
+        self.write_raw(backend, message_name(unreadable), b"\xff not a message")
+        assert backend.repair(["q", "empty"]) == 1
+        assert backend.repair(["q"]) == 0
+        assert self.uuids(backend) == [stray.uuid, indexed.uuid]
+        assert not backend.exists(message_name(unreadable))
+        assert backend.exists(f"dtq:{message_name(unreadable)}")

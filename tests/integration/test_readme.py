@@ -21,7 +21,7 @@ def _localhost_is_the_test_server(monkeypatch: pytest.MonkeyPatch, redis_url: st
 
 
 def test_the_readme_has_the_examples_this_test_runs() -> None:
-    assert len(BLOCKS) == 3
+    assert len(BLOCKS) == 5
     assert BLOCKS[0].startswith("# my_tasks.py")
 
 
@@ -41,3 +41,14 @@ def test_embedded_server() -> None:
     scope = run(BLOCKS[2] + "\n    backend.set('probe', 1)\n    stored = backend.get('probe')\n")
     assert scope["stored"] == 1
     assert not scope["server"].running  # stopped when the block ended
+
+
+def test_sentinel_example() -> None:
+    scope = run(BLOCKS[3])
+    assert scope["still_there"] is True
+    assert scope["sentinel"].servers == []  # stopped when the block ended
+
+
+def test_cluster_example() -> None:
+    scope = run(BLOCKS[4])
+    assert scope["waiting"] == (10, ["math_ops", "reports"])

@@ -47,14 +47,9 @@ def sentinel_backend(
     backend.close()
 
 
-# redis-py 5 connects a connection with its own connect() (Sentinel's override asks Sentinel);
-# from redis-py 6 on, send_packed_command() calls connect_check_health(), which does not.
-@pytest.mark.xfail(
-    int(redis.__version__.split(".")[0]) >= 6,
-    strict=True,
-    raises=AssertionError,
-    reason="issue 15.1: scripts bypass Sentinel routing",
-)
+# Issue 15.1: from redis-py 6 on, send_packed_command() connects a connection that has no
+# socket with connect_check_health(), which skips Sentinel's connect(): the script connections
+# connect through connect() before sending.
 def test_submit_claim_and_ack_reach_the_primary_sentinel_reports(
     local_sentinel: LocalSentinel, sentinel_backend: RedisBackend, decoy_client: redis.Redis
 ):
@@ -73,12 +68,6 @@ def test_submit_claim_and_ack_reach_the_primary_sentinel_reports(
         assert primary.exists(backend.full_name("results:plain")) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="issue 15: a pickled Sentinel backend rebuilds a SentinelManagedConnection without "
-    "its pool (KeyError 'connection_pool')",
-)
 def test_a_pickled_sentinel_backend_reaches_the_primary(
     local_sentinel: LocalSentinel, sentinel_backend: RedisBackend, decoy_client: redis.Redis
 ):

@@ -60,10 +60,8 @@ def test_a_retry_that_meets_a_corrupt_counter_loses_nothing(backend, clock, redi
     [held] = backend.claim(["q"], limit=1, lease_ms=LEASE).messages
     seq = KeyLayout(backend.namespace).queue("q").seq
     redis_client.set(seq, "not a number")
-    retried = held.clone().increment_retries(clock.now_ms())
-    retried.lease_token = held.lease_token
     with pytest.raises(BackendError):
-        backend.retry(retried)
+        backend.retry(held.clone().increment_retries(clock.now_ms()))
     redis_client.delete(seq)
     assert _claimed_again(backend, clock, message), "the message lost its index entry"
 
@@ -74,10 +72,8 @@ def test_a_retry_into_a_damaged_delayed_set_loses_nothing(backend, clock, redis_
     [held] = backend.claim(["q"], limit=1, lease_ms=LEASE).messages
     delayed = KeyLayout(backend.namespace).queue("q").delayed
     redis_client.set(delayed, "not a sorted set")
-    retried = held.clone().increment_retries(clock.now_ms())
-    retried.lease_token = held.lease_token
     with pytest.raises(BackendError):
-        backend.retry(retried)
+        backend.retry(held.clone().increment_retries(clock.now_ms()))
     redis_client.delete(delayed)
     assert _claimed_again(backend, clock, message)
 

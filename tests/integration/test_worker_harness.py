@@ -38,7 +38,7 @@ NS = os.environ["ALSEK_TEST_NAMESPACE"]
 MECHANISM = os.environ.get("ALSEK_TEST_MECHANISM", "thread")
 backend = RedisBackend(os.environ["ALSEK_TEST_REDIS_URL"], namespace=NS)
 broker = Broker(backend)
-_counter = redis.Redis.from_url(os.environ["ALSEK_TEST_REDIS_URL"])
+_counter = redis.Redis.from_url(os.environ["ALSEK_TEST_COUNTER_URL"])
 
 
 def _count(key: str, i: int) -> None:
@@ -156,26 +156,43 @@ class Worker:
 
 
 class Harness:
-    """Writes the tasks module, starts workers, reads what the tasks recorded."""
+    """Writes the tasks module, starts workers, reads what the tasks recorded.
 
-    def __init__(self, directory: Path, url: str, namespace: str) -> None:
+    Args:
+        directory: where the tasks module and the worker logs go.
+        url: the backend's Redis (any URL ``RedisBackend`` takes).
+        namespace: the backend's namespace.
+        counter_url: the single Redis server the tasks count their runs in (default: ``url``);
+            give another one when ``url`` is a topology that fails over in the test.
+    """
+
+    def __init__(
+        self, directory: Path, url: str, namespace: str, counter_url: str | None = None
+    ) -> None:
         self.directory = directory
         self.url = url
         self.namespace = namespace
-        self.client = redis.Redis.from_url(url)
+        self.counter_url = counter_url or url
+        self.client = redis.Redis.from_url(self.counter_url)
         self.workers: list[Worker] = []
         (directory / "rel_tasks.py").write_text(TASKS_SOURCE)
         self.env = {
             **os.environ,
             "ALSEK_TEST_REDIS_URL": url,
+            "ALSEK_TEST_COUNTER_URL": self.counter_url,
             "ALSEK_TEST_NAMESPACE": namespace,
             "PYTHONUNBUFFERED": "1",
         }
         self.tasks = self._import_tasks()
 
     def _import_tasks(self) -> ModuleType:
-        saved = {k: os.environ.get(k) for k in ("ALSEK_TEST_REDIS_URL", "ALSEK_TEST_NAMESPACE")}
-        os.environ.update(ALSEK_TEST_REDIS_URL=self.url, ALSEK_TEST_NAMESPACE=self.namespace)
+        names = ("ALSEK_TEST_REDIS_URL", "ALSEK_TEST_COUNTER_URL", "ALSEK_TEST_NAMESPACE")
+        saved = {k: os.environ.get(k) for k in names}
+        os.environ.update(
+            ALSEK_TEST_REDIS_URL=self.url,
+            ALSEK_TEST_COUNTER_URL=self.counter_url,
+            ALSEK_TEST_NAMESPACE=self.namespace,
+        )
         try:
             name = f"rel_tasks_{self.namespace.replace('-', '_')}"
             spec = importlib.util.spec_from_file_location(name, self.directory / "rel_tasks.py")

@@ -9,7 +9,9 @@ Fixtures:
   with ``local_cluster.urls`` or use ``local_cluster.client()``. Tests share it: use keys of your
   own; a test may fail over a primary (the set of primaries changes, never their number).
 * ``local_sentinel``: a :class:`LocalSentinel` (service ``alsek``, 1 primary, 1 replica, 3
-  sentinels). Ask ``local_sentinel.master_address()`` for the primary: a test may fail over.
+  sentinels, ``min-replicas-to-write 1`` as a production set should have). Ask
+  ``local_sentinel.master_address()`` for the primary: a test may fail over. Do not stop the
+  replica: the primary refuses writes without it.
 
 Example::
 
@@ -48,8 +50,9 @@ def local_cluster() -> Iterator[LocalCluster]:
 
 @pytest.fixture(scope="session")
 def local_sentinel() -> Iterator[LocalSentinel]:
-    """A local Sentinel set (1 primary, 1 replica, 3 sentinels) for the whole session."""
-    topology = LocalSentinel(replicas=1, sentinels=3, service_name="alsek")
+    """A local Sentinel set (1 primary, 1 replica, 3 sentinels; a primary writes only with its
+    replica connected) for the whole session."""
+    topology = LocalSentinel(replicas=1, sentinels=3, service_name="alsek", min_replicas_to_write=1)
     try:
         topology.start()
     except AlsekError as error:

@@ -81,7 +81,8 @@ class CallBuilder:
         raw = self.serializer.forward(message.data)
         check_body_size(raw, self.max_message_bytes, message)
         wait = message.ready_at - call.now_ms  # raises for bad backoff settings, before any write
-        self.queue(call, str(message.queue)).key(self.keys.body(message), self.keys.queue_set)
+        q = str(message.queue)
+        self.queue(call, q).key(self.keys.body(message), self.keys.queue_set_of(q))
         return call.arg(raw, message.uuid, message.task_name, message.priority, wait, message.queue)
 
     def submit_many(self, call: Call, submissions: Sequence[tuple[Message, Effects]]) -> Call:
@@ -132,7 +133,8 @@ class CallBuilder:
         """A retry: the updated body, where to index it, and the holder's token."""
         raw = self.serializer.forward(message.data)
         wait = message.ready_at - call.now_ms
-        self.queue(call, str(message.queue)).key(self.keys.body(message), self.keys.queue_set)
+        q = str(message.queue)
+        self.queue(call, q).key(self.keys.body(message), self.keys.queue_set_of(q))
         return call.arg(
             raw, message.uuid, message.task_name, message.priority, wait, message.queue,
             token_of(message),
@@ -171,7 +173,8 @@ class CallBuilder:
             q = self.keys.queue(queue)
             call.key(q.leased, q.slots).arg(len(indexes))
             for index in indexes:
-                call.arg(member(messages[index]), token_of(messages[index]))
+                message = messages[index]
+                call.arg(member(message), message.uuid, token_of(message))
         return [index for _, indexes in groups for index in indexes]
 
     def poll(self, call: Call, queues: Sequence[str]) -> Call:
@@ -185,7 +188,7 @@ class CallBuilder:
     def repair(self, call: Call, queue: str, bodies: Sequence[tuple[str, Message]]) -> Call:
         """Bodies of ``queue`` (stored key, decoded message) to index again if no index holds
         them."""
-        self.queue(call, queue).key(self.keys.queue_set).arg(queue, len(bodies))
+        self.queue(call, queue).key(self.keys.queue_set_of(queue)).arg(queue, len(bodies))
         for key, message in bodies:
             call.key(key).arg(
                 message.uuid, message.task_name, message.priority, message.ready_at - call.now_ms

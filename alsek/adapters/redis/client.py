@@ -1,7 +1,8 @@
-"""Redis clients for the backend: lazy creation, picklable descriptions, error translation.
+"""Redis clients for the backend: lazy creation, fork safety, error translation.
 
 Nothing here connects at import or construction time: a client is built (still without connecting)
-the first time the backend needs it, and redis-py connects on the first command.
+the first time the backend needs it, and redis-py connects on the first command. Building clients
+from URLs and descriptions: :mod:`alsek.adapters.redis.descriptions`.
 """
 
 from __future__ import annotations
@@ -9,33 +10,36 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import re
 import threading
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from redis.cluster import RedisCluster
 
 from alsek.domain.model.errors import BackendConnectionError, BackendError, ValidationError
 
 DEFAULT_URL = "redis://localhost:6379/0"
 
-# Settings of clients the backend builds itself (URL or default). One retry, at once: a pooled
-# connection that died with a Redis restart is replaced transparently; a down server fails fast and
-# the caller (a worker loop) decides how to back off. URL query options override these.
-_CLIENT_DEFAULTS: dict[str, Any] = {
-    "socket_connect_timeout": 5.0,
-    "socket_timeout": 30.0,
-}
+_E = redis.exceptions
+#: Replies of a server that is not (or not yet, or no longer) the one to write to: a replica, a
+#: demoted primary, a cluster node during a failover or a reshard. Like a lost connection, they
+#: pass once the topology settles, so callers treat them as an outage and try again.
+FAILOVER_ERRORS: tuple[type[Exception], ...] = (
+    _E.ReadOnlyError, _E.ClusterDownError, _E.TryAgainError, _E.AskError,
+)  # fmt: skip
+_FAILOVER_TEXT = re.compile(
+    r"(?:^|[\s:(-])(READONLY|NOREPLICAS|MASTERDOWN|LOADING|TRYAGAIN|CLUSTERDOWN|MOVED|ASK|UNBLOCKED)\b"
+)
 
-# Connection settings carried to child processes: plain values only, never sockets or objects.
-_PORTABLE = {
-    "host", "port", "db", "username", "password", "path", "socket_timeout",
-    "socket_connect_timeout", "socket_keepalive", "client_name", "health_check_interval",
-    "encoding", "encoding_errors", "decode_responses", "protocol", "retry_on_timeout",
-}  # fmt: skip
+
+def is_failover_error(error: BaseException) -> bool:
+    """Whether ``error`` (a redis-py reply error) comes from a topology in change."""
+    if isinstance(error, FAILOVER_ERRORS):
+        return True
+    return isinstance(error, _E.ResponseError) and bool(_FAILOVER_TEXT.search(str(error)))
 
 
 @contextlib.contextmanager
@@ -43,15 +47,22 @@ def translated() -> Iterator[None]:
     """Translate redis-py errors raised inside the block into alsek's errors.
 
     Raises:
-        BackendConnectionError: for connection and timeout errors.
+        BackendConnectionError: for connection and timeout errors, and for replies of a server
+            in a failover (see :func:`is_failover_error`).
         BackendError: for any other redis-py error.
     """
     try:
         yield
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+    except (_E.ConnectionError, _E.TimeoutError) as error:
         raise BackendConnectionError(f"Redis is unreachable: {error}") from error
-    except redis.exceptions.RedisError as error:
+    except _E.RedisError as error:
+        if is_failover_error(error):
+            raise BackendConnectionError(f"Redis is failing over: {error}") from error
         raise BackendError(f"Redis error: {error}") from error
+    except _E.RedisClusterException as error:  # not a RedisError
+        if "connect" in str(error).lower():
+            raise BackendConnectionError(f"Redis Cluster is unreachable: {error}") from error
+        raise BackendError(f"Redis Cluster error: {error}") from error
 
 
 class LazyClient:
@@ -100,88 +111,46 @@ class LazyClient:
         return f"LazyClient({'resolved' if self.resolved else 'pending'})"
 
 
-_fork_safe_pools: weakref.WeakSet[Any] = weakref.WeakSet()
+_fork_safe_clients: weakref.WeakSet[Any] = weakref.WeakSet()
 _fork_hook_lock = threading.Lock()
 _fork_hook_installed = False
 
 
-def fork_safe(client: redis.Redis) -> redis.Redis:
-    """Make ``client`` usable in a child forked while another thread held its pool's locks.
+def fork_safe(client: Any) -> Any:
+    """Make ``client`` (a ``Redis`` or ``RedisCluster``) usable in a child forked while another
+    thread held its pools' locks.
 
     redis-py resets a pool in a forked child under the pool's own locks; a lock held by a parent
     thread at the moment of the fork stays held forever in the child, which then hangs on its first
-    command. After a fork, the child gets fresh locks for every pool registered here (the pool's
-    reset then drops the parent's sockets as usual).
+    command. After a fork, the child gets fresh locks for every pool of the clients registered
+    here (the pool's reset then drops the parent's sockets as usual).
     """
     global _fork_hook_installed
     with _fork_hook_lock:
         if not _fork_hook_installed:
             os.register_at_fork(after_in_child=_renew_pool_locks)
             _fork_hook_installed = True
-    _fork_safe_pools.add(client.connection_pool)
+    _fork_safe_clients.add(client)
     return client
 
 
+def pools_of(client: Any) -> list[Any]:
+    """The connection pools of ``client``: its own, or one per known node of a cluster."""
+    if isinstance(client, RedisCluster):
+        nodes = list(client.nodes_manager.nodes_cache.values())
+        return [n.redis_connection.connection_pool for n in nodes if n.redis_connection]
+    return [client.connection_pool]
+
+
 def _renew_pool_locks() -> None:  # pragma: no cover - runs in forked children
-    for pool in list(_fork_safe_pools):
-        for name in ("_fork_lock", "_lock"):
-            if hasattr(pool, name):
-                setattr(pool, name, type(getattr(pool, name))())
-
-
-def check_url(url: str) -> str:
-    """Return ``url`` if redis-py can parse it (parsing only: nothing connects).
-
-    Raises:
-        ValidationError: naming the problem.
-    """
-    try:
-        redis.connection.parse_url(url)
-    except ValueError as error:
-        raise ValidationError(f"invalid Redis URL {url!r}: {error}") from error
-    return url
-
-
-def client_from_url(url: str | None) -> redis.Redis:
-    """A client (not yet connected) for ``url``, or for localhost:6379 when None."""
-    with translated():
-        try:
-            return redis.Redis.from_url(
-                url or DEFAULT_URL, retry=Retry(NoBackoff(), 1), **_CLIENT_DEFAULTS
-            )
-        except ValueError as error:
-            raise ValidationError(f"invalid Redis URL {url!r}: {error}") from error
-
-
-def bytes_client(connection: redis.Redis | LazyClient) -> redis.Redis:
-    """The client of ``connection``, or, if it decodes replies to text, a client with the same
-    settings that does not (stored bodies are bytes and may not be UTF-8)."""
-    client = connection.get() if isinstance(connection, LazyClient) else connection
-    if not client.connection_pool.connection_kwargs.get("decode_responses"):
-        return client
-    description = describe_client(client)
-    description["kwargs"]["decode_responses"] = False
-    return client_from_description(description)
-
-
-def describe_client(client: redis.Redis) -> dict[str, Any]:
-    """What a child process needs to build an equivalent client: plain values only."""
-    pool = client.connection_pool
-    cls = pool.connection_class
-    kwargs = {
-        name: value
-        for name, value in pool.connection_kwargs.items()
-        if (name in _PORTABLE or name.startswith("ssl_"))
-        and (value is None or isinstance(value, (str, int, float, bool)))
-    }
-    return {"connection_class": f"{cls.__module__}:{cls.__qualname__}", "kwargs": kwargs}
-
-
-def client_from_description(description: dict[str, Any]) -> redis.Redis:
-    """Rebuild a client from :func:`describe_client`'s output (no connection is made)."""
-    cls = import_path(description["connection_class"])
-    pool = redis.ConnectionPool(connection_class=cls, **description["kwargs"])
-    return redis.Redis(connection_pool=pool)
+    for client in list(_fork_safe_clients):
+        holders = pools_of(client)
+        if isinstance(client, RedisCluster):
+            holders.append(client.nodes_manager)
+        for holder in holders:
+            for name in ("_fork_lock", "_lock"):
+                if hasattr(holder, name):
+                    setattr(holder, name, type(getattr(holder, name))())
 
 
 def class_path(obj: Any) -> str:

@@ -13,7 +13,10 @@ Per queue indexes live outside the ``queues:`` prefix, under the same hash tag
 score: priority * 2**32 + sequence), ``delayed`` (zset, score: ready_at), ``leased`` (zset, score:
 lease expiry), ``seq`` (counter), ``signal`` (list of wake-up tokens). The members of the zsets are
 ``<uuid>|<task>``: what a script needs to rebuild the body key, and what any holder of the
-:class:`Message` can name. ``alsek:idx:queues`` is the set of queue names. ``scan`` hides ``idx:``.
+:class:`Message` can name. ``alsek:idx:queues`` is the set of queue names; on a Redis Cluster,
+where a script may not touch a key outside its queue's slot, each queue keeps its name in a set of
+its own instead (``alsek:idx:{q}:queues``; see :meth:`KeyLayout.for_cluster`). ``scan`` hides
+``idx:``.
 """
 
 from __future__ import annotations
@@ -66,14 +69,31 @@ class KeyLayout:
     Args:
         namespace: the prefix of every key; see :func:`~alsek.adapters.codec.check_namespace`
             (no ``:``, glob characters or braces; not empty).
+        per_queue_sets: name each queue in a set of its own slot (a cluster) instead of in one
+            set of every queue name.
     """
 
-    def __init__(self, namespace: str) -> None:
+    def __init__(self, namespace: str, *, per_queue_sets: bool = False) -> None:
         self.namespace = check_namespace(namespace)
         self._prefix = namespace + ":"
         self.queue_set = f"{namespace}:idx:queues"
         self.internal = f"{namespace}:idx:"
+        self.per_queue_sets = per_queue_sets
         self._queues: dict[str, QueueKeys] = {}
+
+    def for_cluster(self) -> KeyLayout:
+        """The same layout, with each queue's name kept in its own slot."""
+        return KeyLayout(self.namespace, per_queue_sets=True)
+
+    def queue_set_of(self, queue: str) -> str:
+        """The set that names ``queue`` (written by the queue's first submission)."""
+        if self.per_queue_sets:
+            return f"{self._prefix}idx:{{{queue}}}:queues"
+        return self.queue_set
+
+    def queue_sets_pattern(self) -> str:
+        """A SCAN pattern of every per-queue name set (see :meth:`queue_set_of`)."""
+        return f"{_escape_glob(self._prefix)}idx:{{*}}:queues"
 
     # -- names -------------------------------------------------------------------------------
 

@@ -82,8 +82,7 @@ class RedisKeyValueStore(KeyValueStore):
         """The values under ``names`` (MGET, one round trip), :data:`MISSING` for absent ones."""
         if not names:
             return []
-        with translated():
-            raws = self._session.client.mget([self.full_name(name) for name in names])
+        raws = self._session.mget([self.full_name(name) for name in names])
         return [MISSING if raw is None else self.serializer.reverse(raw) for raw in raws]
 
     def delete(self, name: str, missing_ok: bool = False) -> None:

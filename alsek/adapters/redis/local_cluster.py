@@ -42,8 +42,8 @@ class LocalCluster:
     """A Redis Cluster of ``redis-server --cluster-enabled yes`` processes on 127.0.0.1.
 
     Args:
-        primaries: how many primaries share the 16384 slots (at least 3, so that a majority of
-            primaries can elect a replica).
+        primaries: how many primaries share the 16384 slots: at least 3 with replicas (so that
+            a majority of primaries can elect a replica), at least 1 without.
         replicas_per_primary: replicas of each primary.
         binary: the redis-server to run; found like :class:`RedisServer`'s when None.
         node_timeout_ms: ``cluster-node-timeout``; generous, so that a busy machine is not taken
@@ -51,7 +51,7 @@ class LocalCluster:
         timeout_ms: bound of every wait (forming the cluster, a failover).
 
     Raises:
-        ValidationError: for fewer than 3 primaries or a negative number of replicas.
+        ValidationError: for too few primaries or a negative number of replicas.
     """
 
     def __init__(
@@ -63,9 +63,10 @@ class LocalCluster:
         node_timeout_ms: int = 5_000,
         timeout_ms: int = 60_000,
     ) -> None:
-        if primaries < 3 or replicas_per_primary < 0:
+        if primaries < (3 if replicas_per_primary else 1) or replicas_per_primary < 0:
             raise ValidationError(
-                "a LocalCluster needs at least 3 primaries and no negative replica count, "
+                "a LocalCluster needs at least 3 primaries (1 without replicas) and no negative "
+                "replica count, "
                 f"got primaries={primaries}, replicas_per_primary={replicas_per_primary}"
             )
         self.primary_count = primaries
@@ -86,6 +87,11 @@ class LocalCluster:
     def urls(self) -> list[str]:
         """``redis://127.0.0.1:<port>/0`` of every node (any one can seed a cluster client)."""
         return [node.url for node in self.nodes]
+
+    @property
+    def url(self) -> str:
+        """A ``redis+cluster://`` URL of every node, for :class:`RedisBackend`."""
+        return "redis+cluster://" + ",".join(f"{h}:{p}" for h, p in self.startup_nodes) + "/"
 
     def client(self, **kwargs: Any) -> RedisCluster:
         """A ``RedisCluster`` client seeded with every node (text replies unless overridden)."""

@@ -50,6 +50,9 @@ class LocalSentinel:
         down_after_ms: ``down-after-milliseconds``: silence after which a sentinel deems the
             primary down.
         failover_timeout_ms: Sentinel's ``failover-timeout``.
+        min_replicas_to_write: ``min-replicas-to-write`` of every server: a primary refuses
+            writes while fewer replicas are connected, so a primary that a failover replaced
+            stops taking writes (which would be lost) the moment its replica leaves it.
         binary: the redis-server to run; found like :class:`RedisServer`'s when None.
         timeout_ms: bound of every wait (start, a failover).
 
@@ -66,6 +69,7 @@ class LocalSentinel:
         quorum: int | None = None,
         down_after_ms: int = 2_000,
         failover_timeout_ms: int = 10_000,
+        min_replicas_to_write: int = 0,
         binary: str | None = None,
         timeout_ms: int = 60_000,
     ) -> None:
@@ -81,6 +85,7 @@ class LocalSentinel:
         self.quorum = quorum
         self.down_after_ms = down_after_ms
         self.failover_timeout_ms = failover_timeout_ms
+        self.min_replicas_to_write = min_replicas_to_write
         self.timeout_ms = timeout_ms
         self._binary = binary
         self.servers: list[ConfiguredServer] = []  # the primary first at start, then replicas
@@ -92,6 +97,13 @@ class LocalSentinel:
     def sentinel_addresses(self) -> list[Address]:
         """``(host, port)`` of every sentinel."""
         return [sentinel.address for sentinel in self.sentinels]
+
+    @property
+    def url(self) -> str:
+        """A ``redis+sentinel://`` URL of every sentinel and the service, for
+        :class:`RedisBackend`."""
+        hosts = ",".join(f"{h}:{p}" for h, p in self.sentinel_addresses)
+        return f"redis+sentinel://{hosts}/{self.service_name}"
 
     def master_address(self) -> Address:
         """The primary's address as the first sentinel that knows it reports it.
@@ -189,10 +201,13 @@ class LocalSentinel:
     # -- internals ---------------------------------------------------------------------------
 
     def _start_servers(self) -> None:
-        primary = ConfiguredServer(options=REPLICATION_ARGUMENTS, binary=self._binary)
+        options = (
+            *REPLICATION_ARGUMENTS, "--min-replicas-to-write", str(self.min_replicas_to_write),
+        )  # fmt: skip
+        primary = ConfiguredServer(options=options, binary=self._binary)
         primary.start()
         self.servers.append(primary)
-        replica_options = (*REPLICATION_ARGUMENTS, "--replicaof", LOOPBACK, str(primary.port))
+        replica_options = (*options, "--replicaof", LOOPBACK, str(primary.port))
         replicas = [
             ConfiguredServer(options=replica_options, binary=self._binary)
             for _ in range(self.replica_count)
@@ -205,6 +220,11 @@ class LocalSentinel:
                 timeout_ms=self.timeout_ms,
                 what=f"{replica!r} in sync with the primary",
             )
+        wait_for(
+            lambda: self._takes_writes(primary),
+            timeout_ms=self.timeout_ms,
+            what="the primary counting its replicas (min-replicas-to-write)",
+        )
 
     def _start_sentinels(self) -> None:
         primary = self.servers[0]
@@ -264,9 +284,16 @@ class LocalSentinel:
             pipe.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
             pipe.execute()
 
+    def _takes_writes(self, server: ConfiguredServer) -> bool:
+        """Whether the primary counts enough good replicas to take writes."""
+        if not self.min_replicas_to_write:
+            return True
+        good = int(info(server, "replication").get("min_slaves_good_slaves", 0))
+        return good >= self.min_replicas_to_write
+
     def _replicates(self, server: ConfiguredServer, primary: Address) -> bool:
         if server.address == primary:
-            return True
+            return self._takes_writes(server)
         replication = info(server, "replication")
         return (
             in_sync(server)

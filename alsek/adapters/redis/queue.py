@@ -2,7 +2,8 @@
 atomic, effects included). The queue half of a :class:`RedisBackend`.
 
 Key layout: :mod:`alsek.adapters.redis.keys`; script arguments:
-:mod:`alsek.adapters.redis.calls`; claim replies: :mod:`alsek.adapters.redis.claims`.
+:mod:`alsek.adapters.redis.calls`; claim replies: :mod:`alsek.adapters.redis.claims`; what
+differs on a Redis Cluster: :mod:`alsek.adapters.redis.sharded`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from alsek.adapters.redis.client import translated
 from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.scripts import Call
 from alsek.adapters.redis.session import SCAN_COUNT, RedisSession
+from alsek.adapters.redis.sharded import ShardedQueue
 from alsek.adapters.redis.upkeep import RedisUpkeep
 from alsek.domain.model.effects import NO_EFFECTS, Effects
 from alsek.domain.model.errors import (
@@ -91,9 +93,13 @@ class RedisMessageQueue(MessageQueue):
         self._reader = ClaimReader(keys, self._calls, session.run, self._call)
         self._tokens = LeaseTokens()
         self._upkeep = RedisUpkeep(session, keys, self._calls, self._call)
+        self._sharded = ShardedQueue(
+            session, keys.for_cluster(), serializer, self._call, max_message_bytes
+        )
         # Bound once: each queue operation reaches the clock and Redis with no call in between.
         self._now = clock.now_ms
         self._run = session.run
+        self._run_submit = session.run_submit  # with WAIT for replicas when durable
         self._run_after = session.run_after
 
     def _call(self) -> Call:
@@ -102,23 +108,31 @@ class RedisMessageQueue(MessageQueue):
 
     def submit(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
         """Store and index ``message`` with ``effects``, in one round trip; see the port."""
-        call = self._calls.submit(self._call(), message)
-        if not self._run("submit", self._calls.effects(call, effects)):
+        if self._session.cluster:
+            stored = self._sharded.submit(message, effects)
+        else:
+            call = self._calls.submit(self._call(), message)
+            stored = self._run_submit("submit", self._calls.effects(call, effects))
+        if not stored:
             raise MessageAlreadyExistsError(f"{message.summary} already exists")
 
     def apply(self, effects: Effects) -> None:
         """Apply ``effects`` in one round trip and one atomic step; see :meth:`MessageQueue.apply`."""
-        if effects:
+        if self._session.cluster:
+            self._sharded.apply(effects)
+        elif effects:
             self._run("effects", self._calls.effects(self._call(), effects))
 
     def submit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
         """Store and index every message with its effects: one round trip and one atomic step
         per :data:`SUBMIT_BATCH` messages; see :meth:`MessageQueue.submit_many`."""
+        if self._session.cluster:
+            return self._sharded.submit_many(submissions, SUBMIT_BATCH)
         calls = [
             self._calls.submit_many(self._call(), submissions[start : start + SUBMIT_BATCH])
             for start in range(0, len(submissions), SUBMIT_BATCH)
         ]  # every batch encoded before the first is sent
-        return [bool(stored) for call in calls for stored in self._run("submit_many", call)]
+        return [bool(stored) for call in calls for stored in self._run_submit("submit_many", call)]
 
     def claim(
         self,
@@ -134,8 +148,11 @@ class RedisMessageQueue(MessageQueue):
         Raises:
             ValidationError: if ``limit`` is negative or ``lease_ms`` is not positive.
         """
+        names = _names(tasks)
+        if self._session.cluster:
+            return self._sharded.claim(queues, limit, lease_ms, self._tokens.next(), names)
         return self._reader.claim(
-            queues, limit=limit, lease_ms=lease_ms, token=self._tokens.next(), tasks=_names(tasks)
+            queues, limit=limit, lease_ms=lease_ms, token=self._tokens.next(), tasks=names
         )
 
     def ack_many_and_claim(
@@ -149,6 +166,10 @@ class RedisMessageQueue(MessageQueue):
     ) -> Claim:
         """Ack every message of ``acks`` (with its effects) and claim the next messages, in one
         round trip and one atomic step; see :meth:`MessageQueue.ack_many_and_claim`."""
+        if self._session.cluster:
+            return self._sharded.ack_many_and_claim(
+                acks, queues, limit, lease_ms, self._tokens.next(), _names(tasks)
+            )
         return self._reader.ack_many_and_claim(
             acks,
             queues,
@@ -162,6 +183,8 @@ class RedisMessageQueue(MessageQueue):
         """Renew the leases of ``messages`` in one round trip; return those not leased any more."""
         if not messages:
             return []
+        if self._session.cluster:
+            return self._sharded.extend(messages, lease_ms)
         call = self._call()
         order = self._calls.extend(call, messages, lease_ms)
         lost_positions, errors = self._run("extend", call)
@@ -172,17 +195,26 @@ class RedisMessageQueue(MessageQueue):
 
     def ack(self, message: Message, *, effects: Effects = NO_EFFECTS) -> bool:
         """Finish ``message`` and apply ``effects`` in one round trip; see :meth:`MessageQueue.ack`."""
+        if self._session.cluster:
+            return bool(_settled(self._sharded.ack(message, effects), message))
         call = self._calls.message(self._call(), message)
         return bool(_settled(self._run("ack", self._calls.effects(call, effects)), message))
 
     def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
         """Store the updated ``message`` and index it by its ``ready_at``; see the port."""
-        call = self._calls.retry(self._call(), message)
-        if not _settled(self._run("retry", self._calls.effects(call, effects)), message):
+        if self._session.cluster:
+            reply = self._sharded.retry(message, effects)
+        else:
+            call = self._calls.retry(self._call(), message)
+            reply = self._run("retry", self._calls.effects(call, effects))
+        if not _settled(reply, message):
             raise MessageDoesNotExistError(f"{message.summary} is not stored")
 
     def fail(self, message: Message, *, dlq_ttl: int | None, effects: Effects = NO_EFFECTS) -> None:
         """Remove ``message``, keeping it as a dead letter for ``dlq_ttl`` ms when positive."""
+        if self._session.cluster:
+            _settled(self._sharded.fail(message, dlq_ttl, effects), message)
+            return
         call = self._calls.fail(self._call(), message, dlq_ttl)
         _settled(self._run("fail", self._calls.effects(call, effects)), message)
 
@@ -192,6 +224,8 @@ class RedisMessageQueue(MessageQueue):
         if not messages:
             return []
         check_ttl(delay_ms, "delay_ms")
+        if self._session.cluster:
+            return self._sharded.release(messages, delay_ms)
         kept = self._run("release", self._calls.release(self._call(), messages, delay_ms))
         return [messages[position] for position in kept]
 
@@ -211,6 +245,8 @@ class RedisMessageQueue(MessageQueue):
 
     def queues(self) -> list[str]:
         """Every queue ever submitted to (since the namespace was last cleared), sorted."""
+        if self._session.cluster:
+            return self._sharded.queues()
         with translated():
             names = self._session.client.smembers(self._keys.queue_set)
         return sorted(n.decode() if isinstance(n, bytes) else n for n in names)
@@ -226,6 +262,11 @@ class RedisMessageQueue(MessageQueue):
         if not queues:
             time.sleep(max(timeout_ms, 0) / 1000)
             return False
+        if self._session.cluster:
+            with translated():
+                return self._sharded.wait_for_work(
+                    queues, deadline, self._blpop_timeout, _names(tasks)
+                )
         if not tasks and self._run("poll", self._calls.poll(self._call(), queues)):
             return True
         signals = self._signals(queues, _names(tasks))
@@ -254,9 +295,14 @@ class RedisMessageQueue(MessageQueue):
             return super().wait_and_claim(
                 queues, timeout_ms=timeout_ms, limit=limit, lease_ms=lease_ms, tasks=tasks
             )
-        signals = self._signals(unique, names)
         deadline = time.monotonic() + max(timeout_ms, 0) / 1000
         token = self._tokens.next()
+        if len(unique) > 1 and self._session.cluster:
+            with translated():
+                return self._sharded.wait_and_claim(
+                    unique, deadline, limit, lease_ms, token, self._blpop_timeout, names
+                )
+        signals = self._signals(unique, names)
         while True:
             wait_s = self._blpop_timeout(deadline - time.monotonic())
             call = self._call()
@@ -281,16 +327,15 @@ class RedisMessageQueue(MessageQueue):
     def _blpop_timeout(self, remaining: float) -> float:
         # BLPOP takes float seconds (Redis >= 6); 0 would block forever. Stay below the socket
         # timeout so a long wait is several BLPOPs, not a read timeout.
-        socket_timeout = self._session.client.connection_pool.connection_kwargs.get(
-            "socket_timeout"
-        )
+        socket_timeout = self._session.socket_timeout
         if socket_timeout:
             remaining = min(remaining, max(socket_timeout - 1.0, socket_timeout / 2))
         return max(round(remaining, 3), 0.001)
 
     def repair(self, queues: Sequence[str]) -> int:
         """Index again stored bodies of ``queues`` that no index holds; see the port."""
-        return sum(self._upkeep.repair(queue) for queue in dict.fromkeys(queues))
+        upkeep = self._sharded.upkeep if self._session.cluster else self._upkeep
+        return sum(upkeep.repair(queue) for queue in dict.fromkeys(queues))
 
     def check_health(self, queues: Sequence[str], *, lease_ms: int) -> list[str]:
         """Redis >= 6.2, no key of ``queues`` of the wrong type, clocks compared; see the port."""
@@ -302,8 +347,7 @@ class RedisMessageQueue(MessageQueue):
         entries = []
         for start in range(0, len(keys), SCAN_COUNT):
             batch = keys[start : start + SCAN_COUNT]
-            with translated():
-                raws = self._session.client.mget(batch)
+            raws = self._session.mget(batch)
             entries += [  # a None expired since the scan
                 (self._keys.short_name(key), raw)
                 for key, raw in zip(batch, raws, strict=True)

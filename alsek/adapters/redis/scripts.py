@@ -98,6 +98,10 @@ class ScriptSet:
     def __init__(self) -> None:
         self.scripts = {name: Script(name) for name in NAMES}
 
+    def command(self, name: str, call: Call) -> tuple[Any, ...]:
+        """The EVALSHA command of script ``name`` with ``call``."""
+        return ("EVALSHA", self.scripts[name].sha, len(call.keys), *call.keys, *call.args)
+
     def run(self, connection: Any, name: str, call: Call) -> Any:
         """Run script ``name`` with ``call``'s keys and arguments on ``connection`` (a redis-py
         connection, used by one thread at a time). A connection error is retried once, on a new
@@ -106,8 +110,7 @@ class ScriptSet:
         Raises:
             redis.exceptions.RedisError: as redis-py raises it.
         """
-        script = self.scripts[name]
-        command = ("EVALSHA", script.sha, len(call.keys), *call.keys, *call.args)
+        command = self.command(name, call)
         try:
             return self._ask(connection, command)
         except redis.exceptions.ConnectionError:
@@ -121,29 +124,79 @@ class ScriptSet:
 
         Returns:
             The replies of ``first`` and of the script.
+
+        Raises:
+            redis.exceptions.RedisError: the first error among the replies (both are read, so
+                the connection stays in step).
         """
-        script = self.scripts[name]
-        command = ("EVALSHA", script.sha, len(call.keys), *call.keys, *call.args)
-        connection.send_packed_command(connection.pack_commands([first, command]))
-        try:
-            reply = connection.read_response()
-        except redis.exceptions.ResponseError as error:  # e.g. a wake-up key of the wrong type
-            reply = error
-        try:
-            result = connection.read_response()  # always read: the connection stays in step
-        except redis.exceptions.NoScriptError:
-            result = self.run(connection, name, call)
-        if isinstance(reply, redis.exceptions.ResponseError):
-            raise reply
+        connect(connection)
+        send(connection, [first, self.command(name, call)])
+        reply, result = read(connection, 2)
+        if isinstance(result, redis.exceptions.NoScriptError) and not isinstance(reply, Exception):
+            return reply, self.run(connection, name, call)
+        for each in (reply, result):
+            if isinstance(each, Exception):
+                raise each
         return reply, result
 
+    def run_then(
+        self, connection: Any, name: str, call: Call, then: tuple[Any, ...]
+    ) -> tuple[Any, Any]:
+        """Send script ``name`` and the command ``then`` (e.g. WAIT) in one write; return both
+        replies. ``then`` runs after the script, also when the script had to be loaded first.
+
+        Raises:
+            redis.exceptions.RedisError: the first error among the replies.
+        """
+        connect(connection)
+        send(connection, [self.command(name, call), then])
+        result, after = read(connection, 2)
+        if isinstance(result, redis.exceptions.NoScriptError):
+            result = self.run(connection, name, call)
+            after = self._ask(connection, then)
+        for each in (result, after):
+            if isinstance(each, Exception):
+                raise each
+        return result, after
+
     def _ask(self, connection: Any, command: tuple[Any, ...]) -> Any:
+        if getattr(connection, "_sock", None) is None:
+            connection.connect()  # through the connection's own connect() (Sentinel's asks)
         try:
             connection.send_packed_command(_pack(connection, command), check_health=False)
             return connection.read_response()
         except redis.exceptions.NoScriptError:
-            loads = [("SCRIPT", "LOAD", each.source) for each in self.scripts.values()]
-            return _pipelined(connection, [*loads, command])
+            return self.load_and_run(connection, command)
+
+    def load_and_run(self, connection: Any, command: tuple[Any, ...]) -> Any:
+        """Load every script and run ``command``, in one round trip; return its reply."""
+        loads = [("SCRIPT", "LOAD", each.source) for each in self.scripts.values()]
+        return _pipelined(connection, [*loads, command])
+
+
+def connect(connection: Any) -> None:
+    """Connect ``connection`` if it is not: through its own ``connect()``, which for a
+    Sentinel-managed connection asks Sentinel where the primary is (redis-py >= 6 connects a
+    connection that sends with no socket to its default host instead)."""
+    if getattr(connection, "_sock", None) is None:
+        connection.connect()
+
+
+def send(connection: Any, commands: list[tuple[Any, ...]]) -> None:
+    """Write ``commands`` to ``connection`` at once (connected already)."""
+    connection.send_packed_command(connection.pack_commands(commands), check_health=False)
+
+
+def read(connection: Any, count: int) -> list[Any]:
+    """Read ``count`` replies; a reply error is returned in its place, not raised, so that the
+    connection stays in step (a connection error is raised: the connection is then closed)."""
+    replies: list[Any] = []
+    for _ in range(count):
+        try:
+            replies.append(connection.read_response())
+        except redis.exceptions.ResponseError as error:
+            replies.append(error)
+    return replies
 
 
 def _pack(connection: Any, command: tuple[Any, ...]) -> Any:
@@ -156,13 +209,9 @@ def _pack(connection: Any, command: tuple[Any, ...]) -> Any:
 
 def _pipelined(connection: Any, commands: list[tuple[Any, ...]]) -> Any:
     """Send ``commands`` in one round trip; return the last reply (raise the first error)."""
-    connection.send_packed_command(connection.pack_commands(commands))
-    replies: list[Any] = []
-    for _ in commands:  # read every reply, errors included, so the connection stays in step
-        try:
-            replies.append(connection.read_response())
-        except redis.exceptions.ResponseError as error:
-            replies.append(error)
+    connect(connection)
+    send(connection, commands)
+    replies = read(connection, len(commands))
     for reply in replies:
         if isinstance(reply, redis.exceptions.ResponseError):
             raise reply

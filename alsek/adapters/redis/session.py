@@ -5,28 +5,31 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 
 from alsek.adapters.redis import client as client_module
-from alsek.adapters.redis.client import (
-    LazyClient,
-    bytes_client,
-    check_url,
-    client_from_description,
-    client_from_url,
-    describe_client,
-    fork_safe,
-    translated,
-)
+from alsek.adapters.redis.client import LazyClient, fork_safe, pools_of, translated
 from alsek.adapters.redis.connections import ThreadConnections
+from alsek.adapters.redis.descriptions import (
+    Client,
+    client_from_url,
+    connection_kwargs,
+    describe_client,
+    kind_of,
+    twin,
+    usable,
+)
+from alsek.adapters.redis.routing import ClusterRoute, DirectRoute
 from alsek.adapters.redis.scripts import Call, load_all
 from alsek.adapters.redis.subscription import RedisSubscription
-from alsek.domain.model.errors import ValidationError
+from alsek.adapters.redis.urls import parse
+from alsek.domain.model.errors import BackendConnectionError, ValidationError
 
-Connection = str | redis.Redis | LazyClient | None
+Connection = str | redis.Redis | RedisCluster | LazyClient | None
 
 #: Keys asked for per SCAN step, and per MGET/UNLINK batch of admin calls.
 SCAN_COUNT = 1000
@@ -36,24 +39,48 @@ class RedisSession:
     """One backend's way to Redis. Nothing connects at construction.
 
     Args:
-        connection: None (localhost:6379), a ``redis://``/``rediss://``/``unix://`` URL, a
-            ``redis.Redis`` or a :class:`LazyClient`.
+        connection: None (localhost:6379), a URL (``redis://``, ``rediss://``, ``unix://``,
+            ``redis+sentinel://``, ``redis+cluster://``: see :mod:`alsek.adapters.redis.urls`),
+            a ``redis.Redis`` (``Sentinel.master_for()`` included), a ``RedisCluster`` or a
+            :class:`LazyClient`.
+        durable: replicas that must have each submission before it returns (``WAIT``); 0
+            (False): none, True: 1.
+        durable_timeout_ms: how long a submission waits for them.
 
     Raises:
-        ValidationError: for a connection of another type or a malformed URL.
+        ValidationError: for a connection of another type, a malformed URL, a Sentinel client
+            of replicas, or a negative ``durable``/``durable_timeout_ms``.
     """
 
-    def __init__(self, connection: Connection = None) -> None:
-        if not (connection is None or isinstance(connection, (str, redis.Redis, LazyClient))):
+    def __init__(
+        self, connection: Connection = None, *, durable: int = 0, durable_timeout_ms: int = 1_000
+    ) -> None:
+        if not (
+            connection is None
+            or isinstance(connection, (str, redis.Redis, RedisCluster, LazyClient))
+        ):
             raise ValidationError(
-                "connection must be None, a URL, a redis.Redis or a LazyClient, "
+                "connection must be None, a URL, a redis.Redis, a RedisCluster or a LazyClient, "
                 f"got {type(connection).__name__}"
             )
         if isinstance(connection, str):
-            check_url(connection)
+            parse(connection)
+        elif isinstance(connection, (redis.Redis, RedisCluster)):
+            kind_of(connection)
+        if not (isinstance(durable, int) and durable >= 0):
+            raise ValidationError(f"durable must be a number of replicas >= 0, got {durable!r}")
+        if not (isinstance(durable_timeout_ms, int) and durable_timeout_ms > 0):
+            raise ValidationError(
+                f"durable_timeout_ms must be a positive int, got {durable_timeout_ms!r}"
+            )
+        self.durable = int(durable)
+        self.durable_timeout_ms = durable_timeout_ms
+        #: Runs a submission's script: :meth:`run`, or with ``durable`` :meth:`run_durably`.
+        self.run_submit = self.run_durably if self.durable else self.run
         self.connection = connection
-        self._client: redis.Redis | None = None
-        self._resp2_client: redis.Redis | None = None
+        self._client: Client | None = None
+        self._resp2_client: Client | None = None
+        self._route: DirectRoute | ClusterRoute | None = None
         self._lock = threading.Lock()
         self.scripts = load_all()
         self.script_connections = ThreadConnections()
@@ -68,32 +95,60 @@ class RedisSession:
         twin._lock = threading.Lock()
         twin.subscriptions = weakref.WeakSet()
         twin.script_connections = ThreadConnections()
+        twin._route = twin._make_route(twin.client)
+        twin.run_submit = twin.run_durably if twin.durable else twin.run
         return twin
 
     @property
-    def client(self) -> redis.Redis:
-        """The redis-py client, made on first use (no connection is opened until a command)."""
+    def client(self) -> Any:
+        """The redis-py client (``Redis`` or ``RedisCluster``), made on first use (a cluster
+        client reads the slot map then; other clients open no connection until a command)."""
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = self._make_client()
+                    client = self._make_client()
+                    self._route = self._make_route(client)
+                    self._client = client
         return self._client
 
-    def _make_client(self) -> redis.Redis:
-        if isinstance(self.connection, (LazyClient, redis.Redis)):
-            return fork_safe(bytes_client(self.connection))
-        return fork_safe(client_from_url(self.connection))
+    @property
+    def cluster(self) -> bool:
+        """Whether Redis is a cluster (scripts then touch the keys of one slot each)."""
+        if self._route is None:
+            self.client  # noqa: B018 - made now, with its route
+        return self._route is not None and self._route.cluster
 
-    def pubsub_client(self) -> redis.Redis:
+    def _make_client(self) -> Client:
+        connection = self.connection
+        if isinstance(connection, LazyClient):
+            connection = connection.get()
+            with translated():
+                kind_of(connection)
+        if isinstance(connection, (redis.Redis, RedisCluster)):
+            with translated():
+                return fork_safe(usable(connection))
+        return fork_safe(client_from_url(connection))
+
+    def _make_route(self, client: Client) -> DirectRoute | ClusterRoute:
+        if isinstance(client, RedisCluster):
+            return ClusterRoute(client, self.scripts, self.script_connections)
+        return DirectRoute(client, self.scripts, self.script_connections)
+
+    @property
+    def socket_timeout(self) -> float | None:
+        """The client's socket timeout in seconds (None: none)."""
+        value = connection_kwargs(self.client).get("socket_timeout")
+        return float(value) if value else None
+
+    def pubsub_client(self) -> Any:
         """The client subscriptions use: the backend's own, or for a RESP3 client a RESP2 twin
         (redis-py 5's pure-Python RESP3 parser blocks in ``get_message`` after a push reply)."""
         client = self.client
-        if str(client.connection_pool.connection_kwargs.get("protocol")) != "3":
+        if str(connection_kwargs(client).get("protocol")) != "3":
             return client
         if self._resp2_client is None:
-            description = describe_client(client)
-            description["kwargs"]["protocol"] = 2
-            self._resp2_client = fork_safe(client_from_description(description))
+            with translated():
+                self._resp2_client = fork_safe(twin(client, protocol=2))
         return self._resp2_client
 
     def describe_connection(self) -> dict[str, Any]:
@@ -112,14 +167,59 @@ class RedisSession:
         Raises:
             BackendError: translated from redis-py (``BackendConnectionError`` when down).
         """
+        route = self._route or self._ready_route()
+        try:
+            with translated():
+                return route.run(script, call)
+        except BackendConnectionError:
+            route.disconnect_thread()  # e.g. READONLY: reconnect (through Sentinel) next time
+            raise
+
+    def run_durably(self, script: str, call: Call) -> Any:
+        """Run ``script`` and ``WAIT`` for :attr:`durable` replicas to have its writes, in one
+        round trip (the reply comes once they have them, or after the timeout).
+
+        Raises:
+            BackendConnectionError: if fewer replicas confirmed in time (the writes are on the
+                primary; a failover before they reach a replica may lose them).
+        """
+        route = self._route or self._ready_route()
+        wait = ("WAIT", self.durable, self.durable_timeout_ms)
         with translated():
-            return self.scripts.run(self.script_connections.get(self.client), script, call)
+            reply, confirmed = route.run_then(script, call, wait)
+        if int(confirmed) < self.durable:
+            raise BackendConnectionError(
+                f"{script}: {confirmed} of {self.durable} replica(s) confirmed the write within "
+                f"{self.durable_timeout_ms} ms; it is on the primary only"
+            )
+        return reply
+
+    def run_many(self, script: str, calls: Sequence[Call]) -> list[Any]:
+        """Run ``script`` once per call, pipelined (per node on a cluster); return the
+        replies in order."""
+        route = self._route or self._ready_route()
+        with translated():
+            return route.run_many(script, calls)
+
+    def _ready_route(self) -> DirectRoute | ClusterRoute:
+        self.client  # noqa: B018 - makes the route with the client
+        assert self._route is not None
+        return self._route
 
     def run_after(self, first: tuple[Any, ...], script: str, call: Call) -> tuple[Any, Any]:
         """Send the command ``first`` and ``script`` in one write; return both replies."""
+        route = self._route or self._ready_route()
         with translated():
-            connection = self.script_connections.get(self.client)
-            return self.scripts.run_after(connection, first, script, call)
+            return route.run_after(first, script, call)
+
+    def mget(self, keys: list[str]) -> list[Any]:
+        """The values of stored ``keys`` (None for absent ones): one MGET, or on a cluster one
+        per slot, pipelined per node."""
+        client = self.client
+        with translated():
+            if self._route is not None and self._route.cluster:
+                return list(client.mget_nonatomic(keys))
+            return list(client.mget(keys))
 
     def scan_keys(self, match: str) -> Iterator[str]:
         """Stored keys matching the SCAN pattern ``match``, each once (never KEYS)."""
@@ -140,4 +240,5 @@ class RedisSession:
             self.script_connections.close()
             for client in (self._client, self._resp2_client):
                 if client is not None:
-                    client.connection_pool.disconnect()
+                    for pool in pools_of(client):
+                        pool.disconnect()

@@ -1,16 +1,14 @@
---@uses: clock args owned
+--@uses: clock owned
 -- extend: renew leases to now + lease_ms, queue by queue (ZMSCORE needs Redis >= 6.2), only
--- for their holders. args: now, lease_ms, #groups, then per group its size and (member, token)
--- pairs ; keys: per group the queue's leased set and slots. Returns {lost, errors}: the 0-based
+-- for their holders. args: now, lease_ms, #groups, then per group its size and (member, uuid,
+-- token) triples ; keys: per group the queue's leased set and slots. Returns {lost, errors}: the 0-based
 -- positions (in argument order) no longer leased by their holder, and {position of a group's
 -- first member, error} for groups whose keys hold the wrong type (their leases are left alone).
 local now = read_now()
 local lease_until = string.format('%.0f', now + tonumber(arg()))
 local lost, errors = {}, {}
 local position = 0
-local function renew(leased, slots, members, tokens, base)
-  local uuids = {}
-  for i, m in ipairs(members) do uuids[i] = string.match(m, '^(.*)|') or m end
+local function renew(leased, slots, members, uuids, tokens, base)
   local scores = redis.call('ZMSCORE', leased, unpack(members))
   local owners = redis.call('HMGET', slots, unpack(uuids))
   local za = {}
@@ -27,11 +25,13 @@ end
 for _ = 1, tonumber(arg()) do
   local leased, slots = key(), key()
   local n = tonumber(arg())
-  local pairs_ = args(2 * n)
-  local members, tokens = {}, {}
-  for i = 1, n do members[i], tokens[i] = pairs_[2 * i - 1], pairs_[2 * i] end
+  local members, uuids, tokens = {}, {}, {}
+  for i = 1, n do
+    members[i], uuids[i], tokens[i] = ARGV[A + 1], ARGV[A + 2], ARGV[A + 3]
+    A = A + 3
+  end
   local mark = #lost
-  local ok, err = pcall(renew, leased, slots, members, tokens, position)
+  local ok, err = pcall(renew, leased, slots, members, uuids, tokens, position)
   if not ok then
     for i = #lost, mark + 1, -1 do lost[i] = nil end
     errors[#errors + 1] = position

@@ -81,11 +81,12 @@ local function slot_task(slot) return string.match(slot, '^[^|]*|([^|]*)') end
 
 --@ owned
 -- Whether the holder of token may act on a lease whose slot is slot: an empty token (an admin
--- call) may, and so may anyone on a slot without an owner (written before owners existed).
+-- call) may, and so may anyone on a missing slot (garbage a claim drops). The owner is the
+-- slot's last field ("<score>|<task>|<owner>"; neither the score nor the task holds '|').
 local function owned(slot, token)
   if token == '' or not slot then return true end
-  local owner = string.match(slot, '^[^|]*|[^|]*|(.+)$')
-  return owner == nil or owner == token
+  local n = #token
+  return string.byte(slot, -n - 1) == 124 and string.sub(slot, -n) == token
 end
 
 --@ wake: consts
@@ -209,12 +210,15 @@ local function commit_effects(staged)
   for _, p in ipairs(staged.publishes) do redis.call('PUBLISH', p[1], p[2]) end
 end
 
--- Pass over effects without applying them (an operation that does nothing).
+-- Pass over effects without applying them (an operation that does nothing); returns whether
+-- there were any.
 local function skip_effects()
-  local c = args(4)
-  local nw, nd, ns, np = tonumber(c[1]), tonumber(c[2]), tonumber(c[3]), tonumber(c[4])
+  local nw, nd = tonumber(ARGV[A + 1]), tonumber(ARGV[A + 2])
+  local ns, np = tonumber(ARGV[A + 3]), tonumber(ARGV[A + 4])
+  A = A + 4
   K = K + nw + nd + SUBMIT_KEYS * ns
   A = A + 2 * nw + SUBMIT_ARGS * ns + 2 * np
+  return nw + nd + ns + np > 0
 end
 
 --@ unindex
@@ -266,73 +270,69 @@ end
 local function ack_group(now, base, lost, failed)
   local q = queue_block()
   local n = tonumber(arg())
-  local rs = {}
+  local uuids, tasks, members, tokens, at_k, at_a = {}, {}, {}, {}, {}, {}
+  local skip, leased, staged = {}, {}, {}
   for i = 1, n do
-    local uuid, task, token = arg(), arg(), arg()
-    rs[i] = {uuid = uuid, task = task, token = token, m = uuid .. '|' .. task, k = K, a = A}
-    skip_effects()
+    local uuid, task = arg(), arg()
+    uuids[i], tasks[i], members[i], tokens[i] = uuid, task, uuid .. '|' .. task, arg()
+    local k0, a0 = K, A
+    if skip_effects() then at_k[i], at_a[i] = k0, a0 end  -- where its effects start
   end
   local end_k, end_a = K, A
   local function fail_ack(i, err)
-    rs[i].skip = true
+    skip[i] = true
     failed[#failed + 1] = base + i - 1
     failed[#failed + 1] = tostring(err)
   end
   for first = 1, n, BATCH_MAX do
     local last = math.min(first + BATCH_MAX - 1, n)
-    local members, uuids = {}, {}
-    for i = first, last do
-      members[#members + 1] = rs[i].m
-      uuids[#uuids + 1] = rs[i].uuid
-    end
-    local ok, scores = pcall(redis.call, 'ZMSCORE', q.leased, unpack(members))
+    local ok, scores = pcall(redis.call, 'ZMSCORE', q.leased, unpack(members, first, last))
     local slots
-    if ok then ok, slots = pcall(redis.call, 'HMGET', q.slots, unpack(uuids)) end
+    if ok then ok, slots = pcall(redis.call, 'HMGET', q.slots, unpack(uuids, first, last)) end
     for i = first, last do
-      local r = rs[i]
       if not ok then
         fail_ack(i, scores)
       elseif scores[i - first + 1] then
-        if owned(slots[i - first + 1], r.token) then
-          r.leased = true
+        if owned(slots[i - first + 1], tokens[i]) then
+          leased[i] = true
         else
-          r.skip = true
+          skip[i] = true
           lost[#lost + 1] = base + i - 1
         end
       end
     end
   end
-  for i, r in ipairs(rs) do
-    if not r.skip then
-      K, A = r.k, r.a
-      local ok, staged = pcall(stage_effects, now)
-      if ok then r.staged = staged else fail_ack(i, staged) end
+  for i = 1, n do
+    if at_k[i] and not skip[i] then
+      K, A = at_k[i], at_a[i]
+      local ok, result = pcall(stage_effects, now)
+      if ok then staged[i] = result else fail_ack(i, result) end
     end
   end
   K, A = end_k, end_a
-  local bodies, leased, slots = {}, {}, {}
-  for _, r in ipairs(rs) do
-    if not r.skip then
-      bodies[#bodies + 1] = q.bodies .. r.task .. ':messages:' .. r.uuid
-      if r.leased then
-        leased[#leased + 1] = r.m
-        slots[#slots + 1] = r.uuid
+  local bodies, gone, slots = {}, {}, {}
+  for i = 1, n do
+    if not skip[i] then
+      bodies[#bodies + 1] = q.bodies .. tasks[i] .. ':messages:' .. uuids[i]
+      if leased[i] then
+        gone[#gone + 1] = members[i]
+        slots[#slots + 1] = uuids[i]
       else
-        local ok, indexed = pcall(unindex, q, r.m)
-        if ok and indexed then redis.call('HDEL', q.slots, r.uuid) end
+        local ok, indexed = pcall(unindex, q, members[i])
+        if ok and indexed then redis.call('HDEL', q.slots, uuids[i]) end
       end
     end
   end
-  for first = 1, #leased, BATCH_MAX do
-    local last = math.min(first + BATCH_MAX - 1, #leased)
-    redis.call('ZREM', q.leased, unpack(leased, first, last))
+  for first = 1, #gone, BATCH_MAX do
+    local last = math.min(first + BATCH_MAX - 1, #gone)
+    redis.call('ZREM', q.leased, unpack(gone, first, last))
     redis.call('HDEL', q.slots, unpack(slots, first, last))
   end
   for first = 1, #bodies, BATCH_MAX do
     redis.call('DEL', unpack(bodies, first, math.min(first + BATCH_MAX - 1, #bodies)))
   end
-  for _, r in ipairs(rs) do
-    if not r.skip then commit_effects(r.staged) end
+  for i = 1, n do
+    if staged[i] then commit_effects(staged[i]) end
   end
   return base + n
 end
@@ -374,13 +374,16 @@ end
 --@ lease: consts
 -- Lease up to want ready messages of q to the holder of token, looking at no more than budget
 -- index entries; append (queue index, member, body) to out, with body false for a member whose
--- body vanished (it is dropped). New entries (slots naming the owner, leases) are written before
--- the ready entries go. Returns how many were leased and how many entries it looked at.
+-- body vanished (it is dropped). What can fail comes first: HLEN checks the slots' type and
+-- ZPOPMIN the ready set's (promote checked the leased set's), so no write after the pop fails.
+-- Returns how many were leased, how many entries it looked at, and whether it stopped at the
+-- budget.
 local function lease(q, qi, want, until_arg, token, budget, out)
   local got, seen = 0, 0
+  redis.call('HLEN', q.slots)
   while got < want and seen < budget do
     local ask = math.min(want - got, budget - seen, BATCH_MAX)
-    local top = redis.call('ZRANGE', q.ready, 0, ask - 1, 'WITHSCORES')
+    local top = redis.call('ZPOPMIN', q.ready, ask)
     local n = #top / 2
     if n < ask then redis.call('DEL', q.signal) end
     if n == 0 then break end
@@ -409,7 +412,6 @@ local function lease(q, qi, want, until_arg, token, budget, out)
     end
     if #hs > 0 then redis.call('HSET', q.slots, unpack(hs)) end
     if #za > 0 then redis.call('ZADD', q.leased, unpack(za)) end
-    redis.call('ZREM', q.ready, unpack(members))
     if #gone > 0 then redis.call('HDEL', q.slots, unpack(gone)) end
     got = got + #za / 2
     seen = seen + n
@@ -427,6 +429,7 @@ end
 -- entries it passed over would only be looked at again.
 local function lease_tasks(q, qi, want, until_arg, token, budget, out, wanted)
   local got, seen, rank, passed = 0, 0, 0, {}
+  redis.call('HLEN', q.slots)  -- a damaged slots hash fails here, before any write
   while got < want and seen < budget do
     local ask = math.min(budget - seen, 100)
     local top = redis.call('ZRANGE', q.ready, rank, rank + ask - 1, 'WITHSCORES')
