@@ -123,6 +123,8 @@ class WorkerSettings:
         namespace: the key prefix of that default backend.
         unknown_task_window: how long a message of a task the pool does not know keeps being
             given back to its queue before it is failed (0: fail at once).
+        metrics_port: serve Prometheus metrics on this port (None: no metrics; needs the
+            ``alsek[metrics]`` extra).
     """
 
     pool: str = field(default="thread", validator=_one_of(POOLS))
@@ -147,6 +149,7 @@ class WorkerSettings:
     redis_url: str | None = field(default=None, converter=_url)
     namespace: str = field(default="alsek", converter=_namespace)
     unknown_task_window: int = field(default=300_000, validator=_non_negative)
+    metrics_port: int | None = field(default=None, validator=_non_negative_or_none)
 
     @property
     def defaults(self) -> Settings:
@@ -183,7 +186,7 @@ def _parse(attribute: Any, raw: str) -> Any:
     kind = attribute.default
     if isinstance(kind, bool):
         return raw.strip().lower() in ("1", "true", "yes", "on")
-    if isinstance(kind, int) or attribute.name in ("n_processes", "prefetch"):
+    if isinstance(kind, int) or attribute.name in ("n_processes", "prefetch", "metrics_port"):
         try:
             return int(raw)
         except ValueError as error:

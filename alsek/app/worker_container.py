@@ -40,6 +40,7 @@ def _pool_options(settings: WorkerSettings) -> dict[str, Any]:
         "n_processes": settings.n_processes,
         "prefetch": settings.prefetch,
         "unknown_task_window": settings.unknown_task_window,
+        "metrics_port": settings.metrics_port,
         "initializer": functools.partial(use_settings, settings.defaults),
     }
 

@@ -18,6 +18,7 @@ from alsek.app.discovery import TaskDiscoveryError
 from alsek.app.settings import WorkerSettings
 from alsek.app.worker_container import WorkerContainer
 from alsek.cli.options import common_options
+from alsek.cli.workers import workers
 from alsek.domain.model.errors import (
     BackendConnectionError,
     BackendError,
@@ -130,6 +131,8 @@ def process_pool(**options: Any) -> None:  # fmt: skip
     process with it."""
     _run("process", options)
 
+
+main.add_command(workers)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

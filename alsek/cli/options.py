@@ -61,6 +61,9 @@ def common_options(function: F) -> F:
                 help="Redis for tasks defined without a broker (@task(...)), in the supervisor "
                      "and in every child process [default: ALSEK_REDIS_URL, else localhost]. "
                      "Tasks built with their own broker keep it."),
+        _option("--metrics-port", "metrics_port", type=int,
+                help="Serve Prometheus metrics on this port (http://HOST:PORT/metrics); needs "
+                     "pip install 'alsek[metrics]'."),
         _option("--log-level", "log_level", type=click.Choice(LOG_LEVELS, case_sensitive=False),
                 default=_DEFAULTS.log_level, help="Logging level."),
     ]  # fmt: skip

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from alsek.domain.model.backoff import Backoff
 from alsek.domain.model.errors import MultipleBrokersError, NoTasksFoundError, ValidationError
 from alsek.domain.model.naming import validate_queue_name
+from alsek.domain.model.worker_record import DEFAULT_HEARTBEAT_MS
 from alsek.domain.services.broker import Broker
 from alsek.domain.services.consumer import DEFAULT_CONSUMER_BACKOFF, DEFAULT_LEASE_MS, Consumer
 from alsek.domain.services.message_processor import (
@@ -24,7 +25,9 @@ from alsek.worker.lifecycle import (
     install_stop_handlers,
     process_context,
 )
+from alsek.worker.metrics import PoolMetrics
 from alsek.worker.spec import WorkerSpec
+from alsek.worker.stats import WorkStats
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
@@ -199,6 +202,11 @@ class WorkerPool:
         unknown_task_window: how long (ms) a message of a task this pool does not know keeps
             being given back to its queue (waits growing from 1 s to 1 min), for a worker that
             knows it (a rolling deploy, a shared queue); then it is failed. 0: fail at once.
+        registry_heartbeat_ms: how often each worker process rewrites its record in the worker
+            registry (its time to live is three times that); 0 keeps the pool out of it.
+        metrics_port: serve Prometheus metrics on this port (needs ``alsek[metrics]``);
+            None: no metrics.
+        metrics_host: the address the metrics server binds to.
     """
 
     def __init__(
@@ -213,6 +221,9 @@ class WorkerPool:
         start_method: str = "fork",
         initializer: Callable[[], object] | None = None,
         unknown_task_window: int = DEFAULT_UNKNOWN_TASK_WINDOW_MS,
+        registry_heartbeat_ms: int = DEFAULT_HEARTBEAT_MS,
+        metrics_port: int | None = None,
+        metrics_host: str = "0.0.0.0",  # noqa: S104 - scraped from other machines
     ) -> None:
         given = check_tasks(tasks)
         self.tasks = of_mechanism(given, self.mechanism)
@@ -233,6 +244,12 @@ class WorkerPool:
             raise ValidationError(f"initializer must be callable, got {initializer!r}")
         self.initializer = initializer
         self.stop_signal = StopSignal()
+        self.registry_heartbeat_ms = non_negative("registry_heartbeat_ms", registry_heartbeat_ms)
+        self.metrics = (
+            None
+            if metrics_port is None
+            else PoolMetrics(self.broker.backend, self.queues, port=metrics_port, host=metrics_host)
+        )
 
     #: The mechanism of the tasks this pool runs.
     mechanism = "process"
@@ -252,6 +269,8 @@ class WorkerPool:
             heartbeat_ms=self.heartbeat_ms, backoff=self.backoff, grace_ms=self.grace_period,
             initializer=self.initializer, unknown_task_window_ms=self.unknown_task_window,
             claim_tasks=tuple(sorted(self.claim_tasks or ())),
+            registry_heartbeat_ms=self.registry_heartbeat_ms,
+            metrics_dir=None if self.metrics is None else self.metrics.directory,
             **settings,
         )  # fmt: skip
 
@@ -273,12 +292,16 @@ class WorkerPool:
         log.info("%r starting (pid %s).", self, os.getpid())
         started = time.monotonic()
         try:
+            if self.metrics is not None:
+                self.metrics.start()
             self.boot()
             while not self.stop_signal.is_set():
                 self.step()
         finally:
             log.info("Worker pool stopping...")
             self.shutdown()
+            if self.metrics is not None:
+                self.metrics.close()
             restore_handlers()
             log.info("Worker pool stopped after %.1f s.", time.monotonic() - started)
 
@@ -289,6 +312,11 @@ class WorkerPool:
         for warning in backend.check_health(self.queues, lease_ms=self.lease_ms):
             log.warning("%s", warning)
         backend.repair(self.queues)
+
+    def observe(self, stats: WorkStats) -> None:
+        """Have this process's runs counted in the pool's metrics (when enabled)."""
+        if self.metrics is not None:
+            stats.observers.append(self.metrics.observer())
 
     def boot(self) -> None:
         """Start the children."""

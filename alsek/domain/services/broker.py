@@ -10,7 +10,9 @@ from alsek.domain.model.effects import NO_EFFECTS, Effects
 from alsek.domain.model.errors import BackendError, MessageDoesNotExistError, ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import dlq_name, message_name
+from alsek.domain.model.worker_record import WorkerRecord
 from alsek.domain.services import serialization
+from alsek.domain.services.worker_registry import WorkerRegistry
 from alsek.ports.backend import Backend
 
 if TYPE_CHECKING:
@@ -134,6 +136,11 @@ class Broker:
     def in_dlq(self, message: Message) -> bool:
         """Whether ``message`` is in the dead letter queue."""
         return self.backend.exists(dlq_name(message))
+
+    def workers(self) -> list[WorkerRecord]:
+        """The live workers on this broker's backend (the worker registry: each process pool,
+        and each process group of a thread pool)."""
+        return WorkerRegistry(self.backend).workers()
 
     def dead_letters(self, queue: str | None = None) -> Iterator[Message]:
         """Messages in the dead letter queue (of ``queue``, or of every queue)."""

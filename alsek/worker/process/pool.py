@@ -38,6 +38,8 @@ from alsek.worker.lifecycle import StopSignal
 from alsek.worker.pool import WorkerPool, default_process_count, non_negative, positive
 from alsek.worker.process.link import Reply, ZygoteLink
 from alsek.worker.process.runner import decode_settlement
+from alsek.worker.registry import Heartbeat, Identity
+from alsek.worker.stats import WorkStats
 from alsek.worker.watchdog import Watchdog
 
 if TYPE_CHECKING:
@@ -106,6 +108,17 @@ class ProcessWorkerPool(WorkerPool):
             prefetch=self.prefetch,
         )  # fmt: skip
         self.runs = RunTable()
+        self.stats = WorkStats()
+        self.heartbeat = (
+            Heartbeat(
+                self.broker.backend,
+                Identity(kind="process-pool", queues=self.queues, tasks=sorted(self.tasks),
+                         concurrency=self.n_processes),
+                self.runs, self.stats, interval_ms=self.registry_heartbeat_ms,
+            )
+            if self.registry_heartbeat_ms
+            else None
+        )  # fmt: skip
         self.links = [
             ZygoteLink(self.context, self._spec, self.stop_signal) for _ in range(n_zygotes)
         ]
@@ -125,6 +138,9 @@ class ProcessWorkerPool(WorkerPool):
         for link in self.links:
             link.start()
         self.feeder.start()
+        self.observe(self.stats)
+        if self.heartbeat is not None:
+            self.heartbeat.start()
         for slot in range(self.n_processes):
             thread = threading.Thread(
                 target=self._serve, args=(slot,), name=f"alsek-dispatch-{slot}", daemon=True
@@ -179,15 +195,20 @@ class ProcessWorkerPool(WorkerPool):
             deadline_ms=self.broker.backend.clock.now_ms() + message.timeout,
         )  # fmt: skip
         self.runs.add(running)
+        self.stats.started(message)
+        began, settlement = time.perf_counter(), None
         try:
             if task is None:
-                return self.processor.unknown_task(message)
+                settlement = self.processor.unknown_task(message)
+                return settlement
             self.processor.begin(task, message)
             reply = self.link_of(slot).run(slot, running.run, message)
             running.settling = True
-            return self._settlement(task, running, reply)
+            settlement = self._settlement(task, running, reply)
+            return settlement
         finally:
             self.runs.discard(running)
+            self.stats.finished(message, settlement, time.perf_counter() - began)
 
     def _settlement(self, task: Task, running: Running, reply: Reply) -> Settlement | None:
         message = running.message
@@ -265,6 +286,8 @@ class ProcessWorkerPool(WorkerPool):
         for link in self.links:
             link.close()
         self.watchdog.close()
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
 
     def _dispatching(self) -> bool:
         return any(thread.is_alive() for thread in self._dispatchers)

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from alsek.domain.model.errors import RevokedError, TerminationError
 from alsek.domain.model.message import Message
@@ -24,8 +25,13 @@ from alsek.domain.services.processing import Settlement, announce, run_task, set
 from alsek.worker.feeder import Feeder
 from alsek.worker.leases import Running, RunTable, release_quietly
 from alsek.worker.lifecycle import StopSignal
+from alsek.worker.registry import Heartbeat, Identity
+from alsek.worker.stats import WorkStats
 from alsek.worker.thread.interrupt import ThreadInterrupter
 from alsek.worker.watchdog import Watchdog
+
+if TYPE_CHECKING:
+    from alsek.domain.services.task import Task
 
 log = logging.getLogger("alsek.worker")
 
@@ -78,6 +84,8 @@ class ThreadGroup:
         report_load: Callable[[int], None] | None = None,
         prefetch: int = 0,
         max_abandoned: int | None = None,
+        identity: Identity | None = None,
+        registry_heartbeat_ms: int = 0,
     ) -> None:
         self.processor = processor
         self.consumer = consumer = processor.consumer
@@ -90,6 +98,13 @@ class ThreadGroup:
         self.abandoned = 0
         self.recycle = False
         self.runs = RunTable()
+        self.stats = WorkStats()
+        self.heartbeat = (
+            Heartbeat(consumer.broker.backend, identity, self.runs, self.stats,
+                      interval_ms=registry_heartbeat_ms)
+            if identity is not None and registry_heartbeat_ms > 0
+            else None
+        )  # fmt: skip
         self.feeder = Feeder(self.processor, executors=n_threads, stop=stop, prefetch=prefetch)
         self._numbers = itertools.count()
         self._run_numbers = itertools.count(1)
@@ -109,6 +124,8 @@ class ThreadGroup:
     def start(self) -> None:
         """Start the watchdog, the feeder and the worker threads."""
         self._watchdog_thread.start()
+        if self.heartbeat is not None:
+            self.heartbeat.start()
         self.feeder.start()
         for _ in range(self.n_threads):
             self._spawn()
@@ -134,6 +151,8 @@ class ThreadGroup:
         self.feeder.close(timeout_s=5)
         self._watchdog_stop.set()
         self._watchdog_thread.join(timeout=5)
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
 
     def _join_workers(self, deadline: float) -> None:
         for worker in list(self._workers):
@@ -177,24 +196,34 @@ class ThreadGroup:
             deadline_ms=self.consumer.backend.clock.now_ms() + message.timeout,
         )  # fmt: skip
         self.runs.add(running)
+        self.stats.started(message)
+        began, settlement = time.perf_counter(), None
         try:
-            if task is None:
-                return self.processor.unknown_task(message)
-            self.processor.begin(task, message)
-            assert worker.interrupter is not None
-            outcome = worker.interrupter.execute(running.run, lambda: run_task(task, message))
-            if outcome is None:  # abandoned: the watchdog settled it and started a new thread
-                worker.retired = True
-                return None
-            if isinstance(outcome.error, TerminationError):
-                release_quietly(self.consumer.backend, [message])
-                return None
-            running.settling = True
-            settlement = settle_safely(task, message, outcome, self.processor.tasks)
-            announce(task, settlement, outcome)
+            settlement = self._settle_run(worker, running, task)
             return settlement
         finally:
-            self.runs.discard(running)
+            if self.runs.discard(running):  # else abandoned: counted where it was settled
+                self.stats.finished(message, settlement, time.perf_counter() - began)
+
+    def _settle_run(
+        self, worker: _Worker, running: Running, task: Task | None
+    ) -> Settlement | None:
+        message = running.message
+        if task is None:
+            return self.processor.unknown_task(message)
+        self.processor.begin(task, message)
+        assert worker.interrupter is not None
+        outcome = worker.interrupter.execute(running.run, lambda: run_task(task, message))
+        if outcome is None:  # abandoned: the watchdog settled it and started a new thread
+            worker.retired = True
+            return None
+        if isinstance(outcome.error, TerminationError):
+            release_quietly(self.consumer.backend, [message])
+            return None
+        running.settling = True
+        settlement = settle_safely(task, message, outcome, self.processor.tasks)
+        announce(task, settlement, outcome)
+        return settlement
 
     # -- watchdog hooks --------------------------------------------------------------------------
 
@@ -263,4 +292,5 @@ class ThreadGroup:
         outcome = Outcome.failure(error)
         settlement = settle_safely(task, message, outcome, self.processor.tasks)
         announce(task, settlement, outcome)
+        self.stats.finished(message, settlement, None)
         self.processor.finish(settlement)

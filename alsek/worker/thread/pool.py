@@ -143,6 +143,8 @@ class ThreadWorkerPool(WorkerPool):
                           group.process.exitcode)  # fmt: skip
             del self._groups[index]
             self._load[index] = 0
+            if self.metrics is not None:
+                self.metrics.process_died(group.process.pid)
             if not group.stopping and not recycled:
                 self._restarts.died(lived_s=time.monotonic() - group.started_at)
         while len(self._groups) < max(self.n_process_floor, 1) and self._restarts.due():
