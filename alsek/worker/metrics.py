@@ -180,7 +180,7 @@ class PoolMetrics:
         Raises:
             ValidationError: if the port cannot be bound.
         """
-        client = _multiprocess(self.directory)
+        client = prometheus()
         from prometheus_client import multiprocess
 
         registry = client.CollectorRegistry()
@@ -191,6 +191,7 @@ class PoolMetrics:
             raise ValidationError(
                 f"cannot serve metrics on {self.host}:{self.port}: {error}"
             ) from error
+        _multiprocess(self.directory)
         self.port = self._server.server_port
         log.info("Serving Prometheus metrics on http://%s:%s/metrics", self.host, self.port)
         self._sampler.start()
