@@ -23,6 +23,7 @@ from typing import Any
 
 from alsek.adapters.clock import SystemClock
 from alsek.adapters.serialization.json import JsonSerializer
+from alsek.ports.admin import QueueAdmin
 from alsek.ports.backend import Backend
 from alsek.ports.clock import Clock
 from alsek.ports.keyvalue import KeyValueStore
@@ -52,6 +53,10 @@ def _to_key_value(name: str) -> Any:
 
 def _to_queue(name: str) -> Any:
     return _forward("message_queue", MessageQueue, name)
+
+
+def _to_admin(name: str) -> Any:
+    return _forward("message_queue", QueueAdmin, name)
 
 
 class ComposedBackend(Backend):
@@ -162,3 +167,13 @@ class ComposedBackend(Backend):
     dead_letters = _to_queue("dead_letters")
     repair = _to_queue("repair")
     check_health = _to_queue("check_health")
+
+    # -- administration ----------------------------------------------------------------------
+
+    queue_counts = _to_admin("queue_counts")
+    count_dead_letters = _to_admin("count_dead_letters")
+    dead_letter_pages = _to_admin("dead_letter_pages")
+    find = _to_admin("find")
+    requeue_dead_letter = _to_admin("requeue_dead_letter")
+    delete_dead_letters = _to_admin("delete_dead_letters")
+    purge_step = _to_admin("purge_step")

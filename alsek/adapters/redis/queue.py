@@ -21,6 +21,7 @@ from alsek.adapters.codec import (
     dead_letter_prefix,
     decode_dead_letters,
 )
+from alsek.adapters.redis.admin import RedisQueueAdmin
 from alsek.adapters.redis.calls import CallBuilder
 from alsek.adapters.redis.claims import ClaimReader
 from alsek.adapters.redis.client import translated
@@ -64,7 +65,7 @@ def _settled(reply: int, message: Message) -> int:
     return reply
 
 
-class RedisMessageQueue(MessageQueue):
+class RedisMessageQueue(RedisQueueAdmin, MessageQueue):
     """Message queues on Redis: scripts registered once and called by SHA. Built by
     :class:`RedisBackend`.
 

@@ -1,2 +1,1 @@
-"""Application services: read and steer a running alsek deployment (queues, workers, dead
-letters), for the CLI and the dashboard."""
+"""Operators' services over a backend: inspection (read only) and administration."""
