@@ -10,7 +10,8 @@ imported only when metrics are asked for: importing alsek never needs it.
 Metric names: ``alsek_tasks_started_total``, ``alsek_tasks_succeeded_total``,
 ``alsek_tasks_failed_total``, ``alsek_tasks_retried_total``, ``alsek_tasks_deferred_total``,
 ``alsek_tasks_released_total`` (labels ``task``, ``queue``), ``alsek_task_runtime_seconds``
-(histogram), ``alsek_tasks_in_flight`` (gauge), ``alsek_queue_depth`` (gauge, label ``queue``),
+(histogram), ``alsek_tasks_in_flight`` (gauge), ``alsek_queue_depth`` (gauge, labels ``queue``,
+``state``: ready, delayed, leased, dead), ``alsek_queue_oldest_ready_age_seconds``,
 ``alsek_queue_depth_errors_total``.
 """
 
@@ -26,12 +27,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from alsek.domain.model.errors import BackendError, ValidationError
-from alsek.ports.queue import MessageQueue
+from alsek.ports.backend import Backend
 
 log = logging.getLogger("alsek.metrics")
 
-#: How often (ms) the supervisor samples queue depths.
+#: How often (ms) the supervisor samples queue depths (one atomic count per queue).
 DEPTH_SAMPLE_MS = 5_000
+#: Dead letters are counted every this many samples (a scan: costlier).
+DEAD_EVERY = 12
 #: Run-time histogram buckets (seconds).
 RUNTIME_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 OUTCOMES = ("succeeded", "failed", "retried", "deferred", "released")
@@ -54,13 +57,17 @@ def prometheus() -> Any:
 
 def _multiprocess(directory: str) -> Any:
     """Make this process write its metric values to ``directory`` (prometheus_client's
-    multiprocess mode), whenever ``prometheus_client`` was imported."""
+    multiprocess mode), whenever ``prometheus_client`` was imported. A forked child gets value
+    storage of its own: it must not touch the locks and files its parent's threads held."""
     client = prometheus()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
     from prometheus_client import values
 
-    if not getattr(values.ValueClass, "_multiprocess", False):
+    if _state.get("values_pid") != os.getpid() or not getattr(
+        values.ValueClass, "_multiprocess", False
+    ):
         values.ValueClass = values.MultiProcessValue()
+        _state["values_pid"] = os.getpid()
     return client
 
 
@@ -85,19 +92,29 @@ class _Instruments:
             multiprocess_mode="livesum", registry=None,
         )  # fmt: skip
         self.depth = client.Gauge(
-            "alsek_queue_depth", "Messages waiting in a queue (sampled).", ("queue",),
-            multiprocess_mode="mostrecent", registry=None,
+            "alsek_queue_depth", "Messages of a queue by state: ready, delayed, leased, dead "
+            "(sampled).", ("queue", "state"), multiprocess_mode="mostrecent", registry=None,
+        )  # fmt: skip
+        self.oldest = client.Gauge(
+            "alsek_queue_oldest_ready_age_seconds", "How long the oldest ready message of a "
+            "queue has waited (sampled).", ("queue",), multiprocess_mode="mostrecent",
+            registry=None,
         )  # fmt: skip
         self.depth_errors = client.Counter(
-            "alsek_queue_depth_errors", "Queue depth samples the backend failed.", registry=None
+            "alsek_queue_depth_errors", "Queue samples the backend failed.", registry=None
         )
 
 
 _instruments: dict[int, _Instruments] = {}
+_state: dict[str, int] = {}
 _lock = threading.Lock()
 
 
 def _instruments_in(directory: str) -> _Instruments:
+    global _lock
+    if _state.get("lock_pid") != os.getpid():  # forked: the parent's lock may have been held
+        _lock = threading.Lock()
+        _state["lock_pid"] = os.getpid()
     with _lock:
         client = _multiprocess(directory)
         pid = os.getpid()
@@ -153,7 +170,7 @@ class PoolMetrics:
 
     def __init__(
         self,
-        backend: MessageQueue,
+        backend: Backend,
         queues: Sequence[str],
         *,
         port: int,
@@ -173,6 +190,7 @@ class PoolMetrics:
         self._server: Any = None
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, name="alsek-metrics", daemon=True)
+        self._samples = 0
 
     def start(self) -> None:
         """Serve ``/metrics`` and start sampling queue depths.
@@ -208,14 +226,24 @@ class PoolMetrics:
             multiprocess.mark_process_dead(pid, self.directory)
 
     def sample(self) -> None:
-        """Sample every queue's depth once."""
+        """Sample every queue's counts once (one atomic read per queue), and every
+        :data:`DEAD_EVERY` samples its dead letters (a bounded scan)."""
         instruments = _instruments_in(self.directory)
+        dead_too = self._samples % DEAD_EVERY == 0
+        self._samples += 1
         for queue in self.queues:
             try:
-                instruments.depth.labels(queue).set(self.backend.depth(queue))
+                counts = self.backend.queue_counts(queue)
+                dead = self.backend.count_dead_letters(queue) if dead_too else None
             except BackendError as error:
                 instruments.depth_errors.inc()
-                log.debug("Cannot sample the depth of %s: %s", queue, error)
+                log.debug("Cannot sample queue %s: %s", queue, error)
+                continue
+            for state in ("ready", "delayed", "leased"):
+                instruments.depth.labels(queue, state).set(getattr(counts, state))
+            if dead is not None:
+                instruments.depth.labels(queue, "dead").set(dead)
+            instruments.oldest.labels(queue).set((counts.oldest_ready_age_ms or 0) / 1000)
 
     def _sample(self) -> None:
         while not self._stop.is_set():

@@ -60,7 +60,7 @@ def test_a_process_pool_is_listed_counted_scraped_and_gone_after_sigkill(
 
     counted = 'alsek_tasks_succeeded_total{queue="rel",task="count"} 5.0'
     wait_until(lambda: counted in _scrape(port), 10, "the metrics", worker)
-    assert 'alsek_queue_depth{queue="rel"}' in _scrape(port)
+    assert 'alsek_queue_depth{queue="rel",state="ready"}' in _scrape(port)
 
     worker.kill_all()
     killed = time.monotonic()
@@ -76,7 +76,7 @@ def test_a_thread_pool_lists_its_groups_and_a_graceful_stop_removes_them(
     worker = harness.start(
         "thread", "--n_processes", "1", "--n_threads", "3", "--metrics-port", str(port)
     )
-    wait_until(lambda: len(_records(harness)) == 1, 30, "the group's record", worker)
+    wait_until(lambda: len(_records(harness)) == 1, 30, "the group record", worker)
     submit_counts(harness, 3)
     wait_until(lambda: len(harness.counts()) == 3, 30, "3 runs", worker)
     # the group counts in its own process; the supervisor's server adds the processes up

@@ -27,6 +27,7 @@ def pool_metrics(monkeypatch: pytest.MonkeyPatch) -> Iterator[PoolMetrics]:
     monkeypatch.setattr(values, "ValueClass", values.ValueClass)  # restored after the test
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     monkeypatch.setattr(metrics_module, "_instruments", {})
+    monkeypatch.setattr(metrics_module, "_state", {})
     backend = InMemoryBackend()
     backend.submit(Message("t", queue="a"))
     made = PoolMetrics(backend, ["a", "b"], port=0, host="127.0.0.1", sample_ms=60_000)
@@ -59,8 +60,10 @@ def test_a_scrape_shows_runs_by_task_and_queue_and_sampled_depths(
     assert 'alsek_task_runtime_seconds_count{queue="a",task="add"} 2.0' in text
     assert 'alsek_task_runtime_seconds_bucket{le="0.025",queue="a",task="add"} 1.0' in text
     assert 'alsek_tasks_in_flight{queue="b",task="add"} 1.0' in text
-    assert 'alsek_queue_depth{queue="a"} 1.0' in text
-    assert 'alsek_queue_depth{queue="b"} 0.0' in text
+    assert 'alsek_queue_depth{queue="a",state="ready"} 1.0' in text
+    assert 'alsek_queue_depth{queue="a",state="dead"} 0.0' in text
+    assert 'alsek_queue_depth{queue="b",state="ready"} 0.0' in text
+    assert 'alsek_queue_oldest_ready_age_seconds{queue="a"}' in text
 
 
 def test_a_busy_port_is_a_clear_error(pool_metrics: PoolMetrics) -> None:
