@@ -17,6 +17,7 @@ from dependency_injector import providers
 from alsek.app.discovery import TaskDiscoveryError
 from alsek.app.settings import WorkerSettings
 from alsek.app.worker_container import WorkerContainer
+from alsek.cli.dashboard import dashboard
 from alsek.cli.options import common_options
 from alsek.cli.workers import workers
 from alsek.domain.model.errors import (
@@ -133,6 +134,7 @@ def process_pool(**options: Any) -> None:  # fmt: skip
 
 
 main.add_command(workers)
+main.add_command(dashboard)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
