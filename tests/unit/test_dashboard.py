@@ -3,9 +3,9 @@ the reads and the changes, and its refusal to listen off loopback without a toke
 
 from __future__ import annotations
 
-import pytest
-
 import warnings
+
+import pytest
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
