@@ -125,6 +125,8 @@ class WorkerSettings:
             given back to its queue before it is failed (0: fail at once).
         metrics_port: serve Prometheus metrics on this port (None: no metrics; needs the
             ``alsek[metrics]`` extra).
+        registry_heartbeat_ms: how often each worker process rewrites its worker registry
+            record (its time to live is three times that); 0 keeps the pool out of the registry.
     """
 
     pool: str = field(default="thread", validator=_one_of(POOLS))
@@ -150,6 +152,7 @@ class WorkerSettings:
     namespace: str = field(default="alsek", converter=_namespace)
     unknown_task_window: int = field(default=300_000, validator=_non_negative)
     metrics_port: int | None = field(default=None, validator=_non_negative_or_none)
+    registry_heartbeat_ms: int = field(default=2_000, validator=_non_negative)
 
     @property
     def defaults(self) -> Settings:

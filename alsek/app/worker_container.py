@@ -41,6 +41,7 @@ def _pool_options(settings: WorkerSettings) -> dict[str, Any]:
         "prefetch": settings.prefetch,
         "unknown_task_window": settings.unknown_task_window,
         "metrics_port": settings.metrics_port,
+        "registry_heartbeat_ms": settings.registry_heartbeat_ms,
         "initializer": functools.partial(use_settings, settings.defaults),
     }
 

@@ -64,6 +64,10 @@ def common_options(function: F) -> F:
         _option("--metrics-port", "metrics_port", type=int,
                 help="Serve Prometheus metrics on this port (http://HOST:PORT/metrics); needs "
                      "pip install 'alsek[metrics]'."),
+        _option("--registry-heartbeat-ms", "registry_heartbeat_ms", type=int,
+                default=_DEFAULTS.registry_heartbeat_ms,
+                help="How often (ms) each worker process rewrites its record in the worker "
+                     "registry (alsek workers); it expires after three times that; 0: none."),
         _option("--log-level", "log_level", type=click.Choice(LOG_LEVELS, case_sensitive=False),
                 default=_DEFAULTS.log_level, help="Logging level."),
     ]  # fmt: skip

@@ -124,24 +124,43 @@ def _instruments_in(directory: str) -> _Instruments:
         return _instruments[pid]
 
 
+class _Labelled:
+    """The metric children of one (task, queue): looked up once, not per run."""
+
+    def __init__(self, m: _Instruments, task: str, queue: str) -> None:
+        self.started = m.started.labels(task, queue)
+        self.in_flight = m.in_flight.labels(task, queue)
+        self.runtime = m.runtime.labels(task, queue)
+        self.outcomes = {o: counter.labels(task, queue) for o, counter in m.outcomes.items()}
+
+
 class PrometheusObserver:
     """Counts the runs of this process in the pool's metrics (a
     :class:`~alsek.worker.stats.RunObserver`)."""
 
     def __init__(self, instruments: _Instruments) -> None:
         self._m = instruments
+        self._children: dict[tuple[str, str], _Labelled] = {}
+
+    def _of(self, task: str, queue: str) -> _Labelled:
+        children = self._children.get((task, queue))
+        if children is None:
+            children = self._children[(task, queue)] = _Labelled(self._m, task, queue)
+        return children
 
     def started(self, task: str, queue: str) -> None:
         """A run began."""
-        self._m.started.labels(task, queue).inc()
-        self._m.in_flight.labels(task, queue).inc()
+        children = self._of(task, queue)
+        children.started.inc()
+        children.in_flight.inc()
 
     def finished(self, task: str, queue: str, outcome: str, runtime_s: float | None) -> None:
         """A run ended."""
-        self._m.in_flight.labels(task, queue).dec()
-        self._m.outcomes[outcome].labels(task, queue).inc()
+        children = self._of(task, queue)
+        children.in_flight.dec()
+        children.outcomes[outcome].inc()
         if runtime_s is not None and outcome != "released":
-            self._m.runtime.labels(task, queue).observe(runtime_s)
+            children.runtime.observe(runtime_s)
 
 
 def metrics_observer(directory: str) -> PrometheusObserver:
