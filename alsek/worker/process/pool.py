@@ -32,10 +32,11 @@ from alsek.domain.model.outcome import Outcome
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, announce, settle_safely
+from alsek.worker.checks import default_process_count, non_negative, positive
 from alsek.worker.feeder import Feeder
 from alsek.worker.leases import Running, RunTable, release_quietly
 from alsek.worker.lifecycle import StopSignal
-from alsek.worker.pool import WorkerPool, default_process_count, non_negative, positive
+from alsek.worker.pool import WorkerPool
 from alsek.worker.process.link import Reply, ZygoteLink
 from alsek.worker.process.runner import decode_settlement
 from alsek.worker.registry import Heartbeat, Identity

@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from alsek.domain.model.errors import BackendError, ValidationError
+from alsek.worker.checks import default_process_count, non_negative, positive
 from alsek.worker.lifecycle import Restarts, terminate
-from alsek.worker.pool import WorkerPool, default_process_count, non_negative, positive
+from alsek.worker.pool import WorkerPool
 from alsek.worker.thread.child import RECYCLE_EXIT, run_child
 
 if TYPE_CHECKING:
