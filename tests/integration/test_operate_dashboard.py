@@ -128,6 +128,7 @@ def test_dead_letters_requeue_lookup_and_purge_from_the_page(
     page.wait_for_function(  # the worker's heartbeat record counts the failure
         "() => document.querySelector('#workers tbody tr td:nth-child(7)')?.textContent === '1'"
     )
+    assert page.inner_text("#rate").startswith("(1 live, ")
     parked_row = page.locator('#queues tr[data-queue="parked"]')
     page.wait_for_function(
         "() => document.querySelector('#queues tr[data-queue=\"parked\"] td:nth-child(2)')"
