@@ -12,10 +12,11 @@ import urllib.request
 
 from click.testing import CliRunner
 
-from alsek.adapters.redis import RedisBackend
+from alsek.adapters.redis import LocalCluster, RedisBackend
 from alsek.app.services.registry import list_workers
 from alsek.cli.main import main
 from alsek.domain.model.worker_record import DEFAULT_RECORD_TTL_MS, WorkerRecord
+from alsek.domain.services.worker_registry import WorkerRegistry
 from tests.integration.test_worker_harness import (  # noqa: F401
     Harness,
     harness_fixture,
@@ -94,3 +95,25 @@ def test_a_thread_pool_lists_its_groups_and_a_graceful_stop_removes_them(
         other.close()
     assert worker.stop() == 0, worker.tail()
     assert _records(harness) == []
+
+
+def test_the_registry_lists_records_of_every_shard_of_a_cluster(
+    local_cluster: LocalCluster, redis_namespace: str
+) -> None:
+    backend = RedisBackend(local_cluster.url, namespace=redis_namespace)
+    registry = WorkerRegistry(backend)
+    try:
+        ids = [f"host-{i}:{i}" for i in range(12)]  # spread over the slots of 3 primaries
+        for i, worker_id in enumerate(ids):
+            registry.beat(
+                WorkerRecord(id=worker_id, kind="process-pool", host=f"host-{i}", pid=i,
+                             pool_pid=i, version="v", queues=["q"], tasks=["t"], concurrency=1,
+                             started_ms=1, seen_ms=1)
+            )  # fmt: skip
+        assert sorted(r.id for r in list_workers(backend)) == sorted(ids)
+        registry.remove(ids[0])
+        assert len(list_workers(backend)) == 11
+    finally:
+        for worker_id in ids:
+            registry.remove(worker_id)
+        backend.close()
