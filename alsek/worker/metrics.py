@@ -8,7 +8,8 @@ are sampled by the supervisor every few seconds, never per scrape. ``prometheus_
 imported only when metrics are asked for: importing alsek never needs it.
 
 Metric names: ``alsek_tasks_started_total``, ``alsek_tasks_succeeded_total``,
-``alsek_tasks_failed_total``, ``alsek_tasks_retried_total``, ``alsek_tasks_deferred_total``,
+``alsek_tasks_failed_total``, ``alsek_tasks_revoked_total``, ``alsek_tasks_retried_total``,
+``alsek_tasks_deferred_total``,
 ``alsek_tasks_released_total`` (labels ``task``, ``queue``), ``alsek_task_runtime_seconds``
 (histogram), ``alsek_tasks_in_flight`` (gauge), ``alsek_queue_depth`` (gauge, labels ``queue``,
 ``state``: ready, delayed, leased, dead), ``alsek_queue_oldest_ready_age_seconds``,
@@ -37,7 +38,7 @@ DEPTH_SAMPLE_MS = 5_000
 DEAD_EVERY = 12
 #: Run-time histogram buckets (seconds).
 RUNTIME_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
-OUTCOMES = ("succeeded", "failed", "retried", "deferred", "released")
+OUTCOMES = ("succeeded", "failed", "revoked", "retried", "deferred", "released")
 
 
 def prometheus() -> Any:

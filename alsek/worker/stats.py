@@ -26,6 +26,10 @@ OUTCOME_OF = {
 }
 
 
+def _revoked(message: Message) -> bool:
+    return (message.exception_details or {}).get("name") == "RevokedError"
+
+
 class RunObserver(Protocol):
     """Hears of every run of a worker process."""
 
@@ -34,9 +38,9 @@ class RunObserver(Protocol):
         ...
 
     def finished(self, task: str, queue: str, outcome: str, runtime_s: float | None) -> None:
-        """A run ended: ``outcome`` is ``succeeded``, ``failed``, ``retried``, ``deferred`` or
-        ``released`` (given back unsettled: a stop, a lost process); ``runtime_s`` is None
-        when unknown."""
+        """A run ended: ``outcome`` is ``succeeded``, ``failed``, ``revoked``, ``retried``,
+        ``deferred`` or ``released`` (given back unsettled: a stop, a lost process);
+        ``runtime_s`` is None when unknown."""
         ...
 
 
@@ -59,13 +63,18 @@ class WorkStats:
     def finished(
         self, message: Message, settlement: Settlement | None, runtime_s: float | None
     ) -> None:
-        """The run of ``message`` ended with ``settlement`` (None: released unsettled)."""
+        """The run of ``message`` ended with ``settlement`` (None: released unsettled). A
+        revoked message is ``revoked`` to observers, and failed in the counters (it is in the
+        dead letter queue)."""
         outcome = "released" if settlement is None else OUTCOME_OF[settlement.verdict]
         if settlement is not None:
+            if outcome == "failed" and _revoked(settlement.message):
+                outcome = "revoked"
             with self._lock:
                 self._counts["processed"] += 1
-                if outcome in self._counts:
-                    self._counts[outcome] += 1
+                counted = "failed" if outcome == "revoked" else outcome
+                if counted in self._counts:
+                    self._counts[counted] += 1
         for observer in self.observers:
             try:
                 observer.finished(message.task_name, message.queue or "", outcome, runtime_s)

@@ -248,3 +248,30 @@ def test_alsek_workers_exits_4_when_redis_is_unreachable(
     result = CliRunner().invoke(main, ["workers"])
     assert result.exit_code == 4
     assert "Cannot read the worker registry: connection refused" in result.output
+
+
+def test_a_revoked_run_is_revoked_to_observers_and_failed_in_the_counters() -> None:
+    from alsek.domain.model.message import Message
+    from alsek.domain.services.processing import Settlement, Verdict
+
+    heard: list[str] = []
+
+    class Recorder:
+        def started(self, task: str, queue: str) -> None:
+            heard.append(f"started {task} {queue}")
+
+        def finished(self, task: str, queue: str, outcome: str, runtime_s: float | None) -> None:
+            heard.append(f"{outcome} {task} {queue}")
+
+    stats = WorkStats()
+    stats.observers.append(Recorder())
+    revoked = Message("t", queue="q", exception_details={"name": "RevokedError", "text": "x"})
+    failed = Message("t", queue="q", exception_details={"name": "ValueError", "text": "x"})
+    for message in (revoked, failed):
+        stats.started(message)
+        stats.finished(message, Settlement(Verdict.FAIL, message), 0.1)
+    stats.finished(failed, None, 0.1)  # released: not a settled run
+    assert heard == [
+        "started t q", "revoked t q", "started t q", "failed t q", "released t q"
+    ]  # fmt: skip
+    assert stats.counters() == WorkerCounters(processed=2, failed=2)
