@@ -20,12 +20,14 @@ class Outcome:
         error: what it raised (None when it succeeded).
         traceback: the formatted traceback of ``error``.
         callback: whether the message's callback is to be submitted (``do_callback`` said yes).
+        runtime_ms: how long the run took, in ms (None: not measured).
     """
 
     result: Any = None
     error: BaseException | None = None
     traceback: str | None = None
     callback: bool = False
+    runtime_ms: float | None = None
 
     @property
     def succeeded(self) -> bool:
