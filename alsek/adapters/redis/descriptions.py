@@ -254,3 +254,15 @@ def address_of(connection: Any) -> str:
     if service:
         return f"redis+sentinel://.../{service}"
     return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+
+
+def server_key(connection: Any) -> tuple[Any, ...] | None:
+    """What identifies the server (and database) of a backend's ``connection``: equal for two
+    URLs that name the same one (``redis://localhost`` and ``redis://localhost:6379/0``);
+    None for a client given (not compared)."""
+    if connection is not None and not isinstance(connection, str):
+        return None
+    spec = parse(connection or client_module.DEFAULT_URL)
+    kw = spec.kwargs
+    return (spec.kind, kw.get("path"), kw.get("host", "localhost"), kw.get("port", 6379),
+            kw.get("db", 0), spec.hosts, spec.service_name)  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 #: Longest traceback text kept on a message (characters, the end is kept).
 MAX_TRACEBACK_CHARS = 20_000
@@ -27,7 +27,7 @@ class Outcome:
     error: BaseException | None = None
     traceback: str | None = None
     callback: bool = False
-    runtime_ms: float | None = None
+    runtime_ms: float | None = field(default=None, eq=False)
 
     @property
     def succeeded(self) -> bool:
