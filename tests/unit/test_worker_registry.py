@@ -17,10 +17,10 @@ from alsek import Broker, task
 from alsek.adapters.memory import InMemoryBackend
 from alsek.adapters.serialization.json import JsonSerializer
 from alsek.app.services.registry import list_workers, worker_rows
-from alsek.cli import workers as workers_cli
+from alsek.cli import render
 from alsek.cli.main import main
 from alsek.core.backoff import LinearBackoff
-from alsek.domain.model.errors import BackendError
+from alsek.domain.model.errors import BackendConnectionError, BackendError
 from alsek.domain.model.worker_record import (
     RunningMessage,
     WorkerCounters,
@@ -209,45 +209,52 @@ def group_runs():  # type: ignore[no-untyped-def]
 # -- alsek workers ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def cli_backend(monkeypatch: pytest.MonkeyPatch) -> InMemoryBackend:
+def _invoke(backend: InMemoryBackend, *args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, ["workers", *args], obj={"backend": backend})
+
+
+def test_alsek_workers_prints_a_table_and_json() -> None:
     backend = InMemoryBackend()
-    opened: list[tuple[object, str]] = []
-
-    def open_backend(url: object, namespace: str) -> InMemoryBackend:
-        opened.append((url, namespace))
-        return backend
-
-    monkeypatch.setattr(workers_cli, "RedisBackend", open_backend)
-    backend.opened = opened  # type: ignore[attr-defined]
-    return backend
-
-
-def test_alsek_workers_prints_a_table_and_json(cli_backend: InMemoryBackend) -> None:
-    runner = CliRunner()
-    empty = runner.invoke(main, ["workers", "--redis-url", "redis://r:1/0", "--namespace", "n"])
+    empty = _invoke(backend)
     assert (empty.exit_code, empty.output) == (0, "No live workers.\n")
-    assert cli_backend.opened == [("redis://r:1/0", "n")]  # type: ignore[attr-defined]
-    WorkerRegistry(cli_backend).beat(_record("web-1:77", pid=77, pool_pid=77))
-    table = runner.invoke(main, ["workers"])
+    WorkerRegistry(backend).beat(_record("web-1:77", pid=77, pool_pid=77))
+    table = _invoke(backend)
     header, line = table.output.splitlines()
     assert header.split()[:5] == ["WORKER", "KIND", "POOL", "QUEUES", "BUSY"]
     assert line.split()[:5] == ["web-1:77", "process-pool", "77", "q", "0/2"]
-    as_json = runner.invoke(main, ["workers", "--json"])
+    as_json = _invoke(backend, "--json")
     (row,) = json.loads(as_json.output)
     assert (row["id"], row["counters"]["processed"], row["busy"]) == ("web-1:77", 0, 0)
 
 
-def test_alsek_workers_exits_4_when_redis_is_unreachable(
-    cli_backend: InMemoryBackend, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def down(pattern: object = None) -> Iterator[str]:
-        raise BackendError("connection refused")
+def test_alsek_workers_exits_4_when_redis_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = InMemoryBackend()
 
-    monkeypatch.setattr(cli_backend, "scan", down)
-    result = CliRunner().invoke(main, ["workers"])
+    def down(pattern: object = None) -> Iterator[str]:
+        raise BackendConnectionError("connection refused")
+
+    monkeypatch.setattr(backend, "scan", down)
+    result = _invoke(backend)
     assert result.exit_code == 4
-    assert "Cannot read the worker registry: connection refused" in result.output
+    assert "cannot reach Redis: connection refused" in result.output
+
+
+def test_alsek_workers_reads_the_redis_url_and_namespace_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    opened: list[tuple[object, object]] = []
+    backend = InMemoryBackend()
+
+    def admin_backend(url: object, namespace: object) -> InMemoryBackend:
+        opened.append((url, namespace))
+        return backend
+
+    monkeypatch.setattr(render, "admin_backend", admin_backend)
+    result = CliRunner().invoke(
+        main, ["workers", "--redis-url", "redis://r:1/0", "--namespace", "n"]
+    )
+    assert result.exit_code == 0, result.output
+    assert opened == [("redis://r:1/0", "n")]
 
 
 def test_a_revoked_run_is_revoked_to_observers_and_failed_in_the_counters() -> None:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from attrs import frozen
 
 from alsek.domain.model.callback import next_callback
@@ -24,6 +26,7 @@ from alsek.domain.model.errors import RevokedError, UnknownTaskError
 from alsek.domain.model.message import Message
 from alsek.domain.model.outcome import Outcome
 from alsek.domain.model.status import TaskStatus
+from alsek.domain.services import task_log
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
@@ -40,11 +43,13 @@ def run_task(task: Task, message: Message) -> Outcome:
     ``result=None`` and ``message.exception_details`` set; what it raises then is logged and the
     original failure stands.
     """
+    task_log.started(message)
+    began = time.perf_counter()
     try:
         task.pre_op(message)
         result = task.execute(message)
     except BaseException as error:  # the task's errors are data here, whatever they are
-        outcome = Outcome.failure(error)
+        outcome = _timed(Outcome.failure(error), began)
         message.exception_details = exception_details(outcome)
         _post_op_after_failure(task, message)
         return outcome
@@ -53,8 +58,16 @@ def run_task(task: Task, message: Message) -> Outcome:
         task.post_op(message, result)
         callback = bool(message.callback_message_data) and bool(task.do_callback(message, result))
     except BaseException as error:
-        return Outcome.failure(error)
-    return Outcome(result=result, callback=callback)
+        return _timed(Outcome.failure(error), began)
+    return Outcome(result=result, callback=callback, runtime_ms=_since(began))
+
+
+def _since(began: float) -> float:
+    return (time.perf_counter() - began) * 1000
+
+
+def _timed(outcome: Outcome, began: float) -> Outcome:
+    return attrs.evolve(outcome, runtime_ms=_since(began))
 
 
 def _post_op_after_failure(task: Task, message: Message) -> None:
@@ -72,6 +85,10 @@ def announce(task: Task | None, settlement: Settlement, outcome: Outcome) -> Non
     if task is None:
         return
     message, error = settlement.message, outcome.error
+    if settlement.verdict is Verdict.ACK:
+        task_log.succeeded(message, outcome)
+    elif settlement.verdict in (Verdict.RETRY, Verdict.FAIL):
+        task_log.failed(message, outcome, retry=settlement.verdict is Verdict.RETRY)
     try:
         if isinstance(error, RevokedError):
             task.on_revocation(message, error, None)
