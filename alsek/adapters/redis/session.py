@@ -26,7 +26,7 @@ from alsek.adapters.redis.descriptions import (
 )
 from alsek.adapters.redis.routing import ClusterRoute, DirectRoute
 from alsek.adapters.redis.scripts import Call, load_all
-from alsek.adapters.redis.steps import After, Command, Mget, Scan, Script, Sleep, Step
+from alsek.adapters.redis.steps import After, ClientCall, Command, Mget, Scan, Script, Sleep, Step
 from alsek.adapters.redis.subscription import RedisSubscription
 from alsek.adapters.redis.urls import parse
 from alsek.domain.model.errors import BackendConnectionError, ValidationError
@@ -233,6 +233,8 @@ class RedisSession:
         with translated():
             if isinstance(step, Command):
                 return self.client.execute_command(*step.args)
+            if isinstance(step, ClientCall):
+                return getattr(self.client, step.method)(*step.args, **(step.kwargs or {}))
             pipe = self.client.pipeline(transaction=False)
             for command in step.commands:
                 pipe.execute_command(*command)

@@ -47,6 +47,16 @@ class Command:
 
 
 @frozen
+class ClientCall:
+    """Call the client's method ``method`` (redis-py's sync and asyncio clients share names and
+    arguments), e.g. ``ClientCall("set", (key, raw), {"px": 100})``."""
+
+    method: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] | None = None
+
+
+@frozen
 class Pipeline:
     """Run several commands in one round trip (no transaction); the reply is their list."""
 
@@ -74,7 +84,7 @@ class Sleep:
     seconds: float
 
 
-Step = Script | After | Command | Pipeline | Scan | Mget | Sleep
+Step = Script | After | Command | ClientCall | Pipeline | Scan | Mget | Sleep
 Steps = Generator[Step, Any, T]
 
 
