@@ -30,8 +30,14 @@ from alsek.adapters.redis.steps import (
 from alsek.adapters.redis.urls import parse
 from alsek.domain.model.errors import BackendConnectionError, ValidationError
 
-AsyncConnection = str | aioredis.Redis | None
+AsyncConnection = str | aioredis.Redis | dict[str, Any] | None
 _SCAN_COUNT = 1000
+#: Settings of a synchronous client that an asyncio client takes as they are.
+_SETTINGS = frozenset(
+    ("host", "port", "db", "username", "password", "socket_timeout", "socket_connect_timeout",
+     "socket_keepalive", "client_name", "health_check_interval", "ssl", "ssl_keyfile",
+     "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "protocol")
+)  # fmt: skip
 
 
 class AsyncRedisSession:
@@ -58,7 +64,7 @@ class AsyncRedisSession:
         if isinstance(connection, str):
             if parse(connection).kind != "redis":
                 raise ValidationError("the asyncio backend serves one Redis server (redis:// URL)")
-        elif not (connection is None or isinstance(connection, aioredis.Redis)):
+        elif not (connection is None or isinstance(connection, (aioredis.Redis, dict))):
             raise ValidationError(
                 "connection must be None, a URL or a redis.asyncio.Redis, got "
                 f"{type(connection).__name__}"
@@ -77,18 +83,27 @@ class AsyncRedisSession:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            url = self.connection or client_module.DEFAULT_URL
-            client = aioredis.Redis.from_url(url, **DEFAULT_TIMEOUTS)  # type: ignore[arg-type]
+            client = self._make_client()
             self._clients[loop] = client
         return client
+
+    def _make_client(self) -> aioredis.Redis:
+        if isinstance(self.connection, dict):  # a synchronous client's settings
+            kwargs = {k: v for k, v in self.connection.items() if k in _SETTINGS}
+            return aioredis.Redis(**{**DEFAULT_TIMEOUTS, **kwargs})
+        url = self.connection or client_module.DEFAULT_URL
+        return aioredis.Redis.from_url(url, **DEFAULT_TIMEOUTS)  # type: ignore[arg-type]
 
     @property
     def socket_timeout(self) -> float | None:
         """The client's socket timeout in seconds (None: none)."""
         if isinstance(self.connection, aioredis.Redis):
             value = self.connection.connection_pool.connection_kwargs.get("socket_timeout")
-            return float(value) if value else None
-        return DEFAULT_TIMEOUTS["socket_timeout"]
+        elif isinstance(self.connection, dict):
+            value = self.connection.get("socket_timeout", DEFAULT_TIMEOUTS["socket_timeout"])
+        else:
+            value = DEFAULT_TIMEOUTS["socket_timeout"]
+        return float(value) if value else None
 
     async def perform(self, step: Step) -> Any:
         """Perform one step of an operation.
