@@ -10,12 +10,16 @@ An error a driver meets while performing a step is thrown into the operation at 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Generator
 from typing import Any, TypeVar
 
 from attrs import frozen
 
 from alsek.adapters.redis.scripts import Call
+from alsek.domain.model.steps import adrive, drive
+
+__all__ = ["After", "ClientCall", "Command", "Mget", "Pipeline", "Scan", "Script", "Sleep",
+           "Step", "Steps", "adrive", "drive"]  # fmt: skip
 
 T = TypeVar("T")
 
@@ -86,33 +90,3 @@ class Sleep:
 
 Step = Script | After | Command | ClientCall | Pipeline | Scan | Mget | Sleep
 Steps = Generator[Step, Any, T]
-
-
-def drive(steps: Steps[T], perform: Callable[[Step], Any]) -> T:
-    """Run ``steps`` to the end, performing each step with ``perform``; return its value."""
-    try:
-        step = next(steps)
-        while True:
-            try:
-                reply = perform(step)
-            except Exception as error:
-                step = steps.throw(error)
-            else:
-                step = steps.send(reply)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-
-
-async def adrive(steps: Steps[T], perform: Callable[[Step], Awaitable[Any]]) -> T:
-    """:func:`drive` for a coroutine ``perform``."""
-    try:
-        step = next(steps)
-        while True:
-            try:
-                reply = await perform(step)
-            except Exception as error:
-                step = steps.throw(error)
-            else:
-                step = steps.send(reply)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
