@@ -7,6 +7,7 @@ Building messages lives in :mod:`~alsek.domain.services.message_builder`, deferr
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -89,6 +90,8 @@ class Task(Submitting):
         self.status_tracker = status_tracker
         self.result_store = result_store
         self.passes_message = accepts_message(function)
+        #: Whether the function is ``async def``: workers await it (on an event loop).
+        self.is_async = inspect.iscoroutinefunction(function)
         functools.update_wrapper(self, function)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:

@@ -33,6 +33,7 @@ def run_child(spec: WorkerSpec, index: int, load: Any, parent_pid: int) -> None:
         complete_only_on_thread_exit=spec.complete_only_on_thread_exit,
         abandon_ms=spec.abandon_ms, tick_ms=spec.tick_ms,
         report_load=lambda busy: load.__setitem__(index, busy), prefetch=spec.prefetch,
+        async_concurrency=spec.async_concurrency,
     )  # fmt: skip
     group.start()
     log.debug("Process group %s (pid %s) started %s threads.", index, os.getpid(), spec.n_threads)

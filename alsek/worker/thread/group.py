@@ -25,6 +25,7 @@ from alsek.worker.feeder import Feeder
 from alsek.worker.leases import Running, RunTable, release_quietly
 from alsek.worker.lifecycle import StopSignal
 from alsek.worker.thread.interrupt import ThreadInterrupter
+from alsek.worker.thread.lane import AsyncLane
 from alsek.worker.watchdog import Watchdog
 
 log = logging.getLogger("alsek.worker")
@@ -60,6 +61,8 @@ class ThreadGroup:
             memory, and a task stuck in C code holds it for good); past that it stops, as
             after ``stop``, with :attr:`recycle` set, so that a fresh process replaces it
             (default: ``n_threads``).
+        async_concurrency: how many ``async def`` tasks may run at once on the group's event
+            loop (an :class:`AsyncLane`, started only when some task is ``async def``).
 
     Attributes:
         recycle: whether the group stopped because too many of its threads were abandoned.
@@ -78,6 +81,7 @@ class ThreadGroup:
         report_load: Callable[[int], None] | None = None,
         prefetch: int = 0,
         max_abandoned: int | None = None,
+        async_concurrency: int = 0,
     ) -> None:
         self.processor = processor
         self.consumer = consumer = processor.consumer
@@ -99,6 +103,7 @@ class ThreadGroup:
             consumer.broker.backend, self, lease_ms=consumer.lease_ms,
             heartbeat_ms=heartbeat_ms, tick_ms=tick_ms,
         )  # fmt: skip
+        self.lane = AsyncLane.for_group(self, async_concurrency)
         self._watchdog_thread = threading.Thread(
             target=self.watchdog.run, args=(self._watchdog_stop,), name="alsek-watchdog",
             daemon=True,
@@ -109,6 +114,8 @@ class ThreadGroup:
     def start(self) -> None:
         """Start the watchdog, the feeder and the worker threads."""
         self._watchdog_thread.start()
+        if self.lane is not None:
+            self.lane.start()
         self.feeder.start()
         for _ in range(self.n_threads):
             self._spawn()
@@ -125,10 +132,14 @@ class ThreadGroup:
         self.feeder.wake()
         deadline = time.monotonic() + grace_ms / 1000
         self._join_workers(deadline)
+        if self.lane is not None:
+            self.lane.drain(deadline)
         if self.runs.snapshot():
             for running in self.runs.snapshot():
                 self._interrupt(running, TerminationError, "the worker is shutting down")
             self._join_workers(time.monotonic() + min(self.abandon_ms, 1_000) / 1000)
+        if self.lane is not None:
+            self.lane.shutdown(timeout_s=min(self.abandon_ms, 1_000) / 1000)
         stuck = [r for r in self.runs.snapshot() if self._abandon(r)]
         release_quietly(self.consumer.backend, [r.message for r in stuck])
         self.feeder.close(timeout_s=5)
@@ -172,6 +183,9 @@ class ThreadGroup:
     def _run(self, worker: _Worker, message: Message) -> Settlement | None:
         """Run ``message``; return how it ends (None: nothing left to settle here)."""
         task = self.processor.task_for(message)
+        if self.lane is not None and task is not None and task.is_async:
+            self.lane.submit(task, message)  # the lane settles it
+            return None
         running = Running(
             message=message, key=worker, run=next(self._run_numbers),
             deadline_ms=self.consumer.backend.clock.now_ms() + message.timeout,
