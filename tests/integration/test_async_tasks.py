@@ -122,9 +122,7 @@ def test_an_async_task_past_its_timeout_is_cancelled_and_failed(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_revoking_an_async_run_stops_it(
-    broker: Broker, tracker: StatusTracker, kind: str
-) -> None:
+def test_revoking_an_async_run_stops_it(broker: Broker, tracker: StatusTracker, kind: str) -> None:
     @task(broker, queue="a", mechanism=kind, max_retries=None, status_tracker=tracker)
     async def forever() -> None:
         while True:
