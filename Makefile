@@ -22,6 +22,9 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.scale
+	$(PYTHON) -m venv bench/.env-io
+	bench/.env-io/bin/python -m pip install --quiet -e . -r bench/io/requirements.txt
+	bench/.env-io/bin/python -m bench.io
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check alsek tests
