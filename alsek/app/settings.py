@@ -46,6 +46,7 @@ class Settings:
 
 POOLS = ("thread", "process")
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+LOG_FORMATS = ("text", "json")
 ENV_PREFIX = "ALSEK_"
 
 
@@ -66,6 +67,10 @@ def _non_negative_or_none(instance: Any, attribute: Any, value: Any) -> None:
 
 def _upper(value: str) -> str:
     return str.upper(value)
+
+
+def _lower(value: str) -> str:
+    return str.lower(value)
 
 
 def _one_of(choices: tuple[str, ...]) -> Any:
@@ -120,6 +125,10 @@ class WorkerSettings:
         grace_period: how long running tasks may finish after SIGTERM/SIGINT.
         start_method: ``"fork"``, ``"forkserver"`` or ``"spawn"``.
         log_level: logging level name.
+        log_format: ``"text"`` (one line per record, tracebacks below) or ``"json"`` (one JSON
+            object per line, for log shippers).
+        log_tasks: log every run's start and success (with its run time) at INFO; failures
+            and retries are logged whatever this says.
         redis_url: the Redis of tasks defined without a broker (``@task(...)``), in the
             supervisor and in every child process (None: localhost:6379).
         namespace: the key prefix of that default backend.
@@ -147,6 +156,8 @@ class WorkerSettings:
     grace_period: int = field(default=10_000, validator=_positive)
     start_method: str = field(default="fork", validator=_one_of(("fork", "forkserver", "spawn")))
     log_level: str = field(default="INFO", converter=_upper, validator=_one_of(LOG_LEVELS))
+    log_format: str = field(default="text", converter=_lower, validator=_one_of(LOG_FORMATS))
+    log_tasks: bool = False
     redis_url: str | None = field(default=None, converter=_url)
     namespace: str = field(default="alsek", converter=_namespace)
     unknown_task_window: int = field(default=300_000, validator=_non_negative)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pickle
 
 from alsek.domain.model.effects import Effects
+from alsek.ports.admin import QueueAdmin
 from alsek.ports.async_backend import AsyncBackend
 from alsek.ports.clock import Clock
 from alsek.ports.keyvalue import KeyValueStore
@@ -18,8 +19,9 @@ from alsek.ports.queue import MessageQueue
 from alsek.ports.serializer import Serializer
 
 
-class Backend(KeyValueStore, MessageQueue):
-    """Base class of storage backends: a key-value and pub/sub store and a message queue.
+class Backend(KeyValueStore, MessageQueue, QueueAdmin):
+    """Base class of storage backends: a key-value and pub/sub store, a message queue and its
+    administration (:class:`~alsek.ports.admin.QueueAdmin`, for operators' tools).
 
     Args:
         namespace: prefix of every stored key (default ``"alsek"``).

@@ -38,6 +38,8 @@ def test_workers_ride_out_a_redis_restart(
         wait_until(lambda: harness.leftover() == 0, 30, "every message to be settled", worker)
         log = worker.log.read_text(errors="replace")
         assert "unavailable" in log or "unreachable" in log, "the outage was logged"
+        if "Backend unavailable" in log:  # a consumer saw it: it says when it is over too
+            assert "Backend reconnected" in log, log[-3000:]
         assert worker.stop() == 0, worker.tail()
         assert set(range(N)) == set(harness.counts())
         twice = sum(c > 1 for c in harness.counts().values())

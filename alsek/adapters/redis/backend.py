@@ -11,7 +11,7 @@ from alsek.adapters.codec import check_max_bytes
 from alsek.adapters.composed import ComposedBackend
 from alsek.adapters.redis.aio_backend import AsyncRedisBackend
 from alsek.adapters.redis.client import class_path, import_path
-from alsek.adapters.redis.descriptions import client_from_description
+from alsek.adapters.redis.descriptions import address_of, client_from_description, server_key
 from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.keyvalue import RedisKeyValueStore
 from alsek.adapters.redis.queue import RedisMessageQueue
@@ -116,6 +116,18 @@ class RedisBackend(ComposedBackend):
     def client(self) -> Any:
         """The redis-py client (``Redis`` or ``RedisCluster``), made on first use."""
         return self._session.client
+
+    @property
+    def address(self) -> str:
+        """Where this backend's Redis is, for people: its URL with the password masked, or for
+        a client given, what its settings say (no connection is made)."""
+        return address_of(self._session.connection)
+
+    @property
+    def server(self) -> tuple[Any, ...] | None:
+        """What identifies its server and database (None for a client given): see
+        :func:`~alsek.adapters.redis.descriptions.server_key`."""
+        return server_key(self._session.connection)
 
     # -- description (pickling) --------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterator, Sequence
 from typing import TypeVar
 
 from alsek.adapters.codec import check_claim, check_ttl
+from alsek.adapters.redis.admin import RedisQueueAdmin
 from alsek.adapters.redis.client import translated
 from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.protocol import SUBMIT_BATCH, QueueProtocol, settled, task_names
@@ -32,7 +33,7 @@ __all__ = ["SUBMIT_BATCH", "RedisMessageQueue"]
 T = TypeVar("T")
 
 
-class RedisMessageQueue(MessageQueue):
+class RedisMessageQueue(RedisQueueAdmin, MessageQueue):
     """Message queues on Redis: scripts registered once and called by SHA. Built by
     :class:`RedisBackend`.
 

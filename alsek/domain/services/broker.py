@@ -121,7 +121,7 @@ class Broker:
         self.backend.retry(retried, effects=effects)
         message.update(retries=retried.retries, updated_at=retried.updated_at)
         self.release_linked_lock(message)
-        log.info("Retrying %s in %s ms.", message.summary, f"{message.backoff_duration():,}")
+        log.debug("Retrying %s in %s ms.", message.summary, f"{message.backoff_duration():,}")
 
     def remove(self, message: Message) -> None:
         """Remove ``message`` from the backend wherever it is."""
@@ -139,7 +139,7 @@ class Broker:
         """Remove ``message`` and keep it in the dead letter queue when that is enabled."""
         self.backend.fail(message, dlq_ttl=self.dlq_ttl or None, effects=effects)
         self.release_linked_lock(message)
-        log.info("Failed %s.", message.summary)
+        log.debug("Failed %s.", message.summary)
 
     def release_linked_lock(self, message: Message) -> None:
         """Release the lock linked to ``message`` (``Message.link_lock``), if any: a settled
