@@ -30,6 +30,9 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.admin
+	$(PYTHON) -m venv bench/.env-io
+	bench/.env-io/bin/python -m pip install --quiet -e . -r bench/io/requirements.txt
+	bench/.env-io/bin/python -m bench.io
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check alsek tests

@@ -23,7 +23,9 @@ from typing import Any
 
 from alsek.adapters.clock import SystemClock
 from alsek.adapters.serialization.json import JsonSerializer
+from alsek.adapters.threaded_async import ThreadedAsyncBackend
 from alsek.ports.admin import QueueAdmin
+from alsek.ports.async_backend import AsyncBackend
 from alsek.ports.backend import Backend
 from alsek.ports.clock import Clock
 from alsek.ports.keyvalue import KeyValueStore
@@ -130,6 +132,11 @@ class ComposedBackend(Backend):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(namespace={self.namespace!r})"
+
+    def to_async(self) -> AsyncBackend:
+        """This backend for asyncio code: the same store, each method a coroutine (waits run in
+        a worker thread; see :class:`~alsek.adapters.threaded_async.ThreadedAsyncBackend`)."""
+        return ThreadedAsyncBackend(self)
 
     # -- key-value and pub/sub ---------------------------------------------------------------
 

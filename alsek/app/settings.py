@@ -116,6 +116,8 @@ class WorkerSettings:
         prefetch: messages each worker process claims beyond its free threads (None: the
             pool's default, ``n_threads`` for the thread pool and 32 for the process pool).
         complete_only_on_thread_exit: keep an interrupted thread's slot until it unwinds.
+        async_concurrency: ``async def`` tasks each thread pool process group runs at once on
+            its event loop.
         consumer_backoff_factor: idle backoff growth per empty pass.
         consumer_backoff_floor: shortest idle backoff.
         consumer_backoff_ceiling: longest idle backoff (a submission ends any wait at once).
@@ -150,6 +152,7 @@ class WorkerSettings:
     max_tasks_per_child: int = field(default=1, validator=_non_negative)
     prefetch: int | None = field(default=None, validator=_non_negative_or_none)
     complete_only_on_thread_exit: bool = False
+    async_concurrency: int = field(default=100, validator=_positive)
     consumer_backoff_factor: int = field(default=1_000, validator=_non_negative)
     consumer_backoff_floor: int = field(default=1_000, validator=_non_negative)
     consumer_backoff_ceiling: int = field(default=10_000, validator=_non_negative)

@@ -77,6 +77,7 @@ def _thread_pool(tasks: list[Task], settings: WorkerSettings) -> ThreadWorkerPoo
         n_threads=settings.n_threads,
         n_process_floor=settings.n_process_floor,
         complete_only_on_thread_exit=settings.complete_only_on_thread_exit,
+        async_concurrency=settings.async_concurrency,
         **_pool_options(settings),
     )
 

@@ -106,6 +106,15 @@ def main() -> None:
     help="After a timeout or revocation, keep the thread's slot until its task really "
     "unwinds, instead of abandoning a thread that stays stuck for a second.",
 )
+@click.option(
+    "--async-concurrency",
+    "--async_concurrency",
+    "async_concurrency",
+    type=int,
+    default=None,
+    help="async def tasks each process group runs at once on its event loop, beside its "
+    "threads [default: 100].",
+)
 def thread_pool(**options: Any) -> None:  # fmt: skip
     """Run tasks in threads: up to --n-processes process groups of --n-threads threads each,
     scaled up under load and pruned when idle."""

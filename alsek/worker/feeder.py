@@ -104,6 +104,14 @@ class Feeder:
         with self._cond:
             return self._wait_for_message()
 
+    def hand_over(self, settlement: Settlement) -> bool:
+        """Queue an acknowledgement for the next round trip without taking a message (the
+        asyncio lane's way); False: the caller settles it (as for :meth:`next`)."""
+        with self._cond:
+            queued = self._queue_ack(settlement)
+            self._work.notify()
+            return queued
+
     def _queue_ack(self, settlement: Settlement) -> bool:
         """Queue an acknowledgement for the next round trip (lock held); False: the caller
         settles it itself (not an acknowledgement, or the feeder is parked or closed)."""

@@ -97,6 +97,20 @@ class Heartbeat:
         self._failing = False
         self._thread = threading.Thread(target=self._main, name="alsek-registry", daemon=True)
 
+    @classmethod
+    def optional(
+        cls,
+        store: KeyValueStore,
+        identity: Identity | None,
+        runs: RunTable,
+        stats: WorkStats,
+        interval_ms: int,
+    ) -> Heartbeat | None:
+        """A heartbeat, or None when there is no identity or ``interval_ms`` is 0 (off)."""
+        if identity is None or interval_ms <= 0:
+            return None
+        return cls(store, identity, runs, stats, interval_ms=interval_ms)
+
     def record(self) -> WorkerRecord:
         """The record as of now."""
         identity = self.identity

@@ -67,6 +67,7 @@ class WorkerSpec:
         registry_heartbeat_ms: how often a process group rewrites its worker registry record
             (0: none).
         metrics_dir: where a process group writes its Prometheus metrics (None: no metrics).
+        async_concurrency: ``async def`` tasks a thread group runs at once on its event loop.
     """
 
     tasks: tuple[TaskRef, ...]
@@ -88,6 +89,7 @@ class WorkerSpec:
     unknown_task_window_ms: int = DEFAULT_UNKNOWN_TASK_WINDOW_MS
     registry_heartbeat_ms: int = 0
     metrics_dir: str | None = None
+    async_concurrency: int = 100
     local: dict[str, Any] = field(factory=dict, eq=False, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:

@@ -26,6 +26,7 @@ SHIMS = (
 MODEL, SERVICES, PORTS = "alsek.domain.model", "alsek.domain.services", "alsek.ports"
 SHARED_ADAPTER_MODULES = (
     "alsek.adapters.codec", "alsek.adapters.composed", "alsek.adapters.clock",
+    "alsek.adapters.threaded_async",
     "alsek.adapters.serialization",
 )  # fmt: skip
 

@@ -13,6 +13,7 @@ from alsek.domain.model.naming import dlq_name, message_name
 from alsek.domain.model.worker_record import WorkerRecord
 from alsek.domain.services import serialization
 from alsek.domain.services.worker_registry import WorkerRegistry
+from alsek.ports.async_backend import AsyncBackend
 from alsek.ports.backend import Backend
 
 if TYPE_CHECKING:
@@ -46,6 +47,15 @@ class Broker:
         self.backend = backend
         self.dlq_ttl = dlq_ttl
         self.tasks: dict[str, Task] = {}
+        self._async_backend: AsyncBackend | None = None
+
+    @property
+    def async_backend(self) -> AsyncBackend:
+        """The backend's asyncio view (``backend.to_async()``, made once), which
+        :meth:`asubmit` and ``task.agenerate()`` await."""
+        if self._async_backend is None:
+            self._async_backend = self.backend.to_async()
+        return self._async_backend
 
     def __repr__(self) -> str:
         return f"Broker(backend={self.backend!r}, dlq_ttl={self.dlq_ttl!r})"
@@ -88,6 +98,17 @@ class Broker:
             SerializationError: if anything cannot be encoded (nothing is stored).
         """
         stored = self.backend.submit_many(submissions)
+        log.debug("Submitted %s of %s message(s).", sum(stored), len(stored))
+        return stored
+
+    async def asubmit(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
+        """:meth:`submit`, awaited on :attr:`async_backend`."""
+        await self.async_backend.submit(message, effects=effects)
+        log.debug("Submitted %s.", message.summary)
+
+    async def asubmit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
+        """:meth:`submit_many`, awaited on :attr:`async_backend`."""
+        stored = await self.async_backend.submit_many(submissions)
         log.debug("Submitted %s of %s message(s).", sum(stored), len(stored))
         return stored
 

@@ -12,9 +12,10 @@ dead letter queue when enabled); a message of a task this worker does not know m
 from __future__ import annotations
 
 import enum
+import inspect
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -49,10 +50,38 @@ def run_task(task: Task, message: Message) -> Outcome:
         task.pre_op(message)
         result = task.execute(message)
     except BaseException as error:  # the task's errors are data here, whatever they are
-        outcome = _timed(Outcome.failure(error), began)
-        message.exception_details = exception_details(outcome)
-        _post_op_after_failure(task, message)
-        return outcome
+        return _failed(task, message, error, began)
+    return _succeeded(task, message, result, began)
+
+
+async def arun_task(
+    task: Task,
+    message: Message,
+    guard: Callable[[Awaitable[Any]], Awaitable[Any]] | None = None,
+) -> Outcome:
+    """:func:`run_task` for an ``async def`` task: the same hooks and rules, with the function's
+    coroutine awaited (through ``guard`` when given: the runtime's way to turn a cancellation
+    into the timeout or revocation that caused it)."""
+    task_log.started(message)
+    began = time.perf_counter()
+    try:
+        task.pre_op(message)
+        result = task.execute(message)
+        if inspect.isawaitable(result):
+            result = await (result if guard is None else guard(result))
+    except BaseException as error:  # the task's errors are data here, whatever they are
+        return _failed(task, message, error, began)
+    return _succeeded(task, message, result, began)
+
+
+def _failed(task: Task, message: Message, error: BaseException, began: float) -> Outcome:
+    outcome = _timed(Outcome.failure(error), began)
+    message.exception_details = exception_details(outcome)
+    _post_op_after_failure(task, message)
+    return outcome
+
+
+def _succeeded(task: Task, message: Message, result: Any, began: float) -> Outcome:
     message.exception_details = None  # an earlier attempt's failure is over (as 1.3.2)
     try:
         task.post_op(message, result)

@@ -110,16 +110,11 @@ class ProcessWorkerPool(WorkerPool):
         )  # fmt: skip
         self.runs = RunTable()
         self.stats = WorkStats()
-        self.heartbeat = (
-            Heartbeat(
-                self.broker.backend,
-                Identity(kind="process-pool", queues=self.queues, tasks=sorted(self.tasks),
-                         concurrency=self.n_processes),
-                self.runs, self.stats, interval_ms=self.registry_heartbeat_ms,
-            )
-            if self.registry_heartbeat_ms
-            else None
-        )  # fmt: skip
+        identity = Identity(kind="process-pool", queues=self.queues, tasks=sorted(self.tasks),
+                            concurrency=self.n_processes)  # fmt: skip
+        self.heartbeat = Heartbeat.optional(
+            self.broker.backend, identity, self.runs, self.stats, self.registry_heartbeat_ms
+        )
         self.links = [
             ZygoteLink(self.context, self._spec, self.stop_signal) for _ in range(n_zygotes)
         ]

@@ -39,6 +39,7 @@ def run_child(spec: WorkerSpec, index: int, load: Any, parent_pid: int) -> None:
                           tasks=sorted(processor.tasks), concurrency=spec.n_threads,
                           pool_pid=parent_pid),
         registry_heartbeat_ms=spec.registry_heartbeat_ms,
+        async_concurrency=spec.async_concurrency,
     )  # fmt: skip
     if spec.metrics_dir is not None:
         group.stats.observers.append(metrics_observer(spec.metrics_dir))

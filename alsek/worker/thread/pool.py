@@ -56,6 +56,8 @@ class ThreadWorkerPool(WorkerPool):
             finishes finds its next message waiting (0: claim only for free threads; default
             ``n_threads``). They are given back to the queue when every thread has been busy
             for 50 ms.
+        async_concurrency: how many ``async def`` tasks each process group runs at once on its
+            event loop, beside its threads (default 100).
         **options: as for :class:`~alsek.worker.pool.WorkerPool` (``queues``, ``backoff``,
             ``lease_ms``, ``grace_period``, ...).
     """
@@ -72,6 +74,7 @@ class ThreadWorkerPool(WorkerPool):
         complete_only_on_thread_exit: bool = False,
         idle_group_ms: int = GROUP_IDLE_MS,
         prefetch: int | None = None,
+        async_concurrency: int = 100,
         **options: Any,
     ) -> None:
         super().__init__(tasks, **options)
@@ -94,6 +97,7 @@ class ThreadWorkerPool(WorkerPool):
             n_threads=self.n_threads,
             complete_only_on_thread_exit=complete_only_on_thread_exit,
             prefetch=self.prefetch,
+            async_concurrency=positive("async_concurrency", async_concurrency),
         )
 
     @property
