@@ -13,7 +13,10 @@ Metric names: ``alsek_tasks_started_total``, ``alsek_tasks_succeeded_total``,
 ``alsek_tasks_released_total`` (labels ``task``, ``queue``), ``alsek_task_runtime_seconds``
 (histogram), ``alsek_tasks_in_flight`` (gauge), ``alsek_queue_depth`` (gauge, labels ``queue``,
 ``state``: ready, delayed, leased, dead), ``alsek_queue_oldest_ready_age_seconds``,
-``alsek_queue_depth_errors_total``.
+``alsek_queue_depth_errors_total``; what the consumer and watchdog see of the backend:
+``alsek_claim_batch_size`` (histogram of messages per claim reply), ``alsek_lease_renewals_total``,
+``alsek_lease_lapses_total`` (label ``stage``: running, settle) and ``alsek_backend_errors_total``
+(labels ``operation``, ``error``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 
 from alsek.domain.model.errors import BackendError, ValidationError
 from alsek.ports.backend import Backend
+from alsek.worker.metrics_observers import PrometheusBackendObserver, PrometheusObserver
 
 log = logging.getLogger("alsek.metrics")
 
@@ -39,6 +43,8 @@ DEAD_EVERY = 12
 #: Run-time histogram buckets (seconds).
 RUNTIME_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 OUTCOMES = ("succeeded", "failed", "revoked", "retried", "deferred", "released")
+#: Claim batch size histogram buckets (messages per claim reply).
+BATCH_BUCKETS = (0, 1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
 def prometheus() -> Any:
@@ -104,6 +110,23 @@ class _Instruments:
         self.depth_errors = client.Counter(
             "alsek_queue_depth_errors", "Queue samples the backend failed.", registry=None
         )
+        self.claim_batch = client.Histogram(
+            "alsek_claim_batch_size", "Messages leased per claim reply.",
+            buckets=BATCH_BUCKETS, registry=None,
+        )  # fmt: skip
+        self.renewals = client.Counter(
+            "alsek_lease_renewals", "Leases of running messages renewed by heartbeats.",
+            registry=None,
+        )  # fmt: skip
+        self.lapses = client.Counter(
+            "alsek_lease_lapses", "Messages whose lease was lost, by where it was noticed: "
+            "running (a heartbeat), settle (the settlement was refused).", ("stage",),
+            registry=None,
+        )  # fmt: skip
+        self.backend_errors = client.Counter(
+            "alsek_backend_errors", "Backend calls that failed, by operation and error type.",
+            ("operation", "error"), registry=None,
+        )  # fmt: skip
 
 
 _instruments: dict[int, _Instruments] = {}
@@ -125,52 +148,23 @@ def _instruments_in(directory: str) -> _Instruments:
         return _instruments[pid]
 
 
-class _Labelled:
-    """The metric children of one (task, queue): looked up once, not per run."""
-
-    def __init__(self, m: _Instruments, task: str, queue: str) -> None:
-        self.started = m.started.labels(task, queue)
-        self.in_flight = m.in_flight.labels(task, queue)
-        self.runtime = m.runtime.labels(task, queue)
-        self.outcomes = {o: counter.labels(task, queue) for o, counter in m.outcomes.items()}
-
-
-class PrometheusObserver:
-    """Counts the runs of this process in the pool's metrics (a
-    :class:`~alsek.worker.stats.RunObserver`)."""
-
-    def __init__(self, instruments: _Instruments) -> None:
-        self._m = instruments
-        self._children: dict[tuple[str, str], _Labelled] = {}
-
-    def _of(self, task: str, queue: str) -> _Labelled:
-        children = self._children.get((task, queue))
-        if children is None:
-            children = self._children[(task, queue)] = _Labelled(self._m, task, queue)
-        return children
-
-    def started(self, task: str, queue: str) -> None:
-        """A run began."""
-        children = self._of(task, queue)
-        children.started.inc()
-        children.in_flight.inc()
-
-    def finished(self, task: str, queue: str, outcome: str, runtime_s: float | None) -> None:
-        """A run ended."""
-        children = self._of(task, queue)
-        children.in_flight.dec()
-        children.outcomes[outcome].inc()
-        if runtime_s is not None and outcome != "released":
-            children.runtime.observe(runtime_s)
-
-
 def metrics_observer(directory: str) -> PrometheusObserver:
-    """An observer for this process writing to the pool's metrics ``directory``.
+    """An observer of runs for this process writing to the pool's metrics ``directory``.
 
     Raises:
         ValidationError: if ``prometheus_client`` is not installed.
     """
     return PrometheusObserver(_instruments_in(directory))
+
+
+def backend_observer(directory: str) -> PrometheusBackendObserver:
+    """An observer of claims, leases and backend errors for this process's consumer and
+    watchdog, writing to the pool's metrics ``directory``.
+
+    Raises:
+        ValidationError: if ``prometheus_client`` is not installed.
+    """
+    return PrometheusBackendObserver(_instruments_in(directory))
 
 
 class PoolMetrics:
@@ -237,6 +231,10 @@ class PoolMetrics:
     def observer(self) -> PrometheusObserver:
         """An observer for the supervisor's own runs (a process pool's)."""
         return metrics_observer(self.directory)
+
+    def backend_observer(self) -> PrometheusBackendObserver:
+        """An observer for the supervisor's own consumer and watchdog (a process pool's)."""
+        return backend_observer(self.directory)
 
     def process_died(self, pid: int | None) -> None:
         """Drop the live gauges of a child process that ended (its in-flight runs)."""

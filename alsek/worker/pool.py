@@ -34,6 +34,7 @@ from alsek.worker.lifecycle import (
 from alsek.worker.metrics import PoolMetrics
 from alsek.worker.spec import WorkerSpec
 from alsek.worker.stats import WorkStats
+from alsek.worker.watchdog import Watchdog
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
@@ -204,6 +205,7 @@ class WorkerPool:
         try:
             if self.metrics is not None:
                 self.metrics.start()
+                self.observe_backend()
             self.boot()
             while not self.stop_signal.is_set():
                 self.step()
@@ -227,6 +229,19 @@ class WorkerPool:
         """Have this process's runs counted in the pool's metrics (when enabled)."""
         if self.metrics is not None:
             stats.observers.append(self.metrics.observer())
+
+    def observe_backend(self) -> None:
+        """Have the claims, leases and backend errors of this process's own consumer and
+        watchdog (a process pool's ``processor`` and ``watchdog``) counted in the metrics."""
+        if self.metrics is None:
+            return
+        observer = self.metrics.backend_observer()
+        processor = getattr(self, "processor", None)
+        if isinstance(processor, MessageProcessor):
+            processor.consumer.observer = observer
+        watchdog = getattr(self, "watchdog", None)
+        if isinstance(watchdog, Watchdog):
+            watchdog.observer = observer
 
     def boot(self) -> None:
         """Start the children."""

@@ -14,9 +14,11 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from alsek.domain.model.errors import BackendError
+from alsek.domain.model.message import Message
 from alsek.domain.model.naming import REVOCATION_CHANNEL
 from alsek.ports.backend import Backend
 from alsek.ports.keyvalue import MISSING, Subscription
+from alsek.ports.observer import EXTEND, LISTEN, RUNNING, SUBSCRIBE, BackendObserver
 from alsek.worker.leases import Running
 from alsek.worker.lifecycle import StopSignal
 
@@ -55,6 +57,8 @@ class Watchdog:
         heartbeat_ms: how often leases are renewed.
         tick_ms: the longest the loop sleeps (bounds how late a timeout is noticed).
         revocations: whether to subscribe to the revocation channel.
+        observer: hears of lease renewals, lapses and backend errors (the pool's metrics);
+            None: nobody (settable later as :attr:`observer`).
     """
 
     def __init__(
@@ -66,6 +70,7 @@ class Watchdog:
         heartbeat_ms: int,
         tick_ms: int = 100,
         revocations: bool = True,
+        observer: BackendObserver | None = None,
     ) -> None:
         self.backend = backend
         self.hooks = hooks
@@ -73,6 +78,7 @@ class Watchdog:
         self.heartbeat_ms = heartbeat_ms
         self.tick_ms = tick_ms
         self.revocations = revocations
+        self.observer = observer
         self._subscription: Subscription | None = None
         self._subscribe_after = 0.0
         self._reported: set[tuple[Any, int]] = set()
@@ -118,6 +124,7 @@ class Watchdog:
             value = subscription.get(timeout_ms)
         except BackendError as error:
             log.warning("Revocation subscription lost (%s); resubscribing.", error)
+            self._tell_error(LISTEN, error)
             self.close()
             self._subscribe_after = time.monotonic() + RESUBSCRIBE_MS / 1000
             return
@@ -134,6 +141,7 @@ class Watchdog:
         except BackendError as error:
             level = logging.DEBUG if self._unsubscribed else logging.WARNING
             log.log(level, "Cannot subscribe to revocations (%s); retrying.", error)
+            self._tell_error(SUBSCRIBE, error)
             self._unsubscribed = True
             self._subscribe_after = time.monotonic() + RESUBSCRIBE_MS / 1000
             return None
@@ -171,21 +179,43 @@ class Watchdog:
             if not self._failing:
                 log.warning("Heartbeat failed (%s); leases may lapse.", error)
             self._failing = True
+            self._tell_error(EXTEND, error)
             return
         if self._failing:
             log.warning("Heartbeat works again.")
         self._failing = False
         live = {(r.key, r.run) for r in runs}
         self._lost &= live
-        if lost:  # a run that ended meanwhile was acked, not lost
-            lost_ids = {id(m) for m in lost}
-            still = {id(r) for r in self.hooks.running()}
-            for run in runs:
-                marker = (run.key, run.run)
-                if (
-                    id(run.message) in lost_ids and id(run) in still and not run.settling
-                    and marker not in self._lost
-                ):  # fmt: skip
-                    self._lost.add(marker)
-                    log.warning("Lease of running %s was lost; it may run again elsewhere.",
-                                run.message.summary)  # fmt: skip
+        lapsed = self._note_lost(runs, lost) if lost else 0
+        if self.observer is not None:
+            try:
+                self.observer.renewed(len(runs) - len(lost))
+                if lapsed:
+                    self.observer.lapsed(lapsed, RUNNING)
+            except Exception:
+                log.exception("A watchdog observer failed.")
+
+    def _note_lost(self, runs: Sequence[Running], lost: Sequence[Message]) -> int:
+        """Log each running message whose lease was lost, once per run (a run that ended
+        meanwhile was acked, not lost); return how many were new."""
+        lost_ids = {id(m) for m in lost}
+        still = {id(r) for r in self.hooks.running()}
+        new = 0
+        for run in runs:
+            marker = (run.key, run.run)
+            if (
+                id(run.message) in lost_ids and id(run) in still and not run.settling
+                and marker not in self._lost
+            ):  # fmt: skip
+                self._lost.add(marker)
+                new += 1
+                log.warning("Lease of running %s was lost; it may run again elsewhere.",
+                            run.message.summary)  # fmt: skip
+        return new
+
+    def _tell_error(self, operation: str, error: BaseException) -> None:
+        if self.observer is not None:
+            try:
+                self.observer.backend_error(operation, error)
+            except Exception:
+                log.exception("A watchdog observer failed.")

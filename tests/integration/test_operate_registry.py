@@ -1,7 +1,7 @@
 """The worker registry and Prometheus metrics of real pools on the session's redis-server: a
 pool shows up in ``alsek workers`` with its counters, serves ``/metrics``, and drops out of the
 registry at once when stopped gracefully (a thread pool's groups counted in the supervisor's
-metrics), and within the record's time to live after SIGKILL."""
+metrics: runs, claim batches, lease renewals), and within the record's time to live after SIGKILL."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from alsek.domain.model.worker_record import DEFAULT_RECORD_TTL_MS, WorkerRecord
 from alsek.domain.services.worker_registry import WorkerRegistry
 from tests.integration.test_worker_harness import (  # noqa: F401
     Harness,
+    Worker,
     harness_fixture,
     submit_counts,
     wait_until,
@@ -40,11 +41,39 @@ def _scrape(port: int) -> str:
         return str(reply.read().decode())
 
 
+def _value(text: str, sample: str) -> float:
+    """The value of ``sample`` (a sample name, without labels) in a scrape's ``text`` (0 when
+    absent)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    values = [
+        s.value for family in text_string_to_metric_families(text) for s in family.samples
+        if s.name == sample
+    ]  # fmt: skip
+    return float(sum(values))
+
+
+def _leases_and_claims_counted(harness: Harness, port: int, worker: Worker) -> None:
+    """A task running longer than the heartbeat (200 ms: a lease of 1 s) has its lease renewed,
+    and the claims that fetched it show in the batch histogram."""
+    harness.tasks.sleepy.generate(args=(100, 0.8))
+    wait_until(lambda: harness.counts().get(100) == 1, 30, "the sleepy run", worker)
+    wait_until(
+        lambda: _value(_scrape(port), "alsek_lease_renewals_total") >= 2, 10, "renewals", worker
+    )
+    text = _scrape(port)
+    assert _value(text, "alsek_claim_batch_size_count") > 0
+    assert _value(text, "alsek_claim_batch_size_sum") >= 1  # messages were claimed
+    assert 'alsek_lease_lapses_total{stage="running"}' in text
+
+
 def test_a_process_pool_is_listed_counted_scraped_and_gone_after_sigkill(
     harness: Harness,
 ) -> None:
     port = _free_port()
-    worker = harness.start("process", "--n_processes", "2", "--metrics-port", str(port))
+    worker = harness.start(
+        "process", "--n_processes", "2", "--metrics-port", str(port), "--lease-ms", "1000"
+    )
     wait_until(lambda: len(_records(harness)) == 1, 30, "the pool's record", worker)
     submit_counts(harness, 5)
     wait_until(lambda: len(harness.counts()) == 5, 30, "5 runs", worker)
@@ -62,6 +91,7 @@ def test_a_process_pool_is_listed_counted_scraped_and_gone_after_sigkill(
     counted = 'alsek_tasks_succeeded_total{queue="rel",task="count"} 5.0'
     wait_until(lambda: counted in _scrape(port), 10, "the metrics", worker)
     assert 'alsek_queue_depth{queue="rel",state="ready"}' in _scrape(port)
+    _leases_and_claims_counted(harness, port, worker)
 
     worker.kill_all()
     killed = time.monotonic()
@@ -75,14 +105,16 @@ def test_a_thread_pool_lists_its_groups_and_a_graceful_stop_removes_them(
 ) -> None:
     port = _free_port()
     worker = harness.start(
-        "thread", "--n_processes", "1", "--n_threads", "3", "--metrics-port", str(port)
-    )
+        "thread", "--n_processes", "1", "--n_threads", "3", "--metrics-port", str(port),
+        "--lease-ms", "1000",
+    )  # fmt: skip
     wait_until(lambda: len(_records(harness)) == 1, 30, "the group record", worker)
     submit_counts(harness, 3)
     wait_until(lambda: len(harness.counts()) == 3, 30, "3 runs", worker)
     # the group counts in its own process; the supervisor's server adds the processes up
     counted = 'alsek_tasks_succeeded_total{queue="rel",task="count"} 3.0'
     wait_until(lambda: counted in _scrape(port), 10, "the metrics", worker)
+    _leases_and_claims_counted(harness, port, worker)
     (record,) = _records(harness)
     assert (record.kind, record.pool_pid, record.concurrency) == (
         "thread-group", worker.process.pid, 3,

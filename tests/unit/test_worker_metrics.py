@@ -1,20 +1,24 @@
-"""Prometheus metrics of a pool, in this process on InMemoryBackend: what a scrape shows, the
-sampled queue depths, the error without the extra, and that importing alsek never needs it."""
+"""Prometheus metrics of a pool, in this process on InMemoryBackend: what a scrape shows (runs,
+claim batches, leases, backend errors), the sampled queue depths, the error without the extra,
+and that importing alsek never needs it."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from alsek import Broker, Message, task
 from alsek.adapters.memory import InMemoryBackend
-from alsek.domain.model.errors import ValidationError
+from alsek.domain.model.errors import BackendConnectionError, BackendError, ValidationError
 from alsek.worker import metrics as metrics_module
 from alsek.worker.metrics import PoolMetrics
+from alsek.worker.metrics_observers import PrometheusBackendObserver
 from alsek.worker.process.pool import ProcessWorkerPool
 
 prometheus_client = pytest.importorskip("prometheus_client")
@@ -64,6 +68,70 @@ def test_a_scrape_shows_runs_by_task_and_queue_and_sampled_depths(
     assert 'alsek_queue_depth{queue="a",state="dead"} 0.0' in text
     assert 'alsek_queue_depth{queue="b",state="ready"} 0.0' in text
     assert 'alsek_queue_oldest_ready_age_seconds{queue="a"}' in text
+
+
+def test_a_scrape_shows_claim_batches_lease_renewals_lapses_and_backend_errors(
+    pool_metrics: PoolMetrics,
+) -> None:
+    observer = pool_metrics.backend_observer()
+    for count in (0, 1, 3, 3):
+        observer.claimed(count)
+    observer.renewed(4)
+    observer.renewed(0)
+    observer.lapsed(1, "running")
+    observer.lapsed(2, "settle")
+    observer.backend_error("claim", BackendConnectionError("down"))
+    observer.backend_error("claim", BackendConnectionError("down"))
+    observer.backend_error("extend", BackendError("damaged"))
+    text = _scrape(pool_metrics)
+    assert "alsek_claim_batch_size_count 4.0" in text
+    assert "alsek_claim_batch_size_sum 7.0" in text
+    assert 'alsek_claim_batch_size_bucket{le="0.0"} 1.0' in text
+    assert 'alsek_claim_batch_size_bucket{le="2.0"} 2.0' in text
+    assert 'alsek_claim_batch_size_bucket{le="4.0"} 4.0' in text
+    assert "alsek_lease_renewals_total 4.0" in text
+    assert 'alsek_lease_lapses_total{stage="running"} 1.0' in text
+    assert 'alsek_lease_lapses_total{stage="settle"} 2.0' in text
+    assert (
+        'alsek_backend_errors_total{error="BackendConnectionError",operation="claim"} 2.0' in text
+    )
+    assert 'alsek_backend_errors_total{error="BackendError",operation="extend"} 1.0' in text
+
+
+def test_a_process_pool_counts_its_supervisors_consumer_and_watchdog(
+    pool_metrics: PoolMetrics,
+) -> None:
+    broker = Broker(InMemoryBackend())
+
+    @task(broker, queue="q")
+    def work() -> None: ...
+
+    pool = ProcessWorkerPool([work], n_processes=1, metrics_port=0, metrics_host="127.0.0.1")
+    assert pool.metrics is not None
+    pool.metrics.directory = pool_metrics.directory
+    assert pool.processor.consumer.observer is None and pool.watchdog.observer is None
+    pool.observe_backend()
+    observer = pool.processor.consumer.observer
+    assert isinstance(observer, PrometheusBackendObserver)
+    assert pool.watchdog.observer is observer
+    work.generate()
+    assert len(pool.processor.consumer.claim(5)) == 1
+    assert "alsek_claim_batch_size_count 1.0" in _scrape(pool_metrics)
+    pool.metrics.close()
+
+
+def test_the_readme_lists_every_metric_and_no_other(pool_metrics: PoolMetrics) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("### Prometheus metrics", 1)[1].split("\n### ", 1)[0]
+    listed = set(re.findall(r"`(alsek_[a-z_]+)`", section))
+    instruments = metrics_module._instruments_in(pool_metrics.directory)
+    metrics = [m for m in vars(instruments).values() if not isinstance(m, dict)]
+    metrics += list(instruments.outcomes.values())
+    defined = {
+        family.name + ("_total" if family.type == "counter" else "")
+        for metric in metrics for family in metric.describe()
+    }  # fmt: skip
+    assert listed == defined
 
 
 def test_a_busy_port_is_a_clear_error(pool_metrics: PoolMetrics) -> None:

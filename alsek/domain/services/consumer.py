@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Collection, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from alsek.domain.model.backoff import Backoff, LinearBackoff
 from alsek.domain.model.effects import Effects
@@ -21,6 +21,8 @@ from alsek.domain.model.message import Message
 from alsek.domain.services.broker import Broker
 from alsek.domain.services.consumer_subset import Subset, queues_and_tasks
 from alsek.domain.services.lease_holder import LeaseHolder
+from alsek.domain.services.stop_signal import NeverStop, StopSignal
+from alsek.ports.observer import CLAIM, SETTLING, WAIT, BackendObserver
 from alsek.ports.queue import Claim, MessageQueue
 from alsek.ports.ticker import Ticker
 
@@ -37,29 +39,6 @@ DEFAULT_CONSUMER_BACKOFF = LinearBackoff(
 #: Back off after a backend connection error: first wait, and the longest wait (ms).
 RECONNECT_FLOOR_MS = 100
 RECONNECT_CEILING_MS = 2_000
-
-
-class StopSignal(Protocol):
-    """What a consumer checks to know it should stop (``threading.Event`` fits)."""
-
-    def is_set(self) -> bool:
-        """Whether stopping was requested."""
-        ...
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait up to ``timeout`` seconds for the request; return whether it was made."""
-        ...
-
-
-class _NeverStop:
-    """The stop signal of a consumer nobody stops: waiting is sleeping."""
-
-    def is_set(self) -> bool:
-        return False
-
-    def wait(self, timeout: float | None = None) -> bool:
-        time.sleep(timeout or 0)
-        return False
 
 
 class Consumer:
@@ -81,6 +60,8 @@ class Consumer:
         ticker: keeps the messages :meth:`stream` yielded leased until they are settled (see
             :class:`~alsek.domain.services.lease_holder.LeaseHolder`); None: no heartbeat (the
             worker pools renew leases themselves). ``alsek.core.consumer.Consumer`` gives one.
+        observer: hears of every claim reply and backend error (the worker's metrics); None:
+            nobody (settable later as :attr:`observer`).
     """
 
     def __init__(
@@ -94,6 +75,7 @@ class Consumer:
         stop_signal: StopSignal | None = None,
         tasks: Collection[str] | None = None,
         ticker: Ticker | None = None,
+        observer: BackendObserver | None = None,
     ) -> None:
         if not isinstance(lease_ms, int) or lease_ms <= 0:
             raise ValidationError(f"lease_ms must be a positive integer (ms), got {lease_ms!r}")
@@ -104,8 +86,9 @@ class Consumer:
         self._filter: dict[str, Any] = {} if self.tasks is None else {"tasks": self.tasks}
         self.backoff = DEFAULT_CONSUMER_BACKOFF if backoff is None else backoff
         self.lease_ms = lease_ms
-        self.stop_signal: StopSignal = stop_signal or _NeverStop()
+        self.stop_signal: StopSignal = stop_signal or NeverStop()
         self.ticker = ticker
+        self.observer = observer
         self._holders: list[LeaseHolder] = []
         self._empty_passes = 0
         self._next_due_ms: int | None = None
@@ -165,6 +148,8 @@ class Consumer:
             log.warning("Backend reconnected after %.1f s (%s failed attempt(s)).",
                         time.monotonic() - self._outage_began, self._errors)  # fmt: skip
             self._errors = 0
+        if self.observer is not None:
+            self._observe(self.observer, claim, leased)
         for name in claim.corrupt:
             log.error("Skipped unreadable message %r (kept in the dead letter queue).", name)
         if leased and (claim.broken or self._broken):
@@ -177,6 +162,32 @@ class Consumer:
         if not claim.messages:
             self._all_queues = None
         return claim.messages
+
+    @staticmethod
+    def _observe(observer: BackendObserver, claim: Claim, leased: bool) -> None:
+        try:
+            if leased:
+                observer.claimed(len(claim.messages))
+            if claim.lost:
+                observer.lapsed(len(claim.lost), SETTLING)
+        except Exception:  # an observer never breaks a claim
+            log.exception("A consumer observer failed.")
+
+    def note_lapsed(self, count: int) -> None:
+        """Tell the observer (if any) that ``count`` settlements were refused: leases lapsed."""
+        if self.observer is not None:
+            try:
+                self.observer.lapsed(count, SETTLING)
+            except Exception:
+                log.exception("A consumer observer failed.")
+
+    def note_error(self, operation: str, error: BaseException) -> None:
+        """Tell the observer (if any) that a backend call of kind ``operation`` failed."""
+        if self.observer is not None:
+            try:
+                self.observer.backend_error(operation, error)
+            except Exception:
+                log.exception("A consumer observer failed.")
 
     def _note_broken(self, broken: dict[str, str]) -> None:
         """Log each queue skipped for damaged keys once (an error), and once when it is served
@@ -209,7 +220,7 @@ class Consumer:
         try:
             return self.backend.wait_for_work(self.queues, timeout, **self._filter)
         except BackendError as error:
-            self.pause_after_error(error)
+            self.pause_after_error(error, WAIT)
             return False
 
     def wait_and_claim(self, limit: int = 1) -> list[Message]:
@@ -233,11 +244,12 @@ class Consumer:
             return []
         return self._record(claim)
 
-    def pause_after_error(self, error: BaseException) -> None:
-        """Log a backend error and wait before the next attempt, longer each time in a row. The
-        first of a series is a warning ("unavailable"), the others are debug lines, and the
-        next call that works says "reconnected" (see :meth:`_record`), so an outage is two
-        lines, however long it lasts."""
+    def pause_after_error(self, error: BaseException, operation: str = CLAIM) -> None:
+        """Log a backend error of a call of kind ``operation`` (counted by the observer) and
+        wait before the next attempt, longer each time in a row. The first of a series is a
+        warning ("unavailable"), the others are debug lines, and the next call that works says
+        "reconnected" (see :meth:`_record`), so an outage is two lines, however long it lasts."""
+        self.note_error(operation, error)
         self._errors += 1
         pause = min(RECONNECT_FLOOR_MS * 2 ** min(self._errors - 1, 16), RECONNECT_CEILING_MS)
         if self._errors == 1:

@@ -36,6 +36,7 @@ from alsek.domain.services.processing import (
     settle,
     settle_safely,
 )
+from alsek.ports.observer import SETTLE, STATUS
 
 if TYPE_CHECKING:
     from alsek.domain.services.broker import Broker
@@ -138,6 +139,7 @@ class MessageProcessor:
             self.consumer.backend.apply(effects)
         except BackendError as error:  # a status is not worth failing a run for
             log.warning("Could not record RUNNING for %s: %s", message.summary, error)
+            self.consumer.note_error(STATUS, error)
 
     def process(self, message: Message) -> Settlement:
         """Run ``message`` in this thread and decide how it ends (nothing is applied yet)."""
@@ -175,6 +177,7 @@ class MessageProcessor:
                 return
             except LeaseLostError as error:
                 log.warning("Dropped the outcome of %s: %s.", settlement.message.summary, error)
+                self.consumer.note_lapsed(1)
                 return
             except Exception as error:  # noqa: BLE001 - see the docstring
                 if settlement.verdict is Verdict.FAIL and not settlement.effects:
@@ -228,11 +231,11 @@ class MessageProcessor:
                 ):
                     log.error("Gave up settling %s: %s", summary, error)
                     return []
-                self.consumer.pause_after_error(error)
+                self.consumer.pause_after_error(error, SETTLE)
             except BackendError as error:  # not an outage: retrying the same call cannot help
                 log.error("Could not settle %s (%s); it will be delivered again when its lease "
                           "lapses.", summary, error)  # fmt: skip
-                self.consumer.pause_after_error(error)
+                self.consumer.pause_after_error(error, SETTLE)
                 return []
 
     def broker_for(self, message: Message) -> Broker:
