@@ -88,6 +88,20 @@ class ProcessWorkerPool(WorkerPool):
         self.slot_wait_interval = positive("slot_wait_interval", slot_wait_interval)
         self.prefetch = non_negative("prefetch", DEFAULT_PREFETCH if prefetch is None else prefetch)
         self.max_tasks_per_child = non_negative("max_tasks_per_child", max_tasks_per_child)
+        self._build()
+
+    def __new__(cls, *args: Any, max_tasks_per_child: int = 1, **options: Any) -> Any:
+        # Reuse without limit runs warm children that claim for themselves (much faster for
+        # short tasks): another runtime, chosen here so that callers build one class.
+        reuse = args[5] if len(args) > 5 else max_tasks_per_child
+        if cls is ProcessWorkerPool and reuse == 0:
+            from alsek.worker.process.warm import WarmProcessPool
+
+            cls = WarmProcessPool
+        return super().__new__(cls)
+
+    def _build(self) -> None:
+        """Build the runtime: zygotes, the supervisor's feeder and its dispatchers."""
         # One zygote per CPU (at most one per slot): forks of different slots run in parallel.
         n_zygotes = min(self.n_processes, default_process_count())
         self._spec = self.spec(
