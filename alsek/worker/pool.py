@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,12 +25,15 @@ from alsek.worker.lifecycle import (
     install_stop_handlers,
     process_context,
 )
+from alsek.worker.options import non_negative, positive
 from alsek.worker.spec import WorkerSpec
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
 
 log = logging.getLogger("alsek.worker")
+
+__all__ = ["WorkerPool", "non_negative", "positive", "default_process_count", "start_child"]
 
 #: How long running tasks may finish after SIGTERM/SIGINT before they are stopped (ms).
 DEFAULT_GRACE_PERIOD_MS = 10_000
@@ -151,28 +155,6 @@ def start_child(spec: WorkerSpec, parent_pid: int) -> tuple[StopSignal, MessageP
     )
 
 
-def non_negative(name: str, value: Any) -> int:
-    """``value`` if it is an integer >= 0.
-
-    Raises:
-        ValidationError: naming ``name`` otherwise.
-    """
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValidationError(f"{name} must be a non-negative integer, got {value!r}")
-    return value
-
-
-def positive(name: str, value: Any) -> int:
-    """``value`` if it is an integer > 0.
-
-    Raises:
-        ValidationError: naming ``name`` otherwise.
-    """
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValidationError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
 class WorkerPool:
     """Base of the worker pools: a supervisor process that starts child processes.
 
@@ -274,6 +256,7 @@ class WorkerPool:
         started = time.monotonic()
         try:
             self.boot()
+            threading.Thread(target=self.repair, name="alsek-repair", daemon=True).start()
             while not self.stop_signal.is_set():
                 self.step()
         finally:
@@ -283,12 +266,18 @@ class WorkerPool:
             log.info("Worker pool stopped after %.1f s.", time.monotonic() - started)
 
     def check_backend(self) -> None:
-        """Before starting: check the backend can serve the queues (warnings are logged), then
-        index again any stored message that no index holds (one SCAN per queue)."""
-        backend = self.broker.backend
-        for warning in backend.check_health(self.queues, lease_ms=self.lease_ms):
+        """Before starting: check the backend can serve the queues (warnings are logged)."""
+        for warning in self.broker.backend.check_health(self.queues, lease_ms=self.lease_ms):
             log.warning("%s", warning)
-        backend.repair(self.queues)
+
+    def repair(self) -> None:
+        """Index again any stored message that no index holds (one SCAN per queue). It runs
+        beside the children once they started: it reads every stored body, which on a long
+        backlog takes a while, and it is safe beside consumers (each fix is atomic)."""
+        try:
+            self.broker.backend.repair(self.queues)
+        except Exception:  # noqa: BLE001 - the pool serves on; a later start repairs again
+            log.exception("Could not look for stored messages that no index holds.")
 
     def boot(self) -> None:
         """Start the children."""
