@@ -25,12 +25,15 @@ from alsek.adapters.redis.topology import (
     Address,
     ConfiguredServer,
     TopologyError,
+    demote,
     in_sync,
     info,
     log_tails,
+    replicates,
     role,
     start_all,
     stop_all,
+    takes_writes,
     wait_for,
 )
 from alsek.domain.model.errors import ValidationError
@@ -190,9 +193,11 @@ class LocalSentinel:
             timeout_ms=self.timeout_ms,
             what=f"every sentinel reports a new primary in place of {old}",
         )
-        self._demote(self._server(old), new)
+        demote(self._server(old), new)
         wait_for(
-            lambda: all(self._replicates(server, new) for server in self.servers),
+            lambda: all(
+                replicates(server, new, self.min_replicas_to_write) for server in self.servers
+            ),
             timeout_ms=self.timeout_ms,
             what=f"every other server an in-sync replica of {new}",
         )
@@ -221,7 +226,7 @@ class LocalSentinel:
                 what=f"{replica!r} in sync with the primary",
             )
         wait_for(
-            lambda: self._takes_writes(primary),
+            lambda: takes_writes(primary, self.min_replicas_to_write),
             timeout_ms=self.timeout_ms,
             what="the primary counting its replicas (min-replicas-to-write)",
         )
@@ -274,35 +279,6 @@ class LocalSentinel:
         if new is None or new == other_than or role(self._server(new)) != "master":
             return None
         return new
-
-    def _demote(self, server: ConfiguredServer, primary: Address) -> None:
-        """What Sentinel sends a primary that lost its role (``sentinelSendSlaveOf``)."""
-        with server.client() as client:
-            pipe = client.pipeline(transaction=True)
-            pipe.execute_command("REPLICAOF", *primary)
-            pipe.execute_command("CLIENT", "KILL", "TYPE", "normal")
-            pipe.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
-            pipe.execute()
-
-    def _takes_writes(self, server: ConfiguredServer) -> bool:
-        """Whether the primary counts enough good replicas to take writes."""
-        if not self.min_replicas_to_write:
-            return True
-        good = int(info(server, "replication").get("min_slaves_good_slaves", 0))
-        return good >= self.min_replicas_to_write
-
-    def _replicates(self, server: ConfiguredServer, primary: Address) -> bool:
-        if server.address == primary:
-            return self._takes_writes(server)
-        replication = info(server, "replication")
-        return (
-            in_sync(server)
-            and (
-                replication.get("master_host"),
-                replication.get("master_port"),
-            )
-            == primary
-        )
 
     def _reported(self, sentinel: ConfiguredServer) -> Address | None:
         with sentinel.client() as client:

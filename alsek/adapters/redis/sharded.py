@@ -12,7 +12,8 @@ Each operation runs in its queue's slot, as on one server. What differs:
 * Releases, renewals and polls of several queues are one call per queue, pipelined per node.
 * A consumer of one queue waits as on one server (BLPOP with the claim behind it, on the
   queue's node); a consumer of several blocks on its first queue for at most
-  :data:`WAIT_SLICE_S` at a time and claims from all of them in between.
+  :data:`~alsek.adapters.redis.sharded_waits.WAIT_SLICE_S` at a time and claims from all of
+  them in between.
 
 Everything is encoded before anything is sent, as on one server.
 """
@@ -20,7 +21,6 @@ Everything is encoded before anything is sent, as on one server.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,6 +30,7 @@ from alsek.adapters.redis.claims import ClaimReader
 from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.scripts import Call
 from alsek.adapters.redis.session import RedisSession
+from alsek.adapters.redis.sharded_waits import ShardedWaits
 from alsek.adapters.redis.slots import SlotSplitter, by_queue, merged, owned
 from alsek.adapters.redis.upkeep import RedisUpkeep
 from alsek.domain.model.effects import Effects
@@ -40,11 +41,7 @@ from alsek.ports.serializer import Serializer
 log = logging.getLogger("alsek.adapters.redis")
 
 
-#: Longest a consumer of several queues blocks on its first queue before it looks at the others.
-WAIT_SLICE_S = 0.05
-
-
-class ShardedQueue:
+class ShardedQueue(ShardedWaits):
     """The cluster side of :class:`~alsek.adapters.redis.queue.RedisMessageQueue`.
 
     Args:
@@ -268,58 +265,6 @@ class ShardedQueue:
         if rest and (got < limit or not limit):
             claims.append(self.claim(rest, limit - got, lease_ms, token, tasks))
         return merged(claims)
-
-    def poll(self, queues: Sequence[str]) -> bool:
-        """Whether a claim would find work in any of ``queues`` (one call per queue)."""
-        calls = [self.calls.poll(self._call(), [queue]) for queue in dict.fromkeys(queues)]
-        return any(self._session.run_many("poll", calls))
-
-    def wait_for_work(
-        self,
-        queues: Sequence[str],
-        deadline: float,
-        blpop_timeout: Callable[[float], float],
-        tasks: Sequence[str] = (),
-    ) -> bool:
-        """Whether work came before ``deadline`` (monotonic seconds): BLPOP takes keys of one
-        slot, so wait on the first queue's wake-ups (and its task signals, with ``tasks``), in
-        slices when there are others. With ``tasks`` other tasks' ready messages are no work, so
-        nothing is polled."""
-        signals = self._signals(queues[0], tasks)
-        while True:
-            if not tasks and self.poll(queues):
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            wait_s = blpop_timeout(min(remaining, WAIT_SLICE_S) if len(queues) > 1 else remaining)
-            if self._session.client.blpop(signals, timeout=wait_s):
-                return True
-
-    def wait_and_claim(
-        self,
-        queues: list[str],
-        deadline: float,
-        limit: int,
-        lease_ms: int,
-        token: str,
-        blpop_timeout: Callable[[float], float],
-        tasks: Sequence[str] = (),
-    ) -> Claim:
-        """Several queues: claim from all, block on the first one's wake-ups for a slice,
-        again, until work comes or ``deadline`` (monotonic seconds) passes."""
-        signals = self._signals(queues[0], tasks)
-        while True:
-            claim = self.claim(queues, limit, lease_ms, token, tasks)
-            if claim.messages or claim.corrupt or time.monotonic() >= deadline:
-                return claim
-            wait_s = blpop_timeout(min(deadline - time.monotonic(), WAIT_SLICE_S))
-            self._session.client.blpop(signals, timeout=wait_s)
-
-    def _signals(self, queue: str, tasks: Sequence[str]) -> list[str]:
-        """The wake-up list of ``queue`` and, with ``tasks``, its task signals (one slot)."""
-        signal = self._keys.queue(queue).signal
-        return [signal, *(f"{signal}:{task}" for task in tasks)]
 
     def queues(self) -> list[str]:
         """Every queue named in its own set (a SCAN of every primary)."""

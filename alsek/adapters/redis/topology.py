@@ -191,6 +191,34 @@ def in_sync(server: ConfiguredServer) -> bool:
     )
 
 
+def demote(server: ConfiguredServer, primary: Address) -> None:
+    """What Sentinel sends a primary that lost its role (``sentinelSendSlaveOf``): replicate
+    ``primary`` and disconnect every client (they reconnect and ask where the primary is)."""
+    with server.client() as client:
+        pipe = client.pipeline(transaction=True)
+        pipe.execute_command("REPLICAOF", *primary)
+        pipe.execute_command("CLIENT", "KILL", "TYPE", "normal")
+        pipe.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        pipe.execute()
+
+
+def takes_writes(server: ConfiguredServer, min_replicas_to_write: int) -> bool:
+    """Whether a primary counts enough good replicas to take writes."""
+    if not min_replicas_to_write:
+        return True
+    good = int(info(server, "replication").get("min_slaves_good_slaves", 0))
+    return good >= min_replicas_to_write
+
+
+def replicates(server: ConfiguredServer, primary: Address, min_replicas_to_write: int) -> bool:
+    """Whether ``server`` is ``primary`` taking writes, or an in-sync replica of it."""
+    if server.address == primary:
+        return takes_writes(server, min_replicas_to_write)
+    replication = info(server, "replication")
+    source = (replication.get("master_host"), replication.get("master_port"))
+    return in_sync(server) and source == primary
+
+
 def log_tails(servers: Sequence[RedisServer], lines: int = 8) -> str:
     """The last ``lines`` lines of every server's log, for error messages."""
     parts = []

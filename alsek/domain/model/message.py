@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 from attrs import define, field
@@ -204,7 +203,7 @@ class Message:
     @property
     def descendant_uuids(self) -> list[str] | None:
         """The uuids of every callback message chained after this one, or None."""
-        uuids = list(_walk_callbacks(self.callback_message_data))
+        uuids = fields.callback_uuids(self.callback_message_data)
         return uuids or None
 
     # -- mutation ----------------------------------------------------------------------------
@@ -295,9 +294,3 @@ class Message:
         return isinstance(other, Message) and self.data == other.data
 
     __hash__ = None  # type: ignore[assignment]
-
-
-def _walk_callbacks(data: dict[str, Any] | None) -> Iterator[str]:
-    while data:
-        yield data["uuid"]
-        data = data.get("callback_message_data")

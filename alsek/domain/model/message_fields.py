@@ -93,3 +93,12 @@ def plain_callback(data: dict[str, Any] | None) -> dict[str, Any] | None:
 def format_ms(timestamp_ms: int) -> str:
     """A time in ms since the epoch as the repr shows it (UTC)."""
     return str(datetime.fromtimestamp(timestamp_ms / 1000, tz=timezone.utc).replace(tzinfo=None))
+
+
+def callback_uuids(data: dict[str, Any] | None) -> list[str]:
+    """The uuids of a callback chain (``callback_message_data`` nested), outermost first."""
+    uuids = []
+    while data:
+        uuids.append(data["uuid"])
+        data = data.get("callback_message_data")
+    return uuids
