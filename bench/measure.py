@@ -42,6 +42,7 @@ SETTLE_S = 0.5
 STALL_S = 30.0
 LATENCY_TIMEOUT_S = 5.0
 MAX_LATENCY_MISSES = 3
+FORK_SAMPLES = 300
 
 
 class DrainFailed(RuntimeError):
@@ -75,6 +76,19 @@ def time_incr_loop(r: redis.Redis, n: int) -> float:
     rate = n / (time.perf_counter() - start)
     r.delete("bench:floor")
     return rate
+
+
+def fork_floor(n: int) -> float:
+    """The ceiling of a fresh process per task: ``n`` times fork this process (the tasks
+    imported, as a zygote holds them), let the child exit at once and reap it; per second, on
+    one core. Nothing of a task, no pipe and no Redis connection is in it."""
+    start = time.perf_counter()
+    for _ in range(n):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    return n / (time.perf_counter() - start)
 
 
 def wait_drain(r: redis.Redis, target: int, workers: Workers, timeout_s: float) -> dict:
@@ -224,6 +238,9 @@ def measure(system: System, args: argparse.Namespace, logdir: Path) -> dict:
     r = redis.Redis.from_url(os.environ["BENCH_REDIS_URL"])
     system.setup()
     result: dict = {"configs": {}}
+    if system.forks_per_task:
+        result["fork_floor"] = fork_floor(FORK_SAMPLES)
+        log(f"fork + exit + reap of this process: {result['fork_floor']:.0f}/s on one core")
     for config in [c for c in args.configs if c in system.configs]:
         try:
             result["configs"][config] = run_config(r, system, config, args, logdir)

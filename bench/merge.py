@@ -27,6 +27,9 @@ def best_of(runs: list[dict]) -> dict:
         if latencies:
             best["latency"] = min(latencies, key=lambda lat: lat["p50_ms"])
         merged["configs"][config] = best
+    floors = [r["fork_floor"] for r in ok if r.get("fork_floor")]
+    if floors:
+        merged["fork_floor"] = max(floors)
     batch = [r["enqueue_batch_rate"] for r in ok if r.get("enqueue_batch_rate")]
     if batch:
         merged["enqueue_batch_rate"] = max(batch)

@@ -177,6 +177,10 @@ def targets(results: list[dict], soak: list[dict] | None = None) -> list[list[st
 
     ratio("drain/s A (1 proc × 8)", 3, goal="drain/s A (1 proc × 8, boot counted) ≥ 3× best peer")
     ratio("drain/s B (2 procs)", 3, goal="drain/s B, default (fresh process per task) ≥ 3× best peer")
+    if alsek and alsek.get("fork_floor") and rows[-1][1] != "n/a":
+        floor_b = 2 * alsek["fork_floor"]
+        rows[-1][1] += (f" (ceiling of a fresh process per task here: 2 cores × {alsek['fork_floor']:,.0f} "
+                        f"fork+exit+reap/s = {floor_b:,.0f}/s with no task, pipe or connection in it)")
     ratio("drain/s B (2 procs)", 3, "alsek-reuse", "drain/s B, processes reused ≥ 3× best peer")
     floor = _metric("enqueue ÷ bare INCR loop").get(alsek) if alsek else None
     add("generate() ≥ 0.8× a bare redis-py INCR loop (same run)", floor, floor,
