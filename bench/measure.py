@@ -182,8 +182,11 @@ def run_config(r: redis.Redis, system: System, config: str, args: argparse.Names
     out: dict = {"label": system.labels.get(config, config)}
     reset(r)
     out["incr_rate"] = time_incr_loop(r, args.tasks)
+    out["incr_server_us"] = sum(stats.command_usec(r).values()) / args.tasks
+    r.config_resetstat()
     out["enqueue_rate"] = time_enqueue(system.enqueue_noop, args.tasks)
     out["enqueue_cmds"] = stats.commandstats(r)
+    out["enqueue_server_us"] = sum(stats.command_usec(r).values()) / args.tasks
     log(f"{config}: enqueued {args.tasks} at {out['enqueue_rate']:.0f}/s (bare INCR loop "
         f"{out['incr_rate']:.0f}/s); starting workers")
     r.config_resetstat()
