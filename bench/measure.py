@@ -181,12 +181,14 @@ def run_config(r: redis.Redis, system: System, config: str, args: argparse.Names
     """Backlog, drain, commands, RSS (and latency for config A) for one worker config."""
     out: dict = {"label": system.labels.get(config, config)}
     reset(r)
+    cpu = stats.server_cpu_s(r)
     out["incr_rate"] = time_incr_loop(r, args.tasks)
-    out["incr_server_us"] = sum(stats.command_usec(r).values()) / args.tasks
+    cpu, before = stats.server_cpu_s(r), cpu
+    out["incr_server_us"] = (cpu - before) * 1e6 / args.tasks
     r.config_resetstat()
     out["enqueue_rate"] = time_enqueue(system.enqueue_noop, args.tasks)
     out["enqueue_cmds"] = stats.commandstats(r)
-    out["enqueue_server_us"] = sum(stats.command_usec(r).values()) / args.tasks
+    out["enqueue_server_us"] = (stats.server_cpu_s(r) - cpu) * 1e6 / args.tasks
     log(f"{config}: enqueued {args.tasks} at {out['enqueue_rate']:.0f}/s (bare INCR loop "
         f"{out['incr_rate']:.0f}/s); starting workers")
     r.config_resetstat()

@@ -186,7 +186,7 @@ def targets(results: list[dict], soak: list[dict] | None = None) -> list[list[st
     cfg = alsek.get("configs", {}).get("A", {}) if alsek else {}
     server = ""
     if cfg.get("enqueue_server_us") is not None and cfg.get("incr_server_us") is not None:
-        server = (f" (Redis time per call: {cfg['enqueue_server_us']:.1f} µs for a submission, "
+        server = (f" (Redis CPU per call: {cfg['enqueue_server_us']:.1f} µs for a submission, "
                   f"{cfg['incr_server_us']:.1f} µs for an INCR)")
     add("generate() ≥ 0.8× a bare redis-py INCR loop (same run)", floor, floor,
         f"{floor or 0:.2f}×{server}", (floor or 0) >= 0.8)
