@@ -12,8 +12,9 @@ When the queues are empty the feeder parks in ``wait_and_claim`` (a blocking wai
 sent behind it: no polling, and a submission reaches it in one round trip); meanwhile executors
 settle their own messages. Retries and failures are always settled by the executor. Prefetched
 messages are handed out only while fresh (under half a lease old), and given back to the queue
-when every executor has been busy for ``hold_ms``: a long task never sits on work that another
-worker could run.
+when no executor has taken one for ``hold_ms``: a long task never sits on work that another
+worker could run, while executors that keep taking messages keep them, however slowly a busy
+machine runs their tasks.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Feeder:
         executors: how many executors take messages.
         stop: once set, no more claims; waiting executors get None.
         prefetch: messages claimed beyond the free executors (0: claim only for free ones).
-        hold_ms: how long prefetched messages may wait while every executor is busy.
+        hold_ms: how long prefetched messages may wait while no executor takes one.
         ack_delay_ms: how long an acknowledgement may wait for others to share its round trip
             when no executor is waiting for a message.
     """
@@ -71,12 +72,14 @@ class Feeder:
         self.fresh_s = self.consumer.lease_ms / 2000
         self.ack_delay_s = ack_delay_ms / 1000
         self._acks_since = 0.0
+        self._taken_at = 0.0  # when an executor last took a message
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)  # executors wait here for messages
         self._work = threading.Condition(self._lock)  # the feeder waits here for work
         self._buffer: deque[tuple[Message, float]] = deque()
         self._acks: list[Settlement] = []
         self._waiting = 0
+        self._wake_at = 0.0  # when the waiting feeder wakes by itself (0: it is not waiting)
         self._parked = False
         self._closed = False
         self._prefetching = prefetch > 0
@@ -120,16 +123,37 @@ class Feeder:
         if not self._acks:
             self._acks_since = time.monotonic()
         self._acks.append(settlement)
+        self._nudge()
         return True
 
     def _wait_for_message(self) -> Message | None:
         """Count the caller as waiting (the feeder claims for it) until it has a message."""
         self._waiting += 1
-        self._work.notify()
         try:
-            return self._take()
+            message = self._take()
         finally:
             self._waiting -= 1
+        self._nudge()
+        return message
+
+    def _nudge(self) -> None:
+        """Wake the feeder only if it sleeps past something it must do (lock held): a claim,
+        acknowledgements falling due, prefetched messages to give back. Under load it then
+        wakes on its own acknowledgement timer, once per batch, not once per task: every
+        wake-up is a thread switch and a fight for the GIL with the executors."""
+        if not self._wake_at:
+            return  # not waiting: it looks at everything before it sleeps again
+        if self._want():
+            due = 0.0
+        elif self._acks:
+            due = 0.0 if len(self._acks) >= MAX_BATCH else self._acks_since + self.ack_delay_s
+        else:
+            due = float("inf")
+        if self._buffer and not self._waiting:
+            due = min(due, self._held_since() + self.hold_s)
+        if due < self._wake_at:
+            self._wake_at = 0.0
+            self._work.notify()
 
     def wake(self) -> None:
         """Wake the feeder and every waiting executor (after ``stop`` was set)."""
@@ -141,15 +165,21 @@ class Feeder:
         while not self.stop.is_set():
             while self._buffer:
                 message, claimed_at = self._buffer.popleft()
-                if time.monotonic() - claimed_at < self.fresh_s:
+                self._taken_at = now = time.monotonic()
+                if now - claimed_at < self.fresh_s:
                     return message
                 log.warning("%s waited too long for an executor; its lease will lapse.",
                             message.summary)  # fmt: skip
             if self._closed:
                 return None
             self._prefetching = self.prefetch > 0
+            self._nudge()
             self._cond.wait(STOP_CHECK_S)
         return None
+
+    def _held_since(self) -> float:
+        """Since when the buffered messages have waited with no executor taking one."""
+        return max(self._buffer[0][1], self._taken_at)
 
     # -- the feeder thread -----------------------------------------------------------------------
 
@@ -194,11 +224,13 @@ class Feeder:
                 if self._acks:
                     timeout = min(timeout, self.ack_delay_s - (now - self._acks_since))
                 if self._buffer and self._waiting == 0:
-                    held = now - self._buffer[0][1]
+                    held = now - self._held_since()
                     if held >= self.hold_s:
                         return [], -1
                     timeout = min(timeout, self.hold_s - held)
+                self._wake_at = now + timeout
                 self._work.wait(timeout)
+                self._wake_at = 0.0
             return [], 0
 
     def _exchange(self, acks: list[Settlement], want: int) -> None:

@@ -65,15 +65,20 @@ class ProcessWorkerPool(WorkerPool):
         slot_wait_interval: accepted for compatibility; it has no effect (the pool never polls
             for free slots: a finished task hands its slot the next message at once).
         prefetch: messages claimed ahead of the free task processes, so that a finished task's
-            slot never waits on Redis (0: claim only for free slots; default 32). They go back
-            to the queue when every task process has been busy for 50 ms.
+            slot never waits on Redis (0: claim only for free slots; default 32, and 64 per
+            process with ``max_tasks_per_child=0``). They go back to the queue when no task
+            process has taken one for 50 ms.
         max_tasks_per_child: messages one task process runs before a fresh one is forked: 1
-            (default) gives every task a fresh process; 0 means no limit.
+            (default) gives every task a fresh process; 0 means no limit: then warm processes
+            each claim for themselves (see :mod:`alsek.worker.process.warm`), many times
+            faster for short tasks.
         **options: as for :class:`~alsek.worker.pool.WorkerPool` (``queues``, ``backoff``,
             ``lease_ms``, ``grace_period``, ...).
     """
 
     mechanism = "process"
+    #: Messages claimed ahead by default.
+    default_prefetch = DEFAULT_PREFETCH
 
     def __init__(
         self,
@@ -89,8 +94,23 @@ class ProcessWorkerPool(WorkerPool):
         self.n_processes = positive("n_processes", n_processes or default_process_count())
         self.prune_interval = positive("prune_interval", prune_interval)
         self.slot_wait_interval = positive("slot_wait_interval", slot_wait_interval)
-        self.prefetch = non_negative("prefetch", DEFAULT_PREFETCH if prefetch is None else prefetch)
+        default = self.default_prefetch
+        self.prefetch = non_negative("prefetch", default if prefetch is None else prefetch)
         self.max_tasks_per_child = non_negative("max_tasks_per_child", max_tasks_per_child)
+        self._build()
+
+    def __new__(cls, *args: Any, max_tasks_per_child: int = 1, **options: Any) -> Any:
+        # Reuse without limit runs warm children that claim for themselves (much faster for
+        # short tasks): another runtime, chosen here so that callers build one class.
+        reuse = args[5] if len(args) > 5 else max_tasks_per_child
+        if cls is ProcessWorkerPool and reuse == 0:
+            from alsek.worker.process.warm import WarmProcessPool
+
+            cls = WarmProcessPool
+        return super().__new__(cls)
+
+    def _build(self) -> None:
+        """Build the runtime: zygotes, the supervisor's feeder and its dispatchers."""
         # One zygote per CPU (at most one per slot): forks of different slots run in parallel.
         n_zygotes = min(self.n_processes, default_process_count())
         self._spec = self.spec(
