@@ -27,6 +27,7 @@ from collections import deque
 from alsek.domain.model.message import Message
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, Verdict
+from alsek.worker.feeder_closing import FeederClosing
 from alsek.worker.leases import release_quietly
 from alsek.worker.lifecycle import StopSignal
 
@@ -40,7 +41,7 @@ STOP_CHECK_S = 0.1
 RESTART_PAUSE_S = 1.0
 
 
-class Feeder:
+class Feeder(FeederClosing):
     """Claims for and acknowledges on behalf of ``executors`` executors of one process.
 
     Args:
@@ -275,49 +276,6 @@ class Feeder:
         """Every executor stayed busy: return the prefetched messages and stop prefetching
         until an executor is free again."""
         with self._cond:
-            held = [message for message, _ in self._buffer]
-            self._buffer.clear()
+            held = self._take_buffer()
             self._prefetching = False
         release_quietly(self.consumer.backend, held)
-
-    # -- closing ---------------------------------------------------------------------------------
-
-    def _close(self) -> None:
-        """Send the last acknowledgements, then mark the feeder closed (executors settle their
-        own from then on) and release the buffer."""
-        while True:
-            with self._cond:
-                acks, self._acks = self._acks, []
-                if not acks:
-                    self._closed = True
-                    held = [message for message, _ in self._buffer]
-                    self._buffer.clear()
-                    self._cond.notify_all()
-                    break
-            self.processor.finish_acks(acks, claim_next=0)
-        release_quietly(self.consumer.backend, held)
-
-    def close(self, timeout_s: float) -> None:
-        """After ``stop`` was set: wait up to ``timeout_s`` for the feeder to send what it has
-        and release its buffer. A feeder parked in ``wait_and_claim`` is not waited for (its
-        buffer is released here); its blocked wait ends with the process, whose connection
-        closing drops the claim queued behind it."""
-        self.wake()
-        deadline = time.monotonic() + timeout_s
-        while self._thread.is_alive() and time.monotonic() < deadline:
-            with self._cond:
-                if self._parked:
-                    held = [message for message, _ in self._buffer]
-                    self._buffer.clear()
-                    self._closed = True
-                    self._cond.notify_all()
-                    break
-            self._thread.join(0.01)
-        else:
-            return
-        release_quietly(self.consumer.backend, held)
-
-    def pending(self) -> list[Message]:
-        """The prefetched messages no executor has taken yet."""
-        with self._cond:
-            return [message for message, _ in self._buffer]

@@ -1,20 +1,12 @@
 """The process worker pool: each task in a process of its own, forked fresh from a warm zygote.
 
-The supervisor (this process) claims and acknowledges for the whole pool with one
-:class:`~alsek.worker.feeder.Feeder` (batched acknowledgements, prefetch), and runs
-``n_processes`` dispatcher threads. A dispatcher takes a message from the feeder, records it
-RUNNING (with a status tracker) and hands it to its zygote
-(:mod:`alsek.worker.process.zygote`; one per CPU, so that forks run in parallel), which gives it
-to a fresh task process forked ahead of need: the task
-process runs it, decides its settlement (the task's hooks run there) and reports back; the
-dispatcher hands the acknowledgement to the feeder, or applies a retry or failure itself.
-
-So by default every task gets a fresh process (a fork of a process that has already imported the
-tasks: no import per task), and globals, leaks and crashes of one task never reach the next;
-``max_tasks_per_child`` > 1 lets a task process serve that many messages first (faster for
-tiny tasks, less isolated). The supervisor's watchdog renews leases of running messages,
-kills the task process of a message past its deadline or revoked (only that process), and
-restarts a zygote that died.
+The supervisor claims and acknowledges for the pool with one :class:`~alsek.worker.feeder.Feeder`
+and runs ``n_processes`` dispatcher threads. A dispatcher takes a message, records it RUNNING and
+hands it to its zygote (:mod:`alsek.worker.process.zygote`, one per CPU), whose fresh task
+process (forked ahead of need, tasks already imported) runs it, settles it with the task's hooks
+and reports back. Globals, leaks and crashes of one task never reach the next;
+``max_tasks_per_child`` > 1 reuses a task process that many times. The watchdog renews leases,
+kills only the task process of a message past its deadline or revoked, and restarts zygotes.
 """
 
 from __future__ import annotations
@@ -77,7 +69,6 @@ class ProcessWorkerPool(WorkerPool):
     """
 
     mechanism = "process"
-    #: Messages claimed ahead by default.
     default_prefetch = DEFAULT_PREFETCH
 
     def __init__(
