@@ -27,7 +27,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --repeat 2 --contention --soak 100000 --drain-timeout 300
 	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.admin
 	$(PYTHON) -m venv bench/.env-io

@@ -5,9 +5,10 @@ Phases, all on the same Redis (FLUSHALL first):
 1. enqueue ``N`` no-op tasks one call at a time with no worker running (enqueue rate,
    Redis commands per enqueued task);
 2. start the workers in config A, wait until the ``INCR`` counter reaches ``N``
-   (drain rate from the first completed task to the last, so worker start-up is
-   not counted), read INFO commandstats and the workers' RSS, then measure
-   enqueue-to-start latency on the now idle workers; stop them;
+   (drain rate from the launch of the worker command to the last task, boot counted;
+   the steady rate from the first completed task is kept too), read INFO commandstats,
+   the Redis server's CPU and the workers' RSS, then measure enqueue-to-start latency on
+   the now idle workers; stop them;
 3. the same backlog and drain for config B;
 4. where the system has a batch enqueue API, its rate.
 
@@ -41,6 +42,7 @@ SETTLE_S = 0.5
 STALL_S = 30.0
 LATENCY_TIMEOUT_S = 5.0
 MAX_LATENCY_MISSES = 3
+FORK_SAMPLES = 300
 
 
 class DrainFailed(RuntimeError):
@@ -65,9 +67,36 @@ def time_enqueue(fn, n: int) -> float:  # type: ignore[no-untyped-def]
     return n / (time.perf_counter() - start)
 
 
-def wait_drain(r: redis.Redis, target: int, workers: Workers, timeout_s: float) -> dict:
-    """Poll the counter until it reaches ``target``; bounded by time, stalls and worker death."""
+def time_incr_loop(r: redis.Redis, n: int) -> float:
+    """The physical floor of one-call-at-a-time submission: ``n`` bare redis-py ``INCR`` calls
+    from this thread (same client library and parser as the systems), per second."""
+    incr, start = r.incr, time.perf_counter()
+    for _ in range(n):
+        incr("bench:floor")
+    rate = n / (time.perf_counter() - start)
+    r.delete("bench:floor")
+    return rate
+
+
+def fork_floor(n: int) -> float:
+    """The ceiling of a fresh process per task: ``n`` times fork this process (the tasks
+    imported, as a zygote holds them), let the child exit at once and reap it; per second, on
+    one core. Nothing of a task, no pipe and no Redis connection is in it."""
     start = time.perf_counter()
+    for _ in range(n):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    return n / (time.perf_counter() - start)
+
+
+def wait_drain(r: redis.Redis, target: int, workers: Workers, timeout_s: float) -> dict:
+    """Poll the counter until it reaches ``target``; bounded by time, stalls and worker death.
+
+    ``rate`` counts from the launch of the worker command (boot included); ``steady_rate``
+    from the first completed task."""
+    start = workers.launched_at
     deadline = start + timeout_s
     gets = 0
     first_t = first_n = None
@@ -98,7 +127,8 @@ def wait_drain(r: redis.Redis, target: int, workers: Workers, timeout_s: float) 
     done = value - first_n
     elapsed = now - first_t
     return {
-        "rate": done / elapsed if elapsed > 0 and done > 0 else None,
+        "rate": target / (now - start),
+        "steady_rate": done / elapsed if elapsed > 0 and done > 0 else None,
         "startup_s": first_t - start,
         "elapsed_s": elapsed,
         "cpu_ms_per_task": (cpu1 - cpu0) * 1000 / done if done > 0 else None,
@@ -151,22 +181,36 @@ def run_config(r: redis.Redis, system: System, config: str, args: argparse.Names
     """Backlog, drain, commands, RSS (and latency for config A) for one worker config."""
     out: dict = {"label": system.labels.get(config, config)}
     reset(r)
+    cpu = stats.server_cpu_s(r)
+    out["incr_rate"] = time_incr_loop(r, args.tasks)
+    cpu, before = stats.server_cpu_s(r), cpu
+    out["incr_server_us"] = (cpu - before) * 1e6 / args.tasks
+    r.config_resetstat()
     out["enqueue_rate"] = time_enqueue(system.enqueue_noop, args.tasks)
     out["enqueue_cmds"] = stats.commandstats(r)
-    log(f"{config}: enqueued {args.tasks} at {out['enqueue_rate']:.0f}/s; starting workers")
+    out["enqueue_server_us"] = (stats.server_cpu_s(r) - cpu) * 1e6 / args.tasks
+    log(f"{config}: enqueued {args.tasks} at {out['enqueue_rate']:.0f}/s (bare INCR loop "
+        f"{out['incr_rate']:.0f}/s); starting workers")
     r.config_resetstat()
     argv = system.worker_argv(config)
     out["argv"] = argv
+    cpu0 = stats.server_cpu_s(r)
     workers = Workers(argv, system.worker_env(), logdir / f"{system.name}-{config}.log")
     try:
         out.update(wait_drain(r, args.tasks, workers, args.drain_timeout))
+        out["redis_cpu_ms_per_task"] = (stats.server_cpu_s(r) - cpu0) * 1000 / args.tasks
+        usec = stats.command_usec(r)
+        gets = out.pop("harness_gets")
         time.sleep(SETTLE_S)
         worker_cmds = stats.commandstats(r)
-        worker_cmds["get"] = worker_cmds.get("get", 0) - out.pop("harness_gets")
+        get_usec = usec.get("get", 0) * min(1.0, gets / max(worker_cmds.get("get", 1), 1))
+        out["redis_cmd_us_per_task"] = (sum(usec.values()) - get_usec) / args.tasks
+        worker_cmds["get"] = worker_cmds.get("get", 0) - gets
         out["worker_cmds"] = {k: v for k, v in worker_cmds.items() if v > 0}
         out["rss_mb"] = workers.rss_bytes() / 2**20
         out["processes"] = len(workers.tree())
-        log(f"{config}: drained at {out['rate'] or 0:.0f}/s, RSS {out['rss_mb']:.0f} MB")
+        log(f"{config}: drained at {out['rate']:.0f}/s from launch ({out['steady_rate'] or 0:.0f}/s "
+            f"steady), Redis CPU {out['redis_cpu_ms_per_task']:.3f} ms/task, RSS {out['rss_mb']:.0f} MB")
         if config == CONFIG_A and args.latency_samples > 0:
             out["latency"] = measure_latency(r, system, args.latency_samples, workers)
             log(f"{config}: latency {out['latency']}")
@@ -199,6 +243,9 @@ def measure(system: System, args: argparse.Namespace, logdir: Path) -> dict:
     r = redis.Redis.from_url(os.environ["BENCH_REDIS_URL"])
     system.setup()
     result: dict = {"configs": {}}
+    if system.forks_per_task:
+        result["fork_floor"] = fork_floor(FORK_SAMPLES)
+        log(f"fork + exit + reap of this process: {result['fork_floor']:.0f}/s on one core")
     for config in [c for c in args.configs if c in system.configs]:
         try:
             result["configs"][config] = run_config(r, system, config, args, logdir)
@@ -212,7 +259,7 @@ def measure(system: System, args: argparse.Namespace, logdir: Path) -> dict:
             log(f"monitor pass FAILED {e}")
     reset(r)
     start = time.perf_counter()
-    if system.enqueue_noop_batch(args.tasks):
+    if args.batch and system.enqueue_noop_batch(args.tasks):
         result["enqueue_batch_rate"] = args.tasks / (time.perf_counter() - start)
     reset(r)
     return result
@@ -228,6 +275,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--monitor-tasks", type=int, default=1000)
     p.add_argument("--configs", default=",".join(CONFIGS))
     p.add_argument("--logdir", default="")
+    p.add_argument("--no-batch", dest="batch", action="store_false", help="skip the batch enqueue")
     args = p.parse_args(argv)
     args.configs = [c for c in args.configs.split(",") if c]
     return args
@@ -238,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run finally blocks: stop workers
     system = load(args.system)
     result: dict = {"system": system.name, "version": system.version(), "labels": system.labels,
-                    "notes": system.notes, "tasks": args.tasks}
+                    "notes": system.notes, "tasks": args.tasks, "parser": stats.parser_name()}
     logdir = Path(args.logdir or tempfile.mkdtemp(prefix="bench-logs-"))
     reason = system.unavailable_reason()
     if reason:

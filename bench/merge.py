@@ -22,10 +22,14 @@ def best_of(runs: list[dict]) -> dict:
             continue
         best = copy.deepcopy(max(candidates, key=lambda c: c["rate"]))
         best["enqueue_rate"] = max(c["enqueue_rate"] for c in candidates)
+        best["incr_rate"] = max(c.get("incr_rate") or 0 for c in candidates) or None
         latencies = [c["latency"] for c in candidates if c.get("latency", {}).get("samples")]
         if latencies:
             best["latency"] = min(latencies, key=lambda lat: lat["p50_ms"])
         merged["configs"][config] = best
+    floors = [r["fork_floor"] for r in ok if r.get("fork_floor")]
+    if floors:
+        merged["fork_floor"] = max(floors)
     batch = [r["enqueue_batch_rate"] for r in ok if r.get("enqueue_batch_rate")]
     if batch:
         merged["enqueue_batch_rate"] = max(batch)

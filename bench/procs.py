@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import psutil
@@ -27,6 +28,8 @@ class Workers:
         )
         full_env.update(env)
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        #: When the worker command was launched (``time.perf_counter()``): drains count from here.
+        self.launched_at = time.perf_counter()
         self.proc = subprocess.Popen(
             argv, env=full_env, cwd=REPO_ROOT, stdin=subprocess.DEVNULL,
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -8,6 +8,7 @@ table with alsek ÷ best-peer ratios and records it in ``bench/RESULTS.md``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -38,6 +39,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--soak", type=int, default=0, metavar="N", help="also run N tasks through long-lived workers and track RSS")
     p.add_argument("--soak-only", action="store_true", help="run only the soak")
     p.add_argument("--soak-systems", default="alsek", help="systems to soak (default alsek)")
+    p.add_argument("--contention", action="store_true", help="also drain every system beside a CPU hog pinned to one core")
+    p.add_argument("--contention-only", action="store_true", help="run only the contention drains")
     p.add_argument("--results", default=None, help="results page to write (default bench/RESULTS.md for full runs)")
     p.add_argument("--no-results", action="store_true", help="do not write any results page")
     args = p.parse_args(argv)
@@ -51,6 +54,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.error(f"unknown system(s): {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
     if args.soak_only and not args.soak:
         args.soak = 100_000
+    args.contention = args.contention or args.contention_only
     return args
 
 
@@ -83,20 +87,45 @@ def measure_all(args: argparse.Namespace, env: dict[str, str], logdir: Path) -> 
     return [best_of([r[i] for r in rounds]) for i in range(len(args.systems))]
 
 
-def measure_round(args: argparse.Namespace, env: dict[str, str], logdir: Path, round_no: int) -> list[dict]:
-    """Measure every selected system once, one driver process each."""
+def measure_round(args: argparse.Namespace, env: dict[str, str], logdir: Path, round_no: int,
+                  drains_only: bool = False) -> list[dict]:
+    """Measure every selected system once, one driver process each (``drains_only``: the
+    drains alone, no latency, MONITOR pass or batch enqueue)."""
     results = []
     budget = 2 * args.drain_timeout + args.latency_samples * 0.2 + 180
     for name in args.systems:
-        print(f"== {name} (round {round_no + 1}/{max(1, args.repeat)})", file=sys.stderr, flush=True)
+        print(f"== {name} (round {round_no + 1}/{max(1, args.repeat)}{', beside a CPU hog' if drains_only else ''})",
+              file=sys.stderr, flush=True)
         extra = ["--tasks", str(args.tasks), "--latency-samples", str(args.latency_samples),
                  "--monitor-tasks", str(min(1000, args.tasks // 4)),
                  "--drain-timeout", str(args.drain_timeout), "--logdir", str(logdir)]
+        if drains_only:
+            extra += ["--latency-samples", "0", "--monitor-tasks", "0", "--no-batch"]
         started = time.monotonic()
         result = run_driver("bench.measure", name, extra, env, budget)
         print(f"   {name}: {result.get('status')} in {time.monotonic() - started:.0f}s", file=sys.stderr, flush=True)
         results.append(result)
     return results
+
+
+def contention_all(args: argparse.Namespace, env: dict[str, str], logdir: Path) -> list[dict]:
+    """The drains again, beside a busy loop pinned to one core (best of ``--repeat`` rounds)."""
+    with cpu_hog():
+        rounds = [measure_round(args, env, logdir, i, drains_only=True) for i in range(max(1, args.repeat))]
+    return [best_of([r[i] for r in rounds]) for i in range(len(args.systems))]
+
+
+@contextlib.contextmanager
+def cpu_hog():  # type: ignore[no-untyped-def]
+    """A Python busy loop pinned to core 0 for the length of the block."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setaffinity(hog.pid, {0})
+    try:
+        yield hog
+    finally:
+        hog.kill()
+        hog.wait(10)
 
 
 def soak_all(args: argparse.Namespace, env: dict[str, str], logdir: Path) -> list[dict]:
@@ -118,15 +147,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"worker logs: {logdir}", file=sys.stderr)
     results: list[dict] = []
     soak: list[dict] = []
+    hogged: list[dict] = []
     with launcher() as server:
         env = dict(os.environ, BENCH_REDIS_URL=server.url)
         print(f"redis-server on {server.url} ({type(server).__name__})", file=sys.stderr)
-        if not args.soak_only:
+        if not args.soak_only and not args.contention_only:
             results = measure_all(args, env, logdir)
+        if args.contention:
+            hogged = contention_all(args, env, logdir)
         if args.soak:
             soak = soak_all(args, env, logdir)
     info = machine_info()
     info["load average (1/5/15 min) at the start"] = load_at_start
+    parsers = sorted({r["parser"] for r in results + hogged if r.get("parser")})
+    info["redis-py reply parser (every system)"] = ", ".join(parsers) or "-"
     if results:
         info["rounds (best of)"] = str(max(1, args.repeat))
     if results:
@@ -135,9 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + report.markdown_table(report.targets(results, soak)))
     if soak:
         print("\n" + results_md.soak_section(soak, info, command))
+    if hogged:
+        print("\n" + results_md.contention_section(results, hogged, info, command))
     write_to = None if args.no_results else args.results
     full = not args.only and not args.quick and args.tasks == 10_000
-    if write_to is None and not args.no_results and (full or args.soak_only):
+    if write_to is None and not args.no_results and (full or args.soak_only or args.contention_only):
         write_to = str(results_md.RESULTS)
     if write_to:
         path = Path(write_to)
@@ -145,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             results_md.write_section("main", results_md.main_section(results, info, command, soak), path)
         if soak:
             results_md.write_section("soak", results_md.soak_section(soak, info, command), path)
+        if hogged:
+            results_md.write_section("contention", results_md.contention_section(results, hogged, info, command), path)
         print(f"\nrecorded in {path}", file=sys.stderr)
     return 0
 

@@ -114,7 +114,8 @@ class WorkerSettings:
         max_tasks_per_child: messages one task process of the process pool runs before a fresh
             one is forked (1: a fresh process per task; 0: no limit).
         prefetch: messages each worker process claims beyond its free threads (None: the
-            pool's default, ``n_threads`` for the thread pool and 32 for the process pool).
+            pool's default, ``8 × n_threads`` for the thread pool, 32 for the process pool and
+            64 per process for its reuse mode).
         complete_only_on_thread_exit: keep an interrupted thread's slot until it unwinds.
         async_concurrency: ``async def`` tasks each thread pool process group runs at once on
             its event loop.

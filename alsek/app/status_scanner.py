@@ -6,9 +6,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from apscheduler.triggers.interval import IntervalTrigger
-
-from alsek.adapters.scheduling.apscheduler import ApschedulerScheduler
 from alsek.domain.services.broker import Broker
 from alsek.domain.services.status_scanner import StatusIntegrityScan
 from alsek.domain.services.status_tracker import StatusTracker
@@ -44,6 +41,12 @@ class StatusTrackerIntegrityScanner(StatusIntegrityScan):
         scheduler: Scheduler | None = None,
     ) -> None:
         super().__init__(status_tracker, broker)
+        # apscheduler is imported on use: it is a large share of ``import alsek``, which every
+        # worker start pays.
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        from alsek.adapters.scheduling.apscheduler import ApschedulerScheduler
+
         self.trigger = IntervalTrigger(hours=1) if trigger is HOURLY else trigger
         self._owns_scheduler = scheduler is None
         self.scheduler = scheduler if scheduler is not None else ApschedulerScheduler()

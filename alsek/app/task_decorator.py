@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from alsek.adapters.scheduling.apscheduler import ApschedulerScheduler
 from alsek.app.facade import default_broker
 from alsek.app.trigger_task import TriggerTask
 from alsek.domain.model import defaults
@@ -99,6 +98,8 @@ def task(
         result_store=result_store, no_positional_args=no_positional_args,
     )  # fmt: skip
     if trigger is not None:
+        from alsek.adapters.scheduling.apscheduler import ApschedulerScheduler  # on use: slow
+
         options.update(trigger=trigger, scheduler=ApschedulerScheduler())
 
     def decorator(function: Callable[..., Any]) -> Task:

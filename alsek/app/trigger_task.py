@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from alsek.adapters.scheduling.apscheduler import ApschedulerScheduler
 from alsek.domain.services.trigger_task import TriggerTask as ScheduledTask
 from alsek.ports.scheduler import Scheduler
 
@@ -39,7 +38,8 @@ class TriggerTask(ScheduledTask):
         scheduler: Scheduler | None = None,
         **options: Any,
     ) -> None:
-        super().__init__(
-            function, broker, *args, trigger=trigger,
-            scheduler=ApschedulerScheduler() if scheduler is None else scheduler, **options,
-        )  # fmt: skip
+        if scheduler is None:
+            from alsek.adapters.scheduling.apscheduler import ApschedulerScheduler  # on use: slow
+
+            scheduler = ApschedulerScheduler()
+        super().__init__(function, broker, *args, trigger=trigger, scheduler=scheduler, **options)

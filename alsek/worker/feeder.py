@@ -12,8 +12,9 @@ When the queues are empty the feeder parks in ``wait_and_claim`` (a blocking wai
 sent behind it: no polling, and a submission reaches it in one round trip); meanwhile executors
 settle their own messages. Retries and failures are always settled by the executor. Prefetched
 messages are handed out only while fresh (under half a lease old), and given back to the queue
-when every executor has been busy for ``hold_ms``: a long task never sits on work that another
-worker could run.
+when no executor has taken one for ``hold_ms``: a long task never sits on work that another
+worker could run, while executors that keep taking messages keep them, however slowly a busy
+machine runs their tasks.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections import deque
 from alsek.domain.model.message import Message
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, Verdict
+from alsek.worker.feeder_closing import FeederClosing
 from alsek.worker.leases import release_quietly
 from alsek.worker.lifecycle import StopSignal
 
@@ -39,7 +41,7 @@ STOP_CHECK_S = 0.1
 RESTART_PAUSE_S = 1.0
 
 
-class Feeder:
+class Feeder(FeederClosing):
     """Claims for and acknowledges on behalf of ``executors`` executors of one process.
 
     Args:
@@ -47,7 +49,7 @@ class Feeder:
         executors: how many executors take messages.
         stop: once set, no more claims; waiting executors get None.
         prefetch: messages claimed beyond the free executors (0: claim only for free ones).
-        hold_ms: how long prefetched messages may wait while every executor is busy.
+        hold_ms: how long prefetched messages may wait while no executor takes one.
         ack_delay_ms: how long an acknowledgement may wait for others to share its round trip
             when no executor is waiting for a message.
     """
@@ -71,12 +73,14 @@ class Feeder:
         self.fresh_s = self.consumer.lease_ms / 2000
         self.ack_delay_s = ack_delay_ms / 1000
         self._acks_since = 0.0
+        self._taken_at = 0.0  # when an executor last took a message
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)  # executors wait here for messages
         self._work = threading.Condition(self._lock)  # the feeder waits here for work
         self._buffer: deque[tuple[Message, float]] = deque()
         self._acks: list[Settlement] = []
         self._waiting = 0
+        self._wake_at = 0.0  # when the waiting feeder wakes by itself (0: it is not waiting)
         self._parked = False
         self._closed = False
         self._prefetching = prefetch > 0
@@ -120,16 +124,37 @@ class Feeder:
         if not self._acks:
             self._acks_since = time.monotonic()
         self._acks.append(settlement)
+        self._nudge()
         return True
 
     def _wait_for_message(self) -> Message | None:
         """Count the caller as waiting (the feeder claims for it) until it has a message."""
         self._waiting += 1
-        self._work.notify()
         try:
-            return self._take()
+            message = self._take()
         finally:
             self._waiting -= 1
+        self._nudge()
+        return message
+
+    def _nudge(self) -> None:
+        """Wake the feeder only if it sleeps past something it must do (lock held): a claim,
+        acknowledgements falling due, prefetched messages to give back. Under load it then
+        wakes on its own acknowledgement timer, once per batch, not once per task: every
+        wake-up is a thread switch and a fight for the GIL with the executors."""
+        if not self._wake_at:
+            return  # not waiting: it looks at everything before it sleeps again
+        if self._want():
+            due = 0.0
+        elif self._acks:
+            due = 0.0 if len(self._acks) >= MAX_BATCH else self._acks_since + self.ack_delay_s
+        else:
+            due = float("inf")
+        if self._buffer and not self._waiting:
+            due = min(due, self._held_since() + self.hold_s)
+        if due < self._wake_at:
+            self._wake_at = 0.0
+            self._work.notify()
 
     def wake(self) -> None:
         """Wake the feeder and every waiting executor (after ``stop`` was set)."""
@@ -141,15 +166,21 @@ class Feeder:
         while not self.stop.is_set():
             while self._buffer:
                 message, claimed_at = self._buffer.popleft()
-                if time.monotonic() - claimed_at < self.fresh_s:
+                self._taken_at = now = time.monotonic()
+                if now - claimed_at < self.fresh_s:
                     return message
                 log.warning("%s waited too long for an executor; its lease will lapse.",
                             message.summary)  # fmt: skip
             if self._closed:
                 return None
             self._prefetching = self.prefetch > 0
+            self._nudge()
             self._cond.wait(STOP_CHECK_S)
         return None
+
+    def _held_since(self) -> float:
+        """Since when the buffered messages have waited with no executor taking one."""
+        return max(self._buffer[0][1], self._taken_at)
 
     # -- the feeder thread -----------------------------------------------------------------------
 
@@ -194,11 +225,13 @@ class Feeder:
                 if self._acks:
                     timeout = min(timeout, self.ack_delay_s - (now - self._acks_since))
                 if self._buffer and self._waiting == 0:
-                    held = now - self._buffer[0][1]
+                    held = now - self._held_since()
                     if held >= self.hold_s:
                         return [], -1
                     timeout = min(timeout, self.hold_s - held)
+                self._wake_at = now + timeout
                 self._work.wait(timeout)
+                self._wake_at = 0.0
             return [], 0
 
     def _exchange(self, acks: list[Settlement], want: int) -> None:
@@ -243,49 +276,6 @@ class Feeder:
         """Every executor stayed busy: return the prefetched messages and stop prefetching
         until an executor is free again."""
         with self._cond:
-            held = [message for message, _ in self._buffer]
-            self._buffer.clear()
+            held = self._take_buffer()
             self._prefetching = False
         release_quietly(self.consumer.backend, held)
-
-    # -- closing ---------------------------------------------------------------------------------
-
-    def _close(self) -> None:
-        """Send the last acknowledgements, then mark the feeder closed (executors settle their
-        own from then on) and release the buffer."""
-        while True:
-            with self._cond:
-                acks, self._acks = self._acks, []
-                if not acks:
-                    self._closed = True
-                    held = [message for message, _ in self._buffer]
-                    self._buffer.clear()
-                    self._cond.notify_all()
-                    break
-            self.processor.finish_acks(acks, claim_next=0)
-        release_quietly(self.consumer.backend, held)
-
-    def close(self, timeout_s: float) -> None:
-        """After ``stop`` was set: wait up to ``timeout_s`` for the feeder to send what it has
-        and release its buffer. A feeder parked in ``wait_and_claim`` is not waited for (its
-        buffer is released here); its blocked wait ends with the process, whose connection
-        closing drops the claim queued behind it."""
-        self.wake()
-        deadline = time.monotonic() + timeout_s
-        while self._thread.is_alive() and time.monotonic() < deadline:
-            with self._cond:
-                if self._parked:
-                    held = [message for message, _ in self._buffer]
-                    self._buffer.clear()
-                    self._closed = True
-                    self._cond.notify_all()
-                    break
-            self._thread.join(0.01)
-        else:
-            return
-        release_quietly(self.consumer.backend, held)
-
-    def pending(self) -> list[Message]:
-        """The prefetched messages no executor has taken yet."""
-        with self._cond:
-            return [message for message, _ in self._buffer]

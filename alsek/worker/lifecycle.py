@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import logging
 import multiprocessing
 import os
@@ -50,12 +51,17 @@ def die_with_parent(parent_pid: int) -> None:
     direct = os.getppid() == parent_pid
     if direct and sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
-            libc = ctypes.CDLL(None, use_errno=True)
-            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0:
+            if libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0:
                 if os.getppid() != parent_pid:  # the parent died before prctl took effect
                     os._exit(1)
                 return
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+
+
+@functools.cache
+def libc() -> Any:
+    """The C library (loaded once: a zygote's forks inherit it instead of loading it each)."""
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _alive(pid: int) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from alsek.domain.services.task import Task
 
 log = logging.getLogger("alsek.worker")
+
+__all__ = ["WorkerPool", "start_child"]
 
 #: How long running tasks may finish after SIGTERM/SIGINT before they are stopped (ms).
 DEFAULT_GRACE_PERIOD_MS = 10_000
@@ -207,6 +210,7 @@ class WorkerPool:
                 self.metrics.start()
                 self.observe_backend()
             self.boot()
+            threading.Thread(target=self.repair, name="alsek-repair", daemon=True).start()
             while not self.stop_signal.is_set():
                 self.step()
         finally:
@@ -218,12 +222,18 @@ class WorkerPool:
             log.info("Worker pool stopped after %.1f s.", time.monotonic() - started)
 
     def check_backend(self) -> None:
-        """Before starting: check the backend can serve the queues (warnings are logged), then
-        index again any stored message that no index holds (one SCAN per queue)."""
-        backend = self.broker.backend
-        for warning in backend.check_health(self.queues, lease_ms=self.lease_ms):
+        """Before starting: check the backend can serve the queues (warnings are logged)."""
+        for warning in self.broker.backend.check_health(self.queues, lease_ms=self.lease_ms):
             log.warning("%s", warning)
-        backend.repair(self.queues)
+
+    def repair(self) -> None:
+        """Index again any stored message that no index holds (one SCAN per queue). It runs
+        beside the children once they started: it reads every stored body, which on a long
+        backlog takes a while, and it is safe beside consumers (each fix is atomic)."""
+        try:
+            self.broker.backend.repair(self.queues)
+        except Exception:  # noqa: BLE001 - the pool serves on; a later start repairs again
+            log.exception("Could not look for stored messages that no index holds.")
 
     def observe(self, stats: WorkStats) -> None:
         """Have this process's runs counted in the pool's metrics (when enabled)."""

@@ -74,6 +74,7 @@ class AlsekSystem(System):
         CONFIG_A: "alsek thread-pool --n_processes 1 --n_threads 8",
         CONFIG_B: "alsek process-pool --n_processes 2 (a fresh process per task)",
     }
+    forks_per_task = True
 
     def unavailable_reason(self) -> str | None:
         for module in ("alsek.storage.backends.redis", "alsek.cli.main"):
@@ -130,6 +131,7 @@ class AlsekReuseSystem(AlsekSystem):
         CONFIG_B: "alsek process-pool --n_processes 2 --max_tasks_per_child 0 (processes reused)"
     }
     configs = (CONFIG_B,)
+    forks_per_task = False
 
     def worker_argv(self, config: str) -> list[str]:
         return [*super().worker_argv(config), *REUSE_ARGS]

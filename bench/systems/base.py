@@ -44,6 +44,8 @@ class System:
     labels: dict[str, str] = {}
     #: Extra remarks for the results page.
     notes: list[str] = []
+    #: Whether its config B forks a fresh process per task (the fork floor is measured then).
+    forks_per_task = False
     #: The configs this system is measured in.
     configs: tuple[str, ...] = CONFIGS
 

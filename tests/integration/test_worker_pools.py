@@ -23,6 +23,8 @@ from alsek.worker.thread.pool import ThreadWorkerPool
 from tests.integration.test_worker_harness import wait_until
 
 FAST = {"lease_ms": 1_000, "grace_period": 2_000}
+#: The pools: threads, a fresh process per task, warm processes reused.
+KINDS = ["thread", "process", "reuse"]
 
 
 @contextlib.contextmanager
@@ -67,14 +69,14 @@ def _dead(broker: Broker, message: Message) -> Message:
     return broker.sync_from_backend(message)
 
 
-@pytest.mark.parametrize("kind", ["thread", "process"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_task_past_its_timeout_is_stopped_and_failed(broker: Broker, kind: str) -> None:
-    @task(broker, queue="t", timeout=300, max_retries=1, backoff=None, mechanism=kind)
+    @task(broker, queue="t", timeout=300, max_retries=1, backoff=None, mechanism=_mechanism(kind))
     def spin() -> None:
         while True:
             pass
 
-    @task(broker, queue="t", mechanism=kind)
+    @task(broker, queue="t", mechanism=_mechanism(kind))
     def after() -> int:
         return os.getpid()
 
@@ -88,7 +90,8 @@ def test_a_task_past_its_timeout_is_stopped_and_failed(broker: Broker, kind: str
     assert dead.retries == 1, "retried once, then failed"
 
 
-def test_a_crashing_task_takes_only_its_own_process(broker: Broker) -> None:
+@pytest.mark.parametrize("reuse", [1, 0], ids=["fresh", "reuse"])
+def test_a_crashing_task_takes_only_its_own_process(broker: Broker, reuse: int) -> None:
     @task(broker, queue="t", max_retries=0)
     def crash() -> None:
         os._exit(3)
@@ -97,7 +100,8 @@ def test_a_crashing_task_takes_only_its_own_process(broker: Broker) -> None:
     def fine() -> None: ...
 
     message = crash.generate()
-    with running(ProcessWorkerPool([crash, fine], n_processes=1, **FAST)):
+    pool = ProcessWorkerPool([crash, fine], n_processes=1, max_tasks_per_child=reuse, **FAST)
+    with running(pool):
         dead = _dead(broker, message)
         follower = fine.generate()
         wait_until(lambda: not broker.exists(follower), 30, "a fresh process to take over")
@@ -105,11 +109,11 @@ def test_a_crashing_task_takes_only_its_own_process(broker: Broker) -> None:
     assert "exit code 3" in dead.exception_details["text"]
 
 
-@pytest.mark.parametrize("kind", ["thread", "process"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_revoking_with_interrupt_stops_the_run(
     broker: Broker, tracker: StatusTracker, backend: RedisBackend, kind: str
 ) -> None:
-    @task(broker, queue="t", max_retries=None, status_tracker=tracker, mechanism=kind)
+    @task(broker, queue="t", max_retries=None, status_tracker=tracker, mechanism=_mechanism(kind))
     def forever() -> None:
         while True:
             time.sleep(0.001)
@@ -156,14 +160,14 @@ def test_statuses_follow_the_run(broker: Broker, tracker: StatusTracker) -> None
     assert seen[-4:] == ["RUNNING", "RETRYING", "RUNNING", "SUCCEEDED"], seen
 
 
-@pytest.mark.parametrize("kind", ["thread", "process"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_heartbeats_keep_a_long_run_leased(
     broker: Broker, backend: RedisBackend, kind: str
 ) -> None:
     runs: list[int] = []
     counter = f"{backend.namespace}:test-runs"
 
-    @task(broker, queue="t", mechanism=kind)
+    @task(broker, queue="t", mechanism=_mechanism(kind))
     def long() -> None:
         backend.client.incr(counter)
         time.sleep(2.0)  # several 300 ms leases
@@ -224,4 +228,9 @@ def _pool(kind: str, tasks: list[Any], **options: Any) -> WorkerPool:
     settings = {**FAST, **options}
     if kind == "thread":
         return ThreadWorkerPool(tasks, n_threads=2, n_processes=1, **settings)
-    return ProcessWorkerPool(tasks, n_processes=1, **settings)
+    reuse = 0 if kind == "reuse" else 1
+    return ProcessWorkerPool(tasks, n_processes=1, max_tasks_per_child=reuse, **settings)
+
+
+def _mechanism(kind: str) -> str:
+    return "thread" if kind == "thread" else "process"

@@ -208,7 +208,7 @@ def test_settings_flow_through_the_container_to_the_pool() -> None:
     assert (pool.n_threads, pool.n_processes, pool.n_process_floor) == (3, 2, 0)
     assert pool.queues == ("two", "one")
     assert (pool.lease_ms, pool.grace_period, pool.heartbeat_ms) == (7_000, 1_234, 1_400)
-    assert pool.prefetch == 3  # the thread pool's default: n_threads
+    assert pool.prefetch == 24  # the thread pool's default: 8 × n_threads
 
     process = WorkerContainer(
         settings=providers.Object(WorkerSettings(pool="process", target="cli_tasks_flat"))
@@ -216,6 +216,10 @@ def test_settings_flow_through_the_container_to_the_pool() -> None:
     assert isinstance(process, ProcessWorkerPool)
     assert process.queues == ("flat",)
     assert process.prefetch == 32
+    reused = WorkerSettings(pool="process", target="cli_tasks_flat", max_tasks_per_child=0)
+    warm = WorkerContainer(settings=providers.Object(reused)).pool()
+    assert isinstance(warm, ProcessWorkerPool) and type(warm).__name__ == "WarmProcessPool"
+    assert (warm.prefetch, warm.max_tasks_per_child) == (64, 0)
 
     env = WorkerSettings.from_env({"ALSEK_PREFETCH": "0"}, pool="process", target="cli_tasks_flat")
     assert WorkerContainer(settings=providers.Object(env)).pool().prefetch == 0

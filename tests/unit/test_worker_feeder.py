@@ -349,6 +349,26 @@ def test_prefetched_messages_go_back_when_the_executor_stays_busy(
     assert backend.leased() == 1
 
 
+def test_an_executor_that_keeps_taking_messages_keeps_the_prefetch(
+    rig: Rig, backend: RecordingBackend, tasks: Tasks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    released: list[int] = []
+    release = backend.release
+    monkeypatch.setattr(backend, "release", lambda m, **k: released.append(1) or release(m, **k))
+    submit(tasks, 25)
+    # A prefetched message waits up to ~10 runs: longer than hold_ms, while each run is far
+    # shorter (what "every executor busy" used to mistake for a stuck executor).
+    feeder = rig.feeder(executors=1, prefetch=10, hold_ms=100)
+
+    message = rig.take(feeder)
+    for _ in range(24):
+        assert message is not None
+        time.sleep(0.02)
+        message = rig.take(feeder, feeder.processor.process(message))
+    assert message is not None
+    assert released == [], "a slow but progressing executor is not stuck"
+
+
 def test_prefetched_messages_go_back_when_a_refill_finds_the_queue_empty(
     rig: Rig, backend: RecordingBackend, tasks: Tasks
 ) -> None:

@@ -140,7 +140,9 @@ class RedisUpkeep:
         keys = list(self._session.scan_keys(self._keys.pattern(f"queues:{queue}:tasks:")))
         fixed = 0
         for start in range(0, len(keys), SCAN_COUNT):
-            batch = keys[start : start + SCAN_COUNT]
+            batch = self._unindexed(queue, keys[start : start + SCAN_COUNT])
+            if not batch:
+                continue
             with translated():
                 raws = self._session.client.mget(batch)
             found = [
@@ -158,6 +160,26 @@ class RedisUpkeep:
             log.warning("Indexed again %s stored message(s) of queue %r that no index held.",
                         fixed, queue)  # fmt: skip
         return fixed
+
+    def _unindexed(self, queue: str, keys: list[Any]) -> list[Any]:
+        """The body keys of ``keys`` whose member no index of ``queue`` holds now (one round
+        trip): only those are read, decoded and sent to the repair script, which checks again
+        atomically. On a long backlog almost every body is indexed: this keeps a start cheap."""
+        queue_keys = self._keys.queue(queue)
+        prefix, members = len(queue_keys.bodies), []
+        keys = [key for key in keys if _text(key).startswith(queue_keys.bodies)]
+        for key in keys:
+            task, _, uuid = _text(key)[prefix:].rpartition(":messages:")
+            members.append(f"{uuid}|{task}")
+        if not members:
+            return []
+        with translated():
+            pipe = self._session.client.pipeline(transaction=False)
+            for index in (queue_keys.leased, queue_keys.ready, queue_keys.delayed):
+                pipe.zmscore(index, members)
+            scores = pipe.execute()
+        held = [any(s is not None for s in found) for found in zip(*scores, strict=True)]
+        return [key for key, indexed in zip(keys, held, strict=True) if not indexed]
 
     def _readable(self, queue: str, found: list[tuple[str, Any]]) -> list[tuple[str, Message]]:
         """The decoded messages of ``found`` (key, raw); bodies that do not decode to the

@@ -1,20 +1,12 @@
 """The process worker pool: each task in a process of its own, forked fresh from a warm zygote.
 
-The supervisor (this process) claims and acknowledges for the whole pool with one
-:class:`~alsek.worker.feeder.Feeder` (batched acknowledgements, prefetch), and runs
-``n_processes`` dispatcher threads. A dispatcher takes a message from the feeder, records it
-RUNNING (with a status tracker) and hands it to its zygote
-(:mod:`alsek.worker.process.zygote`; one per CPU, so that forks run in parallel), which gives it
-to a fresh task process forked ahead of need: the task
-process runs it, decides its settlement (the task's hooks run there) and reports back; the
-dispatcher hands the acknowledgement to the feeder, or applies a retry or failure itself.
-
-So by default every task gets a fresh process (a fork of a process that has already imported the
-tasks: no import per task), and globals, leaks and crashes of one task never reach the next;
-``max_tasks_per_child`` > 1 lets a task process serve that many messages first (faster for
-tiny tasks, less isolated). The supervisor's watchdog renews leases of running messages,
-kills the task process of a message past its deadline or revoked (only that process), and
-restarts a zygote that died.
+The supervisor claims and acknowledges for the pool with one :class:`~alsek.worker.feeder.Feeder`
+and runs ``n_processes`` dispatcher threads. A dispatcher takes a message, records it RUNNING and
+hands it to its zygote (:mod:`alsek.worker.process.zygote`, one per CPU), whose fresh task
+process (forked ahead of need, tasks already imported) runs it, settles it with the task's hooks
+and reports back. Globals, leaks and crashes of one task never reach the next;
+``max_tasks_per_child`` > 1 reuses a task process that many times. The watchdog renews leases,
+kills only the task process of a message past its deadline or revoked, and restarts zygotes.
 """
 
 from __future__ import annotations
@@ -65,15 +57,19 @@ class ProcessWorkerPool(WorkerPool):
         slot_wait_interval: accepted for compatibility; it has no effect (the pool never polls
             for free slots: a finished task hands its slot the next message at once).
         prefetch: messages claimed ahead of the free task processes, so that a finished task's
-            slot never waits on Redis (0: claim only for free slots; default 32). They go back
-            to the queue when every task process has been busy for 50 ms.
+            slot never waits on Redis (0: claim only for free slots; default 32, and 64 per
+            process with ``max_tasks_per_child=0``). They go back to the queue when no task
+            process has taken one for 50 ms.
         max_tasks_per_child: messages one task process runs before a fresh one is forked: 1
-            (default) gives every task a fresh process; 0 means no limit.
+            (default) gives every task a fresh process; 0 means no limit: then warm processes
+            each claim for themselves (see :mod:`alsek.worker.process.warm`), many times
+            faster for short tasks.
         **options: as for :class:`~alsek.worker.pool.WorkerPool` (``queues``, ``backoff``,
             ``lease_ms``, ``grace_period``, ...).
     """
 
     mechanism = "process"
+    default_prefetch = DEFAULT_PREFETCH
 
     def __init__(
         self,
@@ -89,8 +85,23 @@ class ProcessWorkerPool(WorkerPool):
         self.n_processes = positive("n_processes", n_processes or default_process_count())
         self.prune_interval = positive("prune_interval", prune_interval)
         self.slot_wait_interval = positive("slot_wait_interval", slot_wait_interval)
-        self.prefetch = non_negative("prefetch", DEFAULT_PREFETCH if prefetch is None else prefetch)
+        default = self.default_prefetch
+        self.prefetch = non_negative("prefetch", default if prefetch is None else prefetch)
         self.max_tasks_per_child = non_negative("max_tasks_per_child", max_tasks_per_child)
+        self._build()
+
+    def __new__(cls, *args: Any, max_tasks_per_child: int = 1, **options: Any) -> Any:
+        # Reuse without limit runs warm children that claim for themselves (much faster for
+        # short tasks): another runtime, chosen here so that callers build one class.
+        reuse = args[5] if len(args) > 5 else max_tasks_per_child
+        if cls is ProcessWorkerPool and reuse == 0:
+            from alsek.worker.process.warm import WarmProcessPool
+
+            cls = WarmProcessPool
+        return super().__new__(cls)
+
+    def _build(self) -> None:
+        """Build the runtime: zygotes, the supervisor's feeder and its dispatchers."""
         # One zygote per CPU (at most one per slot): forks of different slots run in parallel.
         n_zygotes = min(self.n_processes, default_process_count())
         self._spec = self.spec(

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import define
 
-from alsek.worker.lifecycle import die_with_parent
+from alsek.worker.lifecycle import die_with_parent, libc
 from alsek.worker.process import runner
 from alsek.worker.spec import WorkerSpec
 
@@ -186,6 +186,8 @@ class Zygote:
 
     def _become_child(self, ours: Connection, theirs: Connection) -> None:
         zygote = os.getppid()
+        if self.spec.max_tasks_per_child == 1:
+            gc.disable()  # one run, then exit: its garbage goes with the process, no page copied
         try:
             ours.close()
             self.channel.close()
@@ -241,6 +243,7 @@ def run_zygote(spec: WorkerSpec, channel: Connection, parent_pid: int) -> None:
         spec.initializer()
     tasks = spec.resolve()
     gc.freeze()  # what is imported now is shared with every fork, and no child's GC touches it
+    libc()  # loaded once here, not in every fork
     log.debug("Zygote (pid %s) started with %s task(s); it forks a process per run.",
               os.getpid(), len(tasks))  # fmt: skip
     channel.send(("ready", os.getpid(), time.monotonic()))
