@@ -32,7 +32,7 @@ from alsek.worker.lifecycle import (
     install_stop_handlers,
     process_context,
 )
-from alsek.worker.metrics import PoolMetrics
+from alsek.worker.metrics import PoolMetrics, backend_observer
 from alsek.worker.spec import WorkerSpec
 from alsek.worker.stats import WorkStats
 from alsek.worker.watchdog import Watchdog
@@ -69,7 +69,8 @@ def broker_of(tasks: Mapping[str, Task]) -> Broker:
 def start_child(spec: WorkerSpec, parent_pid: int) -> tuple[StopSignal, MessageProcessor]:
     """Begin the life of a pool's child process (either pool's): die with the supervisor
     ``parent_pid``, stop on SIGTERM (Ctrl-C is the supervisor's to handle), log as the parent
-    does, run the spec's initializer, then find the tasks.
+    does, run the spec's initializer, then find the tasks. With metrics, the consumer's claims
+    and backend errors are counted.
 
     Returns:
         The child's stop signal, and a processor for the tasks whose consumer stops with it.
@@ -84,6 +85,7 @@ def start_child(spec: WorkerSpec, parent_pid: int) -> tuple[StopSignal, MessageP
     consumer = Consumer(
         broker_of(tasks), spec.queues, spec.backoff, lease_ms=spec.lease_ms, stop_signal=stop,
         tasks=spec.claim_tasks or None,
+        observer=None if spec.metrics_dir is None else backend_observer(spec.metrics_dir),
     )  # fmt: skip
     return stop, MessageProcessor(
         consumer, tasks, unknown_task_window_ms=spec.unknown_task_window_ms

@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from alsek.worker.metrics import backend_observer, metrics_observer
+from alsek.worker.metrics import metrics_observer
 from alsek.worker.pool import start_child
 from alsek.worker.registry import Identity
 from alsek.worker.spec import WorkerSpec
@@ -43,7 +43,7 @@ def run_child(spec: WorkerSpec, index: int, load: Any, parent_pid: int) -> None:
     )  # fmt: skip
     if spec.metrics_dir is not None:
         group.stats.observers.append(metrics_observer(spec.metrics_dir))
-        processor.consumer.observer = group.watchdog.observer = backend_observer(spec.metrics_dir)
+        group.watchdog.observer = processor.consumer.observer
     group.start()
     log.debug("Process group %s (pid %s) started %s threads.", index, os.getpid(), spec.n_threads)
     stop.wait()
