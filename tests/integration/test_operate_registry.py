@@ -100,6 +100,18 @@ def test_a_process_pool_is_listed_counted_scraped_and_gone_after_sigkill(
           f"(time to live {DEFAULT_RECORD_TTL_MS / 1000:.0f} s)")  # fmt: skip
 
 
+def test_a_warm_process_pool_counts_its_childrens_claims_and_its_renewals(
+    harness: Harness,
+) -> None:
+    port = _free_port()
+    worker = harness.start(
+        "process", "--n_processes", "2", "--max-tasks-per-child", "0", "--metrics-port",
+        str(port), "--lease-ms", "1000",
+    )  # fmt: skip
+    _leases_and_claims_counted(harness, port, worker)  # claims in the children, renewals not
+    assert worker.stop() == 0, worker.tail()
+
+
 def test_a_thread_pool_lists_its_groups_and_a_graceful_stop_removes_them(
     harness: Harness, redis_url: str
 ) -> None:
