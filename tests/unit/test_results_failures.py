@@ -263,7 +263,9 @@ def test_a_bad_default_ttl_is_refused(backend: SubscribedBackend, bad: Any) -> N
 failure_values = st.one_of(
     st.none(),
     st.integers(),
-    st.builds(lambda n: {"exception": {"name": "E", "text": str(n)}, "uuid": str(n)}, st.integers()),
+    st.builds(
+        lambda n: {"exception": {"name": "E", "text": str(n)}, "uuid": str(n)}, st.integers()
+    ),
 )
 
 
