@@ -264,6 +264,24 @@ class SettleContract(ContractBase):
         backend.fail(message, dlq_ttl=None, effects=Effects(writes=[Write("status:s", 4)]))
         assert backend.get("status:s") == 4
 
+    def test_fail_writes_and_announces_a_failure_record(self, backend, clock):
+        # As a result store's failure effects: keys of other slots than the queue's, a ttl,
+        # and a notification that wakes whoever waits for the result.
+        message = self.make(clock)
+        backend.submit(message)
+        self.claim(backend)
+        record = {"exception": {"name": "ValueError", "text": "boom"}, "uuid": message.uuid}
+        effects = Effects(
+            writes=[Write(f"failures:{message.uuid}", record, ttl_ms=TTL)],
+            publishes=[Publish(f"results:{message.uuid}", {"uuid": message.uuid})],
+        )
+        with backend.subscribe(f"results:{message.uuid}") as subscription:
+            backend.fail(message, dlq_ttl=60_000, effects=effects)
+            assert subscription.get(int(BOUND_S * 1000)) == {"uuid": message.uuid}
+        assert backend.get(f"failures:{message.uuid}") == record
+        self.let_ttl_elapse(clock, TTL)
+        assert not backend.exists(f"failures:{message.uuid}")
+
     def test_dead_letters_by_queue(self, backend, clock):
         # "q" is a prefix of "q2": the dead letters of one must not show in the other's.
         one, two = self.make(clock, queue="q"), self.make(clock, queue="q2")

@@ -13,8 +13,9 @@ from typing import Any
 from attrs import frozen
 
 from alsek.domain.model.dead_letters import DeadLetterFilter, requeued
-from alsek.domain.model.effects import NO_EFFECTS
+from alsek.domain.model.effects import Effects
 from alsek.domain.model.errors import MessageAlreadyExistsError
+from alsek.domain.model.failure import failure_name
 from alsek.domain.model.inspection import Located
 from alsek.domain.model.message import Message
 from alsek.domain.model.status import TaskStatus
@@ -64,9 +65,9 @@ def requeue_dead_letters(
 def requeue_one(backend: Backend, dead: Message) -> Message | None:
     """Requeue the dead letter ``dead``; the new message, or None if it was not requeued."""
     fresh = requeued(dead, backend.clock.now_ms())
-    effects = NO_EFFECTS
+    effects = Effects(deletes=(failure_name(str(dead.uuid)),))  # get() waits again
     if backend.exists(status_name(str(dead.uuid))):
-        effects = StatusTracker(backend).effects_for(fresh, TaskStatus.SUBMITTED)
+        effects += StatusTracker(backend).effects_for(fresh, TaskStatus.SUBMITTED)
     try:
         done = backend.requeue_dead_letter(dead, fresh, effects=effects)
     except MessageAlreadyExistsError:

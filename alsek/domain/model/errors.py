@@ -115,3 +115,35 @@ class WaitTimeoutError(AlsekError, TimeoutError):
 class ResultTimeoutError(ResultNotFoundError, TimeoutError):
     """Raised by ``ResultStore.get`` when no result arrived within the timeout: both a
     ``KeyError`` (as ours) and a ``TimeoutError`` (as Alsek 1.3.2's)."""
+
+
+class TaskFailedError(AlsekError):
+    """Raised by ``ResultStore.get`` (and ``ResultPool``) when the message failed for good: it
+    will never have a result. It carries what the task raised.
+
+    Attributes:
+        uuid: the uuid of the message that failed.
+        exception_name: the class name of the exception the task raised (e.g. ``"ValueError"``).
+        exception_text: its text (``str(exception)``).
+        traceback: its formatted traceback, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        uuid: str = "",
+        exception_name: str = "",
+        exception_text: str = "",
+        traceback: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.uuid = uuid
+        self.exception_name = exception_name
+        self.exception_text = exception_text
+        self.traceback = traceback
+
+
+class TaskRevokedError(TaskFailedError):
+    """Raised by ``ResultStore.get`` (and ``ResultPool``) when the message was revoked: it will
+    never have a result (a ``TaskFailedError`` whose ``exception_name`` is ``"RevokedError"``)."""

@@ -35,7 +35,8 @@ class Message:
         priority: lower integers run first within a queue; equal priorities run in order.
         metadata: user data carried along (must suit the serializer).
         exception_details: ``{"name", "text", "traceback"}`` of the last failure, if any.
-        result_ttl: how long the result is kept, in milliseconds (None: forever).
+        result_ttl: how long the result is kept, in milliseconds (None: the result store's
+            ``default_ttl``, a week unless the store says otherwise).
         uuid: the message id (generated when omitted).
         progenitor_uuid: the message this one descends from (trigger runs, callbacks).
         retries: how many times it has been retried.

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from alsek.domain.model.effects import NO_EFFECTS, Effects
 from alsek.domain.model.errors import BackendError, MessageDoesNotExistError, ValidationError
+from alsek.domain.model.failure import failure_name
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import dlq_name, message_name
 from alsek.domain.model.worker_record import WorkerRecord
@@ -181,7 +182,8 @@ class Broker:
         fresh = message.clone().update(retries=0, exception_details=None)
         fresh.created_at = fresh.updated_at = self.backend.clock.now_ms()
         fresh.delay = 0
-        self.backend.submit(fresh, effects=Effects(deletes=(dlq_name(message),)))
+        gone = (dlq_name(message), failure_name(str(message.uuid)))  # get() waits again
+        self.backend.submit(fresh, effects=Effects(deletes=gone))
         return fresh
 
     def sync_from_backend(self, message: Message) -> Message:

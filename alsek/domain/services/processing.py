@@ -3,8 +3,8 @@
 ``run_task`` calls ``pre_op`` → ``execute`` (the function) → ``post_op`` (and ``do_callback`` when
 there is a callback) and captures the outcome; ``announce`` calls the ``on_*`` notification hooks. ``settle`` turns an outcome into a :class:`Settlement`: acknowledge
 it (with the result, the SUCCEEDED status and the callback as effects of the same atomic step), retry
-it (``do_retry`` said yes: RETRYING status, exception details kept), or fail it (FAILED status, to the
-dead letter queue when enabled); a message of a task this worker does not know may be deferred
+it (``do_retry`` said yes: RETRYING status, exception details kept), or fail it (FAILED status and,
+with a result store, a failure record; to the dead letter queue when enabled); a message of a task this worker does not know may be deferred
 (given back for a while: another worker may know it). Neither function touches the backend; the
 :class:`~alsek.domain.services.message_processor.MessageProcessor` applies settlements.
 """
@@ -256,4 +256,8 @@ def settle(
     message.exception_details = exception_details(outcome)
     if _wants_retry(task, message, outcome.error):
         return Settlement(Verdict.RETRY, message, task.status_effects(message, TaskStatus.RETRYING))
-    return Settlement(Verdict.FAIL, message, task.status_effects(message, TaskStatus.FAILED))
+    return Settlement(
+        Verdict.FAIL,
+        message,
+        _combined(task.status_effects(message, TaskStatus.FAILED), task.failure_effects(message)),
+    )

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from alsek.domain.model.message import Message
 from alsek.domain.model.steps import Steps, adrive
 from alsek.domain.services.kv_steps import AsyncKeyValuePerformer
-from alsek.domain.services.result_rules import Record, ResultRules
+from alsek.domain.services.result_rules import DEFAULT_RESULT_TTL_MS, Record, ResultRules
 from alsek.ports.async_backend import AsyncBackend
 
 T = TypeVar("T")
@@ -23,6 +23,8 @@ class AsyncResultStore(ResultRules):
     Args:
         backend: an asynchronous backend (e.g. ``AsyncRedisBackend``, or a synchronous
             backend's ``to_async()``).
+        default_ttl: how long a result is kept (ms) when its message sets no ``result_ttl``
+            (default: a week); None keeps results forever.
 
     Example:
         >>> store = AsyncResultStore(AsyncRedisBackend("redis://localhost:6379"))
@@ -32,8 +34,10 @@ class AsyncResultStore(ResultRules):
 
     backend: AsyncBackend
 
-    def __init__(self, backend: AsyncBackend) -> None:
-        super().__init__(backend)
+    def __init__(
+        self, backend: AsyncBackend, default_ttl: int | None = DEFAULT_RESULT_TTL_MS
+    ) -> None:
+        super().__init__(backend, default_ttl)
 
     async def _do(self, steps: Steps[T]) -> T:
         async with AsyncKeyValuePerformer(self.backend) as perform:
@@ -59,6 +63,7 @@ class AsyncResultStore(ResultRules):
         :meth:`ResultStore.get` for the arguments.
 
         Raises:
+            TaskFailedError: if the message failed for good (``TaskRevokedError``: revoked).
             ResultNotFoundError: if no result is available (without a timeout).
             ResultTimeoutError: if no result is available after ``timeout``.
             ValidationError: if ``timeout`` is not a non-negative integer.

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from alsek.domain.model.errors import ResultTimeoutError, ValidationError
+from alsek.domain.model.failure import failure_error, is_failure
 from alsek.domain.model.message import Message
 from alsek.domain.services.notification import Deadline, drain
 from alsek.domain.services.result_store import Record, ResultStore
@@ -63,6 +64,9 @@ class ResultPool:
             ResultTimeoutError: (a ``ResultNotFoundError`` and a ``TimeoutError``) at the
                 timeout, naming how many results are still missing (everything available was
                 yielded before). Alsek 1.3.2 waited without limit: pass ``timeout=None``.
+            TaskFailedError: as soon as one of the messages (with ``descendants``: a member of
+                its callback chain) failed for good (``TaskRevokedError``: was revoked), after
+                the results that arrived with it.
             ValidationError: for duplicate messages or a bad timeout.
         """
         for index, result in self._arrivals(messages, descendants, timeout, keep, with_metadata):
@@ -145,12 +149,15 @@ class ResultPool:
             return
         if not descendants:
             found = self.result_store.collect_many([messages[i] for i in indexes])
+            failed = [record for record in found if is_failure(record)]
             for index, record in zip(indexes, found, strict=True):
-                if record is not None:
+                if record is not None and not is_failure(record):
                     yield index, [record]
+            if failed:  # after the results that came with it
+                raise failure_error(failed[0])  # type: ignore[arg-type]
             return
         for index in indexes:
-            records, complete = self.result_store.collect(messages[index], descendants=True)
+            records, complete = self.result_store.settled(messages[index], descendants=True)
             if complete:
                 yield index, records
 

@@ -5,8 +5,13 @@ twin :class:`~alsek.domain.services.result_async.AsyncResultStore`) do, written 
 Data model (short names; the backend adds its namespace):
 
 * ``results:<uuid>`` holds ``{"result", "timestamp", "uuid", "progenitor_uuid"}`` for every
-  message, descendant or not, expiring after the message's ``result_ttl``.
-* Each write publishes ``{"uuid", "progenitor_uuid"}`` on the channel ``results:<uuid>`` and, for a
+  message, descendant or not, expiring after the message's ``result_ttl`` (when the message sets
+  none: the store's ``default_ttl``, a week unless told otherwise).
+* ``failures:<uuid>`` holds the failure record of a message that failed for good or was revoked
+  (:mod:`alsek.domain.model.failure`), written with the same ttl in the step that fails it, so
+  that :meth:`get` raises at once instead of waiting out its timeout. A stored result wins over a
+  failure record; requeueing a dead letter deletes its failure record.
+* Each write (result or failure) publishes ``{"uuid", "progenitor_uuid"}`` on the channel ``results:<uuid>`` and, for a
   descendant, also on ``results:<progenitor_uuid>``, so whoever waits on a message or on its
   progenitor wakes up.
 * Descendants are found by name, never by scanning: a message's callbacks are named in its
@@ -18,8 +23,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from alsek.domain.model.defaults import DEFAULT_TTL
 from alsek.domain.model.effects import NO_EFFECTS, Effects, Publish, Write
-from alsek.domain.model.errors import ResultNotFoundError, ResultTimeoutError
+from alsek.domain.model.errors import ResultNotFoundError, ResultTimeoutError, ValidationError
+from alsek.domain.model.failure import (
+    failure_error,
+    failure_name,
+    failure_record,
+    first_failure,
+    is_failure,
+)
 from alsek.domain.model.message import Message
 from alsek.domain.model.steps import Steps
 from alsek.domain.services import kv_steps as kv
@@ -28,6 +41,10 @@ from alsek.domain.services.notification import Deadline, check_timeout
 from alsek.ports.keyvalue import MISSING
 
 Record = dict[str, Any]
+
+#: How long results (and failure records) are kept when the message sets no ``result_ttl``
+#: (ms: a week).
+DEFAULT_RESULT_TTL_MS = DEFAULT_TTL
 
 
 def result_name(uuid: str) -> str:
@@ -50,25 +67,53 @@ class ResultRules:
 
     Args:
         backend: where results are kept (values must suit its serializer).
+        default_ttl: how long a result is kept (ms) when its message sets no ``result_ttl``:
+            a week by default; None keeps results forever.
+
+    Raises:
+        ValidationError: if ``default_ttl`` is neither None nor a non-negative integer.
     """
 
-    def __init__(self, backend: Any) -> None:
+    def __init__(self, backend: Any, default_ttl: int | None = DEFAULT_RESULT_TTL_MS) -> None:
+        if default_ttl is not None and (
+            not isinstance(default_ttl, int) or isinstance(default_ttl, bool) or default_ttl < 0
+        ):
+            raise ValidationError(
+                f"default_ttl must be None or a non-negative integer (ms), got {default_ttl!r}"
+            )
         self.backend = backend
+        self.default_ttl = default_ttl
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(backend={self.backend!r})"
+        return f"{type(self).__name__}(backend={self.backend!r}, default_ttl={self.default_ttl!r})"
+
+    def ttl_for(self, message: Message) -> int | None:
+        """How long the result of ``message`` is kept (ms; None: forever; 0: not stored): its
+        ``result_ttl``, else the store's ``default_ttl``."""
+        return self.default_ttl if message.result_ttl is None else message.result_ttl
 
     def effects_for(self, message: Message, result: Any) -> Effects:
         """The writes that store ``result`` for ``message``, to commit with its ack.
 
         The record carries the time of writing (ms), the uuid and the progenitor's uuid, and
-        expires after ``message.result_ttl`` ms (never when None; a ttl of 0 stores nothing).
+        expires after :meth:`ttl_for` ms (never when None; a ttl of 0 stores nothing).
         """
-        if message.result_ttl == 0:
+        record = {"result": result}
+        return self._record_effects(message, result_name(str(message.uuid)), record)
+
+    def failure_effects(self, message: Message) -> Effects:
+        """The writes that record ``message`` (its ``exception_details`` set) as failed for
+        good, to commit with its fail: :meth:`get` then raises its error, and waiters wake."""
+        record = failure_record(message, self.backend.clock.now_ms())
+        return self._record_effects(message, failure_name(str(message.uuid)), record)
+
+    def _record_effects(self, message: Message, name: str, record: Record) -> Effects:
+        ttl = self.ttl_for(message)
+        if ttl == 0:
             return NO_EFFECTS
         uuid, progenitor = str(message.uuid), message.progenitor_uuid
-        record = {
-            "result": result,
+        stamped = {
+            **record,
             "timestamp": self.backend.clock.now_ms(),
             "uuid": uuid,
             "progenitor_uuid": progenitor,
@@ -76,7 +121,7 @@ class ResultRules:
         note = {"uuid": uuid, "progenitor_uuid": progenitor}
         channels = [result_channel(uuid)] + ([result_channel(progenitor)] if progenitor else [])
         return Effects(
-            writes=(Write(result_name(uuid), record, ttl_ms=message.result_ttl),),
+            writes=(Write(name, stamped, ttl_ms=ttl),),
             publishes=tuple(Publish(channel, note) for channel in channels),
         )
 
@@ -101,14 +146,15 @@ class ResultRules:
     def get_steps(
         self, message: Message, timeout: int, keep: bool, with_metadata: bool, descendants: bool
     ) -> Steps[Any]:
-        """The result, waiting up to ``timeout`` ms (see :meth:`ResultStore.get`)."""
+        """The result, waiting up to ``timeout`` ms (see :meth:`ResultStore.get`); raises the
+        failure of a message that failed for good (or was revoked) as soon as it is known."""
         check_timeout(timeout)
-        records, complete = yield from self.collect_steps(message, descendants)
+        records, complete = yield from self.settled_steps(message, descendants)
         if not complete and timeout > 0:
             deadline = Deadline(timeout)
             yield kv.Subscribe(tuple(dict.fromkeys(self.channels(message, descendants))))
             while True:  # subscribed before looking again: no write is missed
-                records, complete = yield from self.collect_steps(message, descendants)
+                records, complete = yield from self.settled_steps(message, descendants)
                 if complete or deadline.passed:
                     break
                 if (yield kv.Next(deadline.remaining_ms())) is not MISSING:
@@ -118,6 +164,17 @@ class ResultRules:
                 raise ResultTimeoutError(f"No result for {message.summary} after {timeout:,} ms")
             raise ResultNotFoundError(f"No result for {message.summary}")
         return (yield from self.take_steps(records, keep, with_metadata, descendants))
+
+    def settled_steps(
+        self, message: Message, descendants: bool = False
+    ) -> Steps[tuple[list[Record], bool]]:
+        """:meth:`collect_steps`, raising :class:`TaskFailedError` (or
+        :class:`TaskRevokedError`) when the message, or a member of its callback chain, failed
+        for good without a result."""
+        records, complete, failure = yield from self._gather_steps(message, descendants)
+        if failure is not None and not complete:
+            raise failure_error(failure)
+        return records, complete
 
     def take_steps(
         self, records: list[Record], keep: bool, with_metadata: bool, descendants: bool
@@ -147,21 +204,37 @@ class ResultRules:
     ) -> Steps[tuple[list[Record], bool]]:
         """The stored records of ``message`` (and its descendants), oldest first, and whether
         they are complete (see :meth:`ResultStore.get`). Reads only; one or two round trips."""
+        records, complete, _ = yield from self._gather_steps(message, descendants)
+        return records, complete
+
+    def _gather_steps(
+        self, message: Message, descendants: bool
+    ) -> Steps[tuple[list[Record], bool, Record | None]]:
+        """:meth:`collect_steps` plus the failure record that ends the chain, if any (read in
+        the same round trip)."""
         uuid = str(message.uuid)
+        chain = [uuid, *(message.descendant_uuids or [])] if descendants else [uuid]
+        names = (*map(result_name, chain), *map(failure_name, chain))
+        values = yield kv.GetMany((*names, runs_name(uuid)) if descendants else names)
+        results, failures = values[: len(chain)], values[len(chain) : 2 * len(chain)]
+        failure = first_failure([is_record(v) for v in results], failures)
+        own = [v for v in results if is_record(v)]
         if not descendants:
-            record = yield kv.Get(result_name(uuid), None)
-            return ([record], True) if is_record(record) else ([], False)
-        chain = [uuid, *(message.descendant_uuids or [])]
-        *values, runs = yield kv.GetMany((*map(result_name, chain), runs_name(uuid)))
-        own = [v for v in values if is_record(v)]
-        fired = yield from self._runs(message, runs)
+            return own, bool(own), failure
+        fired = yield from self._runs(message, values[-1])
         records = sorted(own + fired, key=lambda r: r["timestamp"])
-        return records, len(own) == len(chain) or bool(fired)
+        return records, len(own) == len(chain) or bool(fired), failure
 
     def collect_many_steps(self, messages: list[Message]) -> Steps[list[Record | None]]:
-        """The stored record of each of ``messages`` (None where missing), in one round trip."""
-        values = yield kv.GetMany(tuple(result_name(str(m.uuid)) for m in messages))
-        return [v if is_record(v) else None for v in values]
+        """The stored record of each of ``messages`` in one round trip: its result record, else
+        its failure record (see :func:`~alsek.domain.model.failure.is_failure`), else None."""
+        uuids = [str(m.uuid) for m in messages]
+        values = yield kv.GetMany((*map(result_name, uuids), *map(failure_name, uuids)))
+        results, failures = values[: len(uuids)], values[len(uuids) :]
+        return [
+            r if is_record(r) else (f if is_failure(f) else None)
+            for r, f in zip(results, failures, strict=True)
+        ]
 
     def _runs(self, progenitor: Message, runs: Any) -> Steps[list[Record]]:
         """Records of the trigger runs of ``progenitor`` (and their callbacks)."""

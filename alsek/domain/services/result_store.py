@@ -11,14 +11,20 @@ from alsek.domain.model.message import Message
 from alsek.domain.model.steps import Steps, drive
 from alsek.domain.services import serialization
 from alsek.domain.services.kv_steps import KeyValuePerformer
-from alsek.domain.services.result_rules import Record, ResultRules, result_channel, result_name
+from alsek.domain.services.result_rules import (
+    DEFAULT_RESULT_TTL_MS,
+    Record,
+    ResultRules,
+    result_channel,
+    result_name,
+)
 from alsek.ports.keyvalue import KeyValueStore
 
 log = logging.getLogger("alsek.results")
 
 T = TypeVar("T")
 
-__all__ = ["Record", "ResultStore", "result_channel", "result_name"]
+__all__ = ["DEFAULT_RESULT_TTL_MS", "Record", "ResultStore", "result_channel", "result_name"]
 
 
 class ResultStore(ResultRules):
@@ -26,6 +32,9 @@ class ResultStore(ResultRules):
 
     Args:
         backend: where results are kept (values must suit its serializer).
+        default_ttl: how long a result is kept, in milliseconds, when its message sets no
+            ``result_ttl`` (default: a week, :data:`DEFAULT_RESULT_TTL_MS`); None keeps
+            results forever.
 
     Example:
         >>> result_store = ResultStore(backend)
@@ -38,8 +47,10 @@ class ResultStore(ResultRules):
 
     backend: KeyValueStore
 
-    def __init__(self, backend: KeyValueStore) -> None:
-        super().__init__(backend)
+    def __init__(
+        self, backend: KeyValueStore, default_ttl: int | None = DEFAULT_RESULT_TTL_MS
+    ) -> None:
+        super().__init__(backend, default_ttl)
 
     def _do(self, steps: Steps[T]) -> T:
         with KeyValuePerformer(self.backend) as perform:
@@ -84,8 +95,12 @@ class ResultStore(ResultRules):
 
         Args:
             message: whose result to fetch.
-            timeout: how long to wait, in milliseconds (0: do not wait).
-            keep: keep the results after fetching them (by default they are deleted).
+            timeout: how long to wait, in milliseconds (0: do not wait). A message that failed
+                for good (or was revoked) raises at once, waiting or not.
+            keep: keep the results after fetching them. By default (``keep=False``) the
+                results returned are deleted from the backend, so a second ``get`` of the same
+                message finds nothing (``ResultNotFoundError``); with ``keep=True`` they stay
+                until their ttl ends.
             with_metadata: return ``{"result", "timestamp", "uuid", "progenitor_uuid"}`` records
                 (``timestamp``: when the result was written, ms since the epoch).
             descendants: return a list with the results of ``message`` and of every descendant
@@ -97,6 +112,10 @@ class ResultStore(ResultRules):
             The result (or record), or a list of them with ``descendants``.
 
         Raises:
+            TaskFailedError: if the message (with ``descendants``: a member of its callback
+                chain) failed for good; it carries the task's ``exception_name`` and
+                ``exception_text``. A message that will be retried does not raise.
+            TaskRevokedError: (a ``TaskFailedError``) if the message was revoked.
             ResultNotFoundError: (a ``KeyError``) if no result is available (without a timeout).
             ResultTimeoutError: (both a ``ResultNotFoundError`` and a ``TimeoutError``) if no
                 result is available after ``timeout``.
@@ -127,6 +146,12 @@ class ResultStore(ResultRules):
         they are complete (see :meth:`get`). Reads only; one or two round trips."""
         return self._do(self.collect_steps(message, descendants))
 
+    def settled(self, message: Message, descendants: bool = False) -> tuple[list[Record], bool]:
+        """:meth:`collect`, raising ``TaskFailedError`` (``TaskRevokedError``) when the message
+        (with ``descendants``: a member of its callback chain) failed for good."""
+        return self._do(self.settled_steps(message, descendants))
+
     def collect_many(self, messages: list[Message]) -> list[Record | None]:
-        """The stored record of each of ``messages`` (None where missing), in one round trip."""
+        """The stored record of each of ``messages`` in one round trip: its result record, else
+        its failure record, else None."""
         return self._do(self.collect_many_steps(messages))

@@ -4,8 +4,9 @@ One atomic step (the backend's ``fail``: a remove that carries effects) removes 
 wherever it is, keeps it in the dead letter queue with :class:`RevokedError` details (when the
 broker keeps dead letters, as for any failure, whichever pool ran it), writes the revocation marker
 ``revoked:<uuid>`` (kept for :data:`DEFAULT_REVOCATION_TTL_MS`), records FAILED with the status
-tracker, and publishes ``{"uuid", "interrupt"}`` on the revocation channel, where workers learn to
-interrupt a run in progress.
+tracker, writes a failure record for the result store (:mod:`alsek.domain.model.failure`; its
+waiters wake and ``get`` raises :class:`TaskRevokedError`), and publishes ``{"uuid", "interrupt"}``
+on the revocation channel, where workers learn to interrupt a run in progress.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from alsek.domain.model.errors import RevokedError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import REVOCATION_CHANNEL, revoked_name
 from alsek.domain.model.status import TaskStatus
+from alsek.domain.services.result_rules import ResultRules
 from alsek.ports.keyvalue import KeyValueStore
 from alsek.ports.queue import MessageQueue
 
@@ -52,6 +54,7 @@ def revoke(
     status_tracker: StatusTracker | None = None,
     skip_if_running: bool = False,
     dlq_ttl: int | None = None,
+    result_store: ResultRules | None = None,
 ) -> bool:
     """Revoke ``message``: remove it, mark it revoked and FAILED, announce it to the workers
     (who interrupt a run in progress).
@@ -66,6 +69,8 @@ def revoke(
         skip_if_running: leave the message alone while it runs (needs ``status_tracker``).
         dlq_ttl: how long the revoked message stays in the dead letter queue (ms; None or 0:
             not kept).
+        result_store: the task's result store, whose ttl the failure record gets (default:
+            a store with the default ttl, so that waiters on any message learn of it).
 
     Returns:
         Whether the message was revoked.
@@ -84,6 +89,7 @@ def revoke(
         effects = status_tracker.effects_for(message, TaskStatus.FAILED) + effects
     details = {"name": RevokedError.__name__, "text": "revoked", "traceback": None}
     dead = Message.from_data({**message.data, "exception_details": details})
+    effects += (result_store or ResultRules(backend)).failure_effects(dead)
     backend.fail(dead, dlq_ttl=dlq_ttl or None, effects=effects)
     log.info("Revoked %s.", message.summary)
     return True

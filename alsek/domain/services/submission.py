@@ -72,7 +72,8 @@ class Submitting:
             kwargs: keyword arguments for the function.
             priority: overrides the task's priority (lower runs first).
             metadata: user data carried with the message.
-            result_ttl: how long to keep the result, in milliseconds.
+            result_ttl: how long to keep the result, in milliseconds (None: the result
+                store's ``default_ttl``, a week by default).
             uuid: the message id (generated when omitted).
             timeout_override: overrides the task's timeout, in milliseconds.
             delay: milliseconds to wait before the first run.

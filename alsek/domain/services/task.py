@@ -168,6 +168,13 @@ class Task(Submitting):
             return NO_EFFECTS
         return self.result_store.effects_for(message, result)
 
+    def failure_effects(self, message: Message) -> Effects:
+        """The writes that record ``message`` as failed for good (none without a result store):
+        ``result_store.get`` then raises its error at once."""
+        if self.result_store is None:
+            return NO_EFFECTS
+        return self.result_store.failure_effects(message)
+
     # -- revocation --------------------------------------------------------------------------
 
     def revoke(self, message: Message, skip_if_running: bool = False) -> None:
@@ -184,6 +191,7 @@ class Task(Submitting):
         revocation.revoke(
             self.broker.backend, message, status_tracker=self.status_tracker,
             skip_if_running=skip_if_running, dlq_ttl=self.broker.dlq_ttl,
+            result_store=self.result_store,
         )  # fmt: skip
 
     def is_revoked(self, message: Message) -> bool:

@@ -87,10 +87,10 @@ class TriggerTask(Task):
     def _fire(self, progenitor: Message, index: int) -> None:
         run = make_run(progenitor, index, self.broker.backend.clock.now_ms())
         effects = self.status_effects(run, TaskStatus.SUBMITTED)
-        if progenitor.result_ttl != 0:
-            effects += Effects(
-                writes=(Write(runs_name(str(progenitor.uuid)), index + 1, progenitor.result_ttl),)
-            )
+        store = self.result_store
+        ttl = progenitor.result_ttl if store is None else store.ttl_for(progenitor)
+        if ttl != 0:
+            effects += Effects(writes=(Write(runs_name(str(progenitor.uuid)), index + 1, ttl),))
         try:
             self.broker.submit(run, effects=effects)
         except Exception:  # a scheduler thread must survive a failed submission
