@@ -1,10 +1,8 @@
 """The consumer: leases messages from a broker's backend, in queue order, as they become ready.
 
-Queue order is the order of ``queues`` (the CLI's ``-qu``), else alphabetical. Within a queue the
-backend hands out messages by priority, then first in first out. An idle consumer does not poll:
-it blocks on :meth:`MessageQueue.wait_for_work` until a submission wakes it, bounded by the next due
-delayed message or lease (``Claim.next_due_ms``) and by its backoff (``LinearBackoff`` by default),
-which grows with each pass that finds nothing.
+Queue order is ``queues`` (the CLI's ``-qu``), else alphabetical; within a queue, priority, then
+FIFO. An idle consumer blocks on :meth:`MessageQueue.wait_for_work` (no polling) until a
+submission, the next due item (``Claim.next_due_ms``) or its growing backoff wakes it.
 """
 
 from __future__ import annotations
