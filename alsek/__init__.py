@@ -10,13 +10,17 @@ from alsek.domain.model.message import Message
 from alsek.domain.model.status import TaskStatus
 from alsek.domain.services.broker import Broker
 from alsek.domain.services.lock import Lock
+from alsek.domain.services.result_async import AsyncResultStore
 from alsek.domain.services.result_pool import ResultPool
 from alsek.domain.services.result_store import ResultStore
+from alsek.domain.services.status_async import AsyncStatusTracker
 from alsek.domain.services.status_tracker import StatusTracker
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncResultStore",
+    "AsyncStatusTracker",
     "Broker",
     "Lock",
     "Message",

@@ -23,6 +23,9 @@ from typing import Any
 
 from alsek.adapters.clock import SystemClock
 from alsek.adapters.serialization.json import JsonSerializer
+from alsek.adapters.threaded_async import ThreadedAsyncBackend
+from alsek.ports.admin import QueueAdmin
+from alsek.ports.async_backend import AsyncBackend
 from alsek.ports.backend import Backend
 from alsek.ports.clock import Clock
 from alsek.ports.keyvalue import KeyValueStore
@@ -52,6 +55,10 @@ def _to_key_value(name: str) -> Any:
 
 def _to_queue(name: str) -> Any:
     return _forward("message_queue", MessageQueue, name)
+
+
+def _to_admin(name: str) -> Any:
+    return _forward("message_queue", QueueAdmin, name)
 
 
 class ComposedBackend(Backend):
@@ -126,6 +133,11 @@ class ComposedBackend(Backend):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(namespace={self.namespace!r})"
 
+    def to_async(self) -> AsyncBackend:
+        """This backend for asyncio code: the same store, each method a coroutine (waits run in
+        a worker thread; see :class:`~alsek.adapters.threaded_async.ThreadedAsyncBackend`)."""
+        return ThreadedAsyncBackend(self)
+
     # -- key-value and pub/sub ---------------------------------------------------------------
 
     full_name = _to_key_value("full_name")
@@ -162,3 +174,13 @@ class ComposedBackend(Backend):
     dead_letters = _to_queue("dead_letters")
     repair = _to_queue("repair")
     check_health = _to_queue("check_health")
+
+    # -- administration ----------------------------------------------------------------------
+
+    queue_counts = _to_admin("queue_counts")
+    count_dead_letters = _to_admin("count_dead_letters")
+    dead_letter_pages = _to_admin("dead_letter_pages")
+    find = _to_admin("find")
+    requeue_dead_letter = _to_admin("requeue_dead_letter")
+    delete_dead_letters = _to_admin("delete_dead_letters")
+    purge_step = _to_admin("purge_step")

@@ -46,6 +46,7 @@ class Settings:
 
 POOLS = ("thread", "process")
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+LOG_FORMATS = ("text", "json")
 ENV_PREFIX = "ALSEK_"
 
 
@@ -66,6 +67,10 @@ def _non_negative_or_none(instance: Any, attribute: Any, value: Any) -> None:
 
 def _upper(value: str) -> str:
     return str.upper(value)
+
+
+def _lower(value: str) -> str:
+    return str.lower(value)
 
 
 def _one_of(choices: tuple[str, ...]) -> Any:
@@ -112,6 +117,8 @@ class WorkerSettings:
             pool's default, ``8 × n_threads`` for the thread pool, 32 for the process pool and
             64 per process for its reuse mode).
         complete_only_on_thread_exit: keep an interrupted thread's slot until it unwinds.
+        async_concurrency: ``async def`` tasks each thread pool process group runs at once on
+            its event loop.
         consumer_backoff_factor: idle backoff growth per empty pass.
         consumer_backoff_floor: shortest idle backoff.
         consumer_backoff_ceiling: longest idle backoff (a submission ends any wait at once).
@@ -119,11 +126,19 @@ class WorkerSettings:
         grace_period: how long running tasks may finish after SIGTERM/SIGINT.
         start_method: ``"fork"``, ``"forkserver"`` or ``"spawn"``.
         log_level: logging level name.
+        log_format: ``"text"`` (one line per record, tracebacks below) or ``"json"`` (one JSON
+            object per line, for log shippers).
+        log_tasks: log every run's start and success (with its run time) at INFO; failures
+            and retries are logged whatever this says.
         redis_url: the Redis of tasks defined without a broker (``@task(...)``), in the
             supervisor and in every child process (None: localhost:6379).
         namespace: the key prefix of that default backend.
         unknown_task_window: how long a message of a task the pool does not know keeps being
             given back to its queue before it is failed (0: fail at once).
+        metrics_port: serve Prometheus metrics on this port (None: no metrics; needs the
+            ``alsek[metrics]`` extra).
+        registry_heartbeat_ms: how often each worker process rewrites its worker registry
+            record (its time to live is three times that); 0 keeps the pool out of the registry.
     """
 
     pool: str = field(default="thread", validator=_one_of(POOLS))
@@ -138,6 +153,7 @@ class WorkerSettings:
     max_tasks_per_child: int = field(default=1, validator=_non_negative)
     prefetch: int | None = field(default=None, validator=_non_negative_or_none)
     complete_only_on_thread_exit: bool = False
+    async_concurrency: int = field(default=100, validator=_positive)
     consumer_backoff_factor: int = field(default=1_000, validator=_non_negative)
     consumer_backoff_floor: int = field(default=1_000, validator=_non_negative)
     consumer_backoff_ceiling: int = field(default=10_000, validator=_non_negative)
@@ -145,9 +161,13 @@ class WorkerSettings:
     grace_period: int = field(default=10_000, validator=_positive)
     start_method: str = field(default="fork", validator=_one_of(("fork", "forkserver", "spawn")))
     log_level: str = field(default="INFO", converter=_upper, validator=_one_of(LOG_LEVELS))
+    log_format: str = field(default="text", converter=_lower, validator=_one_of(LOG_FORMATS))
+    log_tasks: bool = False
     redis_url: str | None = field(default=None, converter=_url)
     namespace: str = field(default="alsek", converter=_namespace)
     unknown_task_window: int = field(default=300_000, validator=_non_negative)
+    metrics_port: int | None = field(default=None, validator=_non_negative_or_none)
+    registry_heartbeat_ms: int = field(default=2_000, validator=_non_negative)
 
     @property
     def defaults(self) -> Settings:
@@ -184,7 +204,7 @@ def _parse(attribute: Any, raw: str) -> Any:
     kind = attribute.default
     if isinstance(kind, bool):
         return raw.strip().lower() in ("1", "true", "yes", "on")
-    if isinstance(kind, int) or attribute.name in ("n_processes", "prefetch"):
+    if isinstance(kind, int) or attribute.name in ("n_processes", "prefetch", "metrics_port"):
         try:
             return int(raw)
         except ValueError as error:

@@ -11,14 +11,17 @@ from __future__ import annotations
 import pickle
 
 from alsek.domain.model.effects import Effects
+from alsek.ports.admin import QueueAdmin
+from alsek.ports.async_backend import AsyncBackend
 from alsek.ports.clock import Clock
 from alsek.ports.keyvalue import KeyValueStore
 from alsek.ports.queue import MessageQueue
 from alsek.ports.serializer import Serializer
 
 
-class Backend(KeyValueStore, MessageQueue):
-    """Base class of storage backends: a key-value and pub/sub store and a message queue.
+class Backend(KeyValueStore, MessageQueue, QueueAdmin):
+    """Base class of storage backends: a key-value and pub/sub store, a message queue and its
+    administration (:class:`~alsek.ports.admin.QueueAdmin`, for operators' tools).
 
     Args:
         namespace: prefix of every stored key (default ``"alsek"``).
@@ -45,6 +48,15 @@ class Backend(KeyValueStore, MessageQueue):
             self.submit(message)
         for publish in effects.publishes:
             self.publish(publish.channel, publish.value)
+
+    def to_async(self) -> AsyncBackend:
+        """This backend for asyncio code (``await task.agenerate(...)``, the async status
+        tracker and result store): the same store, each method a coroutine.
+
+        Raises:
+            NotImplementedError: for a backend that has no asyncio view.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no asyncio view")
 
     def close(self) -> None:
         """Release connections and threads held by the backend (idempotent)."""

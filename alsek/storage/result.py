@@ -1,5 +1,6 @@
-"""Tour import path for result storage."""
+"""Tour import path for result storage (and the asyncio result store)."""
 
+from alsek.domain.services.result_async import AsyncResultStore
 from alsek.domain.services.result_store import ResultStore
 
-__all__ = ["ResultStore"]
+__all__ = ["AsyncResultStore", "ResultStore"]

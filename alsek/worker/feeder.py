@@ -1,20 +1,13 @@
 """The one thread of a worker process that claims and acknowledges for its executors.
 
-Executors (a thread group's worker threads, or a process pool's dispatcher threads) hand each finished
-acknowledgement to the feeder and take their next message from its buffer: they never wait on
-Redis for the queue's sake. The feeder sends whatever piled up in one round trip
-(``ack_many_and_claim``): every pending acknowledgement, and a claim for the executors that are
-free plus ``prefetch`` more. Under load one round trip serves many tasks. An acknowledgement
-leaves as soon as an executor needs a message, and at the latest ``ack_delay_ms`` (2 ms) after
-it was handed over, so a result is never held back by other runs.
-
-When the queues are empty the feeder parks in ``wait_and_claim`` (a blocking wait with the claim
-sent behind it: no polling, and a submission reaches it in one round trip); meanwhile executors
-settle their own messages. Retries and failures are always settled by the executor. Prefetched
-messages are handed out only while fresh (under half a lease old), and given back to the queue
-when no executor has taken one for ``hold_ms``: a long task never sits on work that another
-worker could run, while executors that keep taking messages keep them, however slowly a busy
-machine runs their tasks.
+Executors (worker threads, or a process pool's dispatchers) hand each acknowledgement to the
+feeder and take their next message from its buffer: they never wait on Redis for the queue. The
+feeder sends what piled up in one round trip (``ack_many_and_claim``): the acknowledgements (at
+the latest ``ack_delay_ms`` after they were handed over) and a claim for the free executors plus
+``prefetch``. Idle, it parks in ``wait_and_claim`` (no polling; executors then settle their own
+messages). Retries and failures are settled by the executor. Prefetched messages run only while
+fresh (under half a lease old) and go back to the queue when no executor has taken one for
+``hold_ms``: a long task never sits on work another worker could run.
 """
 
 from __future__ import annotations
@@ -49,8 +42,7 @@ class Feeder:
         stop: once set, no more claims; waiting executors get None.
         prefetch: messages claimed beyond the free executors (0: claim only for free ones).
         hold_ms: how long prefetched messages may wait while no executor takes one.
-        ack_delay_ms: how long an acknowledgement may wait for others to share its round trip
-            when no executor is waiting for a message.
+        ack_delay_ms: how long an acknowledgement may wait to share a round trip with others.
     """
 
     def __init__(
@@ -93,13 +85,11 @@ class Feeder:
 
     def next(self, finished: Settlement | None = None) -> Message | None:
         """Hand over the settlement of the caller's last run (if any) and take its next message.
-
         An acknowledgement goes to the next round trip; anything else (or any settlement while
         the feeder is parked or closed) is settled here, in the caller's thread.
 
         Returns:
-            The next message, or None once ``stop`` is set (or the feeder closed).
-        """
+            The next message, or None once ``stop`` is set (or the feeder closed)."""
         with self._cond:
             if finished is None or self._queue_ack(finished):
                 return self._wait_for_message()
@@ -107,9 +97,17 @@ class Feeder:
         with self._cond:
             return self._wait_for_message()
 
+    def hand_over(self, settlement: Settlement) -> bool:
+        """Queue an acknowledgement for the next round trip without taking a message (the
+        asyncio lane's way); False: the caller settles it (as for :meth:`next`)."""
+        with self._cond:
+            queued = self._queue_ack(settlement)
+            self._work.notify()
+            return queued
+
     def _queue_ack(self, settlement: Settlement) -> bool:
-        """Queue an acknowledgement for the next round trip (lock held); False: the caller
-        settles it itself (not an acknowledgement, or the feeder is parked or closed)."""
+        """Queue an acknowledgement (lock held); False: the caller settles it (not an ack, or
+        the feeder is parked or closed)."""
         if settlement.verdict is not Verdict.ACK or self._parked or self._closed:
             return False
         if not self._acks:
@@ -129,20 +127,15 @@ class Feeder:
         return message
 
     def _nudge(self) -> None:
-        """Wake the feeder only if it sleeps past something it must do (lock held): a claim,
-        acknowledgements falling due, prefetched messages to give back. Under load it then
-        wakes on its own acknowledgement timer, once per batch, not once per task: every
-        wake-up is a thread switch and a fight for the GIL with the executors."""
+        """Wake the feeder (lock held) only if it sleeps past what it must do: under load it
+        wakes on its acknowledgement timer, once per batch, not once per task."""
         if not self._wake_at:
             return  # not waiting: it looks at everything before it sleeps again
-        if self._want():
-            due = 0.0
-        elif self._acks:
-            due = 0.0 if len(self._acks) >= MAX_BATCH else self._acks_since + self.ack_delay_s
-        else:
-            due = float("inf")
+        due = 0.0 if self._want() or len(self._acks) >= MAX_BATCH else float("inf")
+        if self._acks:
+            due = min(due, self._acks_since + self.ack_delay_s)
         if self._buffer and not self._waiting:
-            due = min(due, self._held_since() + self.hold_s)
+            due = min(due, max(self._buffer[0][1], self._taken_at) + self.hold_s)
         if due < self._wake_at:
             self._wake_at = 0.0
             self._work.notify()
@@ -169,15 +162,10 @@ class Feeder:
             self._cond.wait(STOP_CHECK_S)
         return None
 
-    def _held_since(self) -> float:
-        """Since when the buffered messages have waited with no executor taking one."""
-        return max(self._buffer[0][1], self._taken_at)
-
     # -- the feeder thread -----------------------------------------------------------------------
 
     def _want(self) -> int:
-        """How many messages to claim now: enough for every waiting executor (plus the
-        prefetch), or a prefetch refill once the buffer is down to half of it."""
+        """How many to claim: for the waiting executors plus the prefetch, or a refill at half."""
         extra = self.prefetch if self._prefetching else 0
         free = min(self._waiting, self.executors)
         if free or len(self._buffer) * 2 <= extra:
@@ -198,9 +186,8 @@ class Feeder:
             self._close()
 
     def _await_work(self) -> tuple[list[Settlement], int]:
-        """Wait until there are executors to claim for, or acknowledgements that waited
-        ``ack_delay_ms`` (or fill a batch). Returns the acknowledgements and the claim size, or
-        ``([], -1)`` when the prefetched messages are to be given back."""
+        """Wait for executors to claim for or acknowledgements due; returns them and the claim
+        size, or ``([], -1)`` when the prefetched messages are to be given back."""
         with self._lock:
             while not self.stop.is_set():
                 want, now = self._want(), time.monotonic()
@@ -216,7 +203,7 @@ class Feeder:
                 if self._acks:
                     timeout = min(timeout, self.ack_delay_s - (now - self._acks_since))
                 if self._buffer and self._waiting == 0:
-                    held = now - self._held_since()
+                    held = now - max(self._buffer[0][1], self._taken_at)
                     if held >= self.hold_s:
                         return [], -1
                     timeout = min(timeout, self.hold_s - held)
@@ -237,8 +224,7 @@ class Feeder:
             self._deliver(self._park(want), parking=False)
 
     def _deliver(self, claimed: list[Message], *, parking: bool) -> bool:
-        """Buffer ``claimed`` for the executors (release it if closed); with ``parking``, mark the
-        feeder parked unless acknowledgements are waiting. Returns whether it parked."""
+        """Buffer ``claimed`` (released if closed); with ``parking``, park unless acks wait."""
         now = time.monotonic()
         with self._lock:
             closed = self._closed
@@ -246,8 +232,7 @@ class Feeder:
                 self._buffer.extend((message, now) for message in claimed)
                 self._cond.notify(len(claimed))
                 if parking and not self._waiting:
-                    # Only a prefetch refill found nothing: no executor needs work, so do not
-                    # park (buffered messages must stay free to go back after ``hold_ms``).
+                    # A refill found nothing and no executor waits: do not park (see hold_ms).
                     self._prefetching = parking = False
                 self._parked = parking and not self._acks
         if closed:
@@ -267,40 +252,35 @@ class Feeder:
         """Every executor stayed busy: return the prefetched messages and stop prefetching
         until an executor is free again."""
         with self._cond:
-            held = [message for message, _ in self._buffer]
-            self._buffer.clear()
+            held = self._empty_buffer()
             self._prefetching = False
         release_quietly(self.consumer.backend, held)
 
     # -- closing ---------------------------------------------------------------------------------
 
     def _close(self) -> None:
-        """Send the last acknowledgements, then mark the feeder closed (executors settle their
-        own from then on) and release the buffer."""
+        """Send the last acknowledgements, mark the feeder closed, release the buffer."""
         while True:
             with self._cond:
                 acks, self._acks = self._acks, []
                 if not acks:
                     self._closed = True
-                    held = [message for message, _ in self._buffer]
-                    self._buffer.clear()
+                    held = self._empty_buffer()
                     self._cond.notify_all()
                     break
             self.processor.finish_acks(acks, claim_next=0)
         release_quietly(self.consumer.backend, held)
 
     def close(self, timeout_s: float) -> None:
-        """After ``stop`` was set: wait up to ``timeout_s`` for the feeder to send what it has
-        and release its buffer. A feeder parked in ``wait_and_claim`` is not waited for (its
-        buffer is released here); its blocked wait ends with the process, whose connection
-        closing drops the claim queued behind it."""
+        """After ``stop``: wait up to ``timeout_s`` for the feeder to send what it has and release
+        its buffer. A parked feeder is not waited for (its buffer is released here); its blocked
+        wait ends with the process, whose closing connection drops the claim behind it."""
         self.wake()
         deadline = time.monotonic() + timeout_s
         while self._thread.is_alive() and time.monotonic() < deadline:
             with self._cond:
                 if self._parked:
-                    held = [message for message, _ in self._buffer]
-                    self._buffer.clear()
+                    held = self._empty_buffer()
                     self._closed = True
                     self._cond.notify_all()
                     break
@@ -308,6 +288,11 @@ class Feeder:
         else:
             return
         release_quietly(self.consumer.backend, held)
+
+    def _empty_buffer(self) -> list[Message]:
+        held = [message for message, _ in self._buffer]
+        self._buffer.clear()
+        return held
 
     def pending(self) -> list[Message]:
         """The prefetched messages no executor has taken yet."""

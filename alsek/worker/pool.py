@@ -12,12 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 from alsek.domain.model.backoff import Backoff
 from alsek.domain.model.errors import MultipleBrokersError, NoTasksFoundError, ValidationError
-from alsek.domain.model.naming import validate_queue_name
+from alsek.domain.model.worker_record import DEFAULT_HEARTBEAT_MS
 from alsek.domain.services.broker import Broker
 from alsek.domain.services.consumer import DEFAULT_CONSUMER_BACKOFF, DEFAULT_LEASE_MS, Consumer
 from alsek.domain.services.message_processor import (
     DEFAULT_UNKNOWN_TASK_WINDOW_MS,
     MessageProcessor,
+)
+from alsek.worker.checks import (
+    check_tasks,
+    choose_queues,
+    non_negative,
+    of_mechanism,
+    positive,
 )
 from alsek.worker.lifecycle import (
     StopSignal,
@@ -25,92 +32,18 @@ from alsek.worker.lifecycle import (
     install_stop_handlers,
     process_context,
 )
-from alsek.worker.options import non_negative, positive
+from alsek.worker.metrics import PoolMetrics
 from alsek.worker.spec import WorkerSpec
+from alsek.worker.stats import WorkStats
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
 
 log = logging.getLogger("alsek.worker")
 
-__all__ = ["WorkerPool", "non_negative", "positive", "default_process_count", "start_child"]
 
 #: How long running tasks may finish after SIGTERM/SIGINT before they are stopped (ms).
 DEFAULT_GRACE_PERIOD_MS = 10_000
-
-
-def default_process_count() -> int:
-    """One process per CPU this process may use (at least 1)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def check_tasks(tasks: Iterable[Task]) -> dict[str, Task]:
-    """``tasks`` by name.
-
-    Raises:
-        NoTasksFoundError: if there are none.
-        ValidationError: if one is not a task, or two share a name.
-    """
-    from alsek.domain.services.task import Task
-
-    by_name: dict[str, Task] = {}
-    for task in tasks or ():
-        if not isinstance(task, Task):
-            raise ValidationError(f"not a task: {task!r}")
-        if task.name in by_name and by_name[task.name] is not task:
-            raise ValidationError(f"two tasks are named {task.name!r}")
-        by_name[task.name] = task
-    if not by_name:
-        raise NoTasksFoundError("a worker pool needs at least one task")
-    return by_name
-
-
-def of_mechanism(tasks: dict[str, Task], mechanism: str) -> dict[str, Task]:
-    """The tasks of ``tasks`` a pool of ``mechanism`` runs (a thread pool runs
-    ``mechanism="thread"`` tasks, a process pool ``"process"`` ones); the others are logged.
-
-    Raises:
-        NoTasksFoundError: if none has that mechanism.
-    """
-    kept = {name: t for name, t in tasks.items() if t.mechanism == mechanism}
-    left_out = sorted(set(tasks) - set(kept))
-    if not kept:
-        raise NoTasksFoundError(
-            f"none of the tasks {sorted(tasks)} has mechanism={mechanism!r}: a {mechanism} pool "
-            f"runs only those (set mechanism={mechanism!r} on the task, or use the other pool)"
-        )
-    if left_out:
-        log.info("This %s pool leaves out the tasks of the other mechanism (their messages stay "
-                 "queued for the other pool): %s", mechanism, ", ".join(left_out))  # fmt: skip
-    return kept
-
-
-def choose_queues(
-    tasks: dict[str, Task], queues: Sequence[str] | str | None, task_specific_mode: bool
-) -> tuple[str, ...]:
-    """The queues to consume, in order: ``queues`` as given (in task-specific mode, only those
-    some task uses), else every queue of the tasks alphabetically.
-
-    Raises:
-        ValidationError: for a bad or duplicate queue name, or when nothing is left to consume.
-    """
-    if isinstance(queues, str):
-        queues = [q.strip() for q in queues.split(",") if q.strip()]
-    task_queues = {t.queue for t in tasks.values()}
-    if not queues:
-        chosen = sorted(task_queues)
-    else:
-        chosen = [validate_queue_name(q) for q in queues]
-        if len(set(chosen)) != len(chosen):
-            raise ValidationError(f"duplicate queues in {chosen}")
-        if task_specific_mode:
-            chosen = [q for q in chosen if q in task_queues]
-    if not chosen:
-        raise ValidationError(f"no task uses any of the queues {list(queues or [])}")
-    return tuple(chosen)
 
 
 def broker_of(tasks: Mapping[str, Task]) -> Broker:
@@ -181,6 +114,11 @@ class WorkerPool:
         unknown_task_window: how long (ms) a message of a task this pool does not know keeps
             being given back to its queue (waits growing from 1 s to 1 min), for a worker that
             knows it (a rolling deploy, a shared queue); then it is failed. 0: fail at once.
+        registry_heartbeat_ms: how often each worker process rewrites its record in the worker
+            registry (its time to live is three times that); 0 keeps the pool out of it.
+        metrics_port: serve Prometheus metrics on this port (needs ``alsek[metrics]``);
+            None: no metrics.
+        metrics_host: the address the metrics server binds to.
     """
 
     def __init__(
@@ -195,6 +133,9 @@ class WorkerPool:
         start_method: str = "fork",
         initializer: Callable[[], object] | None = None,
         unknown_task_window: int = DEFAULT_UNKNOWN_TASK_WINDOW_MS,
+        registry_heartbeat_ms: int = DEFAULT_HEARTBEAT_MS,
+        metrics_port: int | None = None,
+        metrics_host: str = "0.0.0.0",  # noqa: S104 - scraped from other machines
     ) -> None:
         given = check_tasks(tasks)
         self.tasks = of_mechanism(given, self.mechanism)
@@ -215,6 +156,12 @@ class WorkerPool:
             raise ValidationError(f"initializer must be callable, got {initializer!r}")
         self.initializer = initializer
         self.stop_signal = StopSignal()
+        self.registry_heartbeat_ms = non_negative("registry_heartbeat_ms", registry_heartbeat_ms)
+        self.metrics = (
+            None
+            if metrics_port is None
+            else PoolMetrics(self.broker.backend, self.queues, port=metrics_port, host=metrics_host)
+        )
 
     #: The mechanism of the tasks this pool runs.
     mechanism = "process"
@@ -234,6 +181,8 @@ class WorkerPool:
             heartbeat_ms=self.heartbeat_ms, backoff=self.backoff, grace_ms=self.grace_period,
             initializer=self.initializer, unknown_task_window_ms=self.unknown_task_window,
             claim_tasks=tuple(sorted(self.claim_tasks or ())),
+            registry_heartbeat_ms=self.registry_heartbeat_ms,
+            metrics_dir=None if self.metrics is None else self.metrics.directory,
             **settings,
         )  # fmt: skip
 
@@ -255,6 +204,8 @@ class WorkerPool:
         log.info("%r starting (pid %s).", self, os.getpid())
         started = time.monotonic()
         try:
+            if self.metrics is not None:
+                self.metrics.start()
             self.boot()
             threading.Thread(target=self.repair, name="alsek-repair", daemon=True).start()
             while not self.stop_signal.is_set():
@@ -262,6 +213,8 @@ class WorkerPool:
         finally:
             log.info("Worker pool stopping...")
             self.shutdown()
+            if self.metrics is not None:
+                self.metrics.close()
             restore_handlers()
             log.info("Worker pool stopped after %.1f s.", time.monotonic() - started)
 
@@ -278,6 +231,11 @@ class WorkerPool:
             self.broker.backend.repair(self.queues)
         except Exception:  # noqa: BLE001 - the pool serves on; a later start repairs again
             log.exception("Could not look for stored messages that no index holds.")
+
+    def observe(self, stats: WorkStats) -> None:
+        """Have this process's runs counted in the pool's metrics (when enabled)."""
+        if self.metrics is not None:
+            stats.observers.append(self.metrics.observer())
 
     def boot(self) -> None:
         """Start the children."""

@@ -64,6 +64,10 @@ class WorkerSpec:
         zygote_spares: fresh task processes a process pool's zygote keeps forked ahead.
         unknown_task_window_ms: how long a message of an unknown task keeps being given back
             before it is failed (see :class:`MessageProcessor`).
+        registry_heartbeat_ms: how often a process group rewrites its worker registry record
+            (0: none).
+        metrics_dir: where a process group writes its Prometheus metrics (None: no metrics).
+        async_concurrency: ``async def`` tasks a thread group runs at once on its event loop.
     """
 
     tasks: tuple[TaskRef, ...]
@@ -83,6 +87,9 @@ class WorkerSpec:
     max_tasks_per_child: int = 1
     zygote_spares: int = 1
     unknown_task_window_ms: int = DEFAULT_UNKNOWN_TASK_WINDOW_MS
+    registry_heartbeat_ms: int = 0
+    metrics_dir: str | None = None
+    async_concurrency: int = 100
     local: dict[str, Any] = field(factory=dict, eq=False, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:

@@ -79,6 +79,7 @@ class Watchdog:
         self._lost: set[tuple[Any, int]] = set()  # runs whose lost lease was logged
         self._next_beat = 0.0
         self._failing = False
+        self._unsubscribed = False  # subscribing failed: said once, until it works again
 
     def run(self, stop: StopSignal) -> None:
         """Loop until ``stop`` is set; then close the subscription."""
@@ -131,8 +132,14 @@ class Watchdog:
         try:
             self._subscription = self.backend.subscribe(REVOCATION_CHANNEL)
         except BackendError as error:
-            log.warning("Cannot subscribe to revocations (%s); retrying.", error)
+            level = logging.DEBUG if self._unsubscribed else logging.WARNING
+            log.log(level, "Cannot subscribe to revocations (%s); retrying.", error)
+            self._unsubscribed = True
             self._subscribe_after = time.monotonic() + RESUBSCRIBE_MS / 1000
+            return None
+        if self._unsubscribed:
+            log.warning("Subscribed to revocations again.")
+            self._unsubscribed = False
         return self._subscription
 
     def _revoked(self, value: Any) -> None:
@@ -165,6 +172,8 @@ class Watchdog:
                 log.warning("Heartbeat failed (%s); leases may lapse.", error)
             self._failing = True
             return
+        if self._failing:
+            log.warning("Heartbeat works again.")
         self._failing = False
         live = {(r.key, r.run) for r in runs}
         self._lost &= live

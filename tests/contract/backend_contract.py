@@ -28,6 +28,7 @@ from tests.contract.model_contract import ModelContract
 from tests.contract.queue_admin_contract import AdminContract
 from tests.contract.queue_claim_contract import ClaimContract
 from tests.contract.queue_filter_contract import FilterContract
+from tests.contract.queue_inspect_contract import InspectContract
 from tests.contract.queue_owner_contract import OwnerContract
 from tests.contract.queue_settle_contract import SettleContract
 from tests.contract.queue_wait_contract import WaitContract
@@ -43,6 +44,7 @@ class BackendContract(
     OwnerContract,
     SettleContract,
     AdminContract,
+    InspectContract,
     WaitContract,
     KeyValueContract,
     TourValuesContract,

@@ -21,7 +21,7 @@ def _localhost_is_the_test_server(monkeypatch: pytest.MonkeyPatch, redis_url: st
 
 
 def test_the_readme_has_the_examples_this_test_runs() -> None:
-    assert len(BLOCKS) == 5
+    assert len(BLOCKS) == 6
     assert BLOCKS[0].startswith("# my_tasks.py")
 
 
@@ -52,3 +52,19 @@ def test_sentinel_example() -> None:
 def test_cluster_example() -> None:
     scope = run(BLOCKS[4])
     assert scope["waiting"] == (10, ["math_ops", "reports"])
+
+
+def test_asyncio_example(monkeypatch: pytest.MonkeyPatch) -> None:
+    from starlette.testclient import TestClient
+
+    from alsek.worker.thread.pool import ThreadWorkerPool
+    from tests.integration.test_worker_pools import running
+
+    module = types.ModuleType("app")
+    monkeypatch.setitem(sys.modules, "app", module)
+    run(BLOCKS[5], module.__dict__)
+    pool = ThreadWorkerPool([module.shout], n_threads=1, n_processes=1, lease_ms=1_000)
+    with running(pool), TestClient(module.app) as client:
+        response = client.get("/shout", params={"text": "hi"})
+    assert response.status_code == 200
+    assert response.json() == {"shout": "HI"}

@@ -69,7 +69,7 @@ def store(backend: RedisBackend) -> ResultStore:
 
 
 def test_thousands_of_results_round_trip(broker: Broker, store: ResultStore) -> None:
-    @task(broker, result_store=store)
+    @task(broker, result_store=store, mechanism="thread")  # volume, not forks: a thread pool
     def square(n: int) -> int:
         return n * n
 

@@ -32,7 +32,7 @@ def test_thousands_of_statuses_and_results_round_trip(
 ) -> None:
     store = ResultStore(broker.backend)
 
-    @task(broker, status_tracker=tracker, result_store=store)
+    @task(broker, status_tracker=tracker, result_store=store, mechanism="thread")  # volume
     def triple(n: int) -> int:
         return 3 * n
 

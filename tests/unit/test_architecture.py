@@ -26,6 +26,7 @@ SHIMS = (
 MODEL, SERVICES, PORTS = "alsek.domain.model", "alsek.domain.services", "alsek.ports"
 SHARED_ADAPTER_MODULES = (
     "alsek.adapters.codec", "alsek.adapters.composed", "alsek.adapters.clock",
+    "alsek.adapters.threaded_async",
     "alsek.adapters.serialization",
 )  # fmt: skip
 
@@ -39,6 +40,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "alsek.adapters": (MODEL, PORTS, "alsek.adapters.scheduling", *SHARED_ADAPTER_MODULES),
     "alsek.worker": (MODEL, PORTS, SERVICES, "alsek.worker"),
     "alsek.app": (MODEL, PORTS, SERVICES, "alsek.adapters", "alsek.worker", "alsek.app"),
+    "alsek.dashboard": (MODEL, PORTS, SERVICES, "alsek.app", "alsek.dashboard"),
 }
 
 #: Third-party packages the domain never imports (it is pure: stdlib and attrs).

@@ -52,6 +52,10 @@ class LazyHeap:
             heapq.heappop(self._heap)
         return None
 
+    def items(self) -> list[tuple[str, int]]:
+        """Every ``(uuid, key)`` held, in no order."""
+        return list(self._keys.items())
+
     def pop_due(self, now_ms: int) -> str | None:
         """Remove and return the uuid with the smallest key if that key is ``<= now_ms``."""
         top = self.peek()
@@ -178,6 +182,38 @@ class QueueIndex:
         else:
             self._delayed.push(uuid, ready_at)
         return True
+
+    def counts(self, now_ms: int) -> tuple[int, int, int, int]:
+        """``(ready, due delayed, delayed not yet due, leased)``."""
+        due = sum(1 for _, ready_at in self._delayed.items() if ready_at <= now_ms)
+        return len(self._ready), due, len(self._delayed) - due, len(self._leased)
+
+    def band_heads(self, most: int) -> list[str]:
+        """The uuids at the head of the ready set's first ``most`` priority bands."""
+        heads: dict[int, tuple[int, str]] = {}
+        for uuid, score in self._ready.items():
+            priority = self.slots[uuid].priority
+            if priority not in heads or score < heads[priority][0]:
+                heads[priority] = (score, uuid)
+        return [heads[p][1] for p in sorted(heads)[:most]]
+
+    def first_due(self, now_ms: int) -> int | None:
+        """The due time of the earliest delayed message already due, or None."""
+        top = self._delayed.peek()
+        return top[0] if top is not None and top[0] <= now_ms else None
+
+    def waiting(self, limit: int) -> list[str]:
+        """Up to ``limit`` uuids of ready or delayed messages."""
+        found = [uuid for uuid, _ in self._ready.items()[:limit]]
+        return found + [uuid for uuid, _ in self._delayed.items()[: limit - len(found)]]
+
+    def state(self, uuid: str) -> str | None:
+        """``"ready"``, ``"delayed"`` or ``"leased"``, or None if ``uuid`` is not indexed."""
+        for name, heap in (("leased", self._leased), ("ready", self._ready),
+                           ("delayed", self._delayed)):  # fmt: skip
+            if uuid in heap:
+                return name
+        return None
 
     def depth(self) -> int:
         """How many messages wait (ready or delayed)."""

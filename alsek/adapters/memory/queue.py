@@ -18,7 +18,7 @@ from alsek.adapters.codec import (
     dead_letter_ttl,
     decode_dead_letters,
 )
-from alsek.adapters.memory.steps import QueueSteps
+from alsek.adapters.memory.admin import MemoryQueueAdmin
 from alsek.domain.model.effects import NO_EFFECTS, Effects
 from alsek.domain.model.errors import (
     MessageAlreadyExistsError,
@@ -31,7 +31,7 @@ from alsek.ports.queue import Claim, MessageQueue
 log = logging.getLogger("alsek.adapters.memory")
 
 
-class MemoryMessageQueue(QueueSteps, MessageQueue):
+class MemoryMessageQueue(MemoryQueueAdmin, MessageQueue):
     """Message queues in this process's memory (the queue half of an
     :class:`~alsek.adapters.memory.InMemoryBackend`, which builds it).
 

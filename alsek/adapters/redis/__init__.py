@@ -11,10 +11,18 @@ Example:
     >>> cluster = RedisBackend("redis+cluster://10.0.0.1:7000,10.0.0.2:7000")
 """
 
+from alsek.adapters.redis.aio_backend import AsyncRedisBackend
 from alsek.adapters.redis.backend import RedisBackend
 from alsek.adapters.redis.client import LazyClient
 from alsek.adapters.redis.local_cluster import LocalCluster
 from alsek.adapters.redis.local_sentinel import LocalSentinel
 from alsek.adapters.redis.server import RedisServer
 
-__all__ = ["LazyClient", "LocalCluster", "LocalSentinel", "RedisBackend", "RedisServer"]
+__all__ = [
+    "AsyncRedisBackend",
+    "LazyClient",
+    "LocalCluster",
+    "LocalSentinel",
+    "RedisBackend",
+    "RedisServer",
+]

@@ -9,8 +9,9 @@ from typing import Any
 
 from alsek.adapters.codec import check_max_bytes
 from alsek.adapters.composed import ComposedBackend
+from alsek.adapters.redis.aio_backend import AsyncRedisBackend
 from alsek.adapters.redis.client import class_path, import_path
-from alsek.adapters.redis.descriptions import client_from_description
+from alsek.adapters.redis.descriptions import address_of, client_from_description, server_key
 from alsek.adapters.redis.keys import KeyLayout
 from alsek.adapters.redis.keyvalue import RedisKeyValueStore
 from alsek.adapters.redis.queue import RedisMessageQueue
@@ -116,6 +117,18 @@ class RedisBackend(ComposedBackend):
         """The redis-py client (``Redis`` or ``RedisCluster``), made on first use."""
         return self._session.client
 
+    @property
+    def address(self) -> str:
+        """Where this backend's Redis is, for people: its URL with the password masked, or for
+        a client given, what its settings say (no connection is made)."""
+        return address_of(self._session.connection)
+
+    @property
+    def server(self) -> tuple[Any, ...] | None:
+        """What identifies its server and database (None for a client given): see
+        :func:`~alsek.adapters.redis.descriptions.server_key`."""
+        return server_key(self._session.connection)
+
     # -- description (pickling) --------------------------------------------------------------
 
     def describe(self) -> dict[str, Any]:
@@ -166,6 +179,24 @@ class RedisBackend(ComposedBackend):
 
     def __reduce__(self) -> Any:
         return (self.from_description, (self.describe(),))
+
+    def to_async(self) -> AsyncRedisBackend:
+        """An :class:`AsyncRedisBackend` on the same server, namespace, serializer and clock
+        (its own ``redis.asyncio`` connections, per event loop).
+
+        Raises:
+            ValidationError: for a Sentinel or Cluster connection (the asyncio backend serves
+                one server).
+        """
+        spec = self._session.describe_connection()
+        if "url" not in spec and spec.get("kind") != "redis":
+            raise ValidationError("the asyncio backend serves one Redis server")
+        return AsyncRedisBackend(
+            spec["url"] if "url" in spec else spec["kwargs"],
+            namespace=self.namespace, serializer=self.serializer, clock=self.clock,
+            max_message_bytes=self.max_message_bytes, durable=self._session.durable,
+            durable_timeout_ms=self._session.durable_timeout_ms,
+        )  # fmt: skip
 
     def close(self) -> None:
         """Close subscriptions, disconnect the script connections and the client's pool

@@ -22,7 +22,7 @@ from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from alsek.adapters.redis import client as client_module
 from alsek.adapters.redis.client import import_path, translated
-from alsek.adapters.redis.urls import UrlSpec, invalid, parse
+from alsek.adapters.redis.urls import UrlSpec, invalid, parse, redact
 from alsek.domain.model.errors import ValidationError
 
 log = logging.getLogger("alsek.adapters.redis")
@@ -232,3 +232,37 @@ def usable(client: Client) -> Client:
         return client
     log.debug("Using a twin of the given Redis client with %s", overrides)
     return twin(client, **overrides)
+
+
+def address_of(connection: Any) -> str:
+    """A backend's ``connection`` for people: a URL with its password masked (None: the
+    default URL), or what a client's settings say (no connection is made)."""
+    if connection is None or isinstance(connection, str):
+        return redact(connection or client_module.DEFAULT_URL)
+    if isinstance(connection, RedisCluster):
+        nodes = ",".join(
+            f"{n.host}:{n.port}" for n in connection.nodes_manager.startup_nodes.values()
+        )
+        return f"redis+cluster://{nodes}"
+    pool = getattr(connection, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    if not isinstance(kwargs, dict):
+        return f"a {type(connection).__name__}"
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
+    service = getattr(pool, "service_name", None)
+    if service:
+        return f"redis+sentinel://.../{service}"
+    return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+
+
+def server_key(connection: Any) -> tuple[Any, ...] | None:
+    """What identifies the server (and database) of a backend's ``connection``: equal for two
+    URLs that name the same one (``redis://localhost`` and ``redis://localhost:6379/0``);
+    None for a client given (not compared)."""
+    if connection is not None and not isinstance(connection, str):
+        return None
+    spec = parse(connection or client_module.DEFAULT_URL)
+    kw = spec.kwargs
+    return (spec.kind, kw.get("path"), kw.get("host", "localhost"), kw.get("port", 6379),
+            kw.get("db", 0), spec.hosts, spec.service_name)  # fmt: skip

@@ -34,7 +34,8 @@ _QUEUE_PREFIXES = ("queues:", "dtq:queues:")
 _GLOB = re.compile(r"([*?\[\]\\])")
 
 
-def _escape_glob(text: str) -> str:
+def escape_glob(text: str) -> str:
+    """``text`` with the glob characters of a SCAN pattern escaped."""
     return _GLOB.sub(r"\\\1", text)
 
 
@@ -93,7 +94,7 @@ class KeyLayout:
 
     def queue_sets_pattern(self) -> str:
         """A SCAN pattern of every per-queue name set (see :meth:`queue_set_of`)."""
-        return f"{_escape_glob(self._prefix)}idx:{{*}}:queues"
+        return f"{escape_glob(self._prefix)}idx:{{*}}:queues"
 
     # -- names -------------------------------------------------------------------------------
 
@@ -124,7 +125,7 @@ class KeyLayout:
         ``queues:<q>`` (with or without more after it) matches exactly that queue's keys, not
         those of ``<q>2``: the closing brace of the hash tag ends the queue segment.
         """
-        base = _escape_glob(self._prefix)
+        base = escape_glob(self._prefix)
         if not prefix:
             return base + "*"
         for head in _QUEUE_PREFIXES:

@@ -1,19 +1,22 @@
-"""The Redis key-value and pub/sub store (the key-value half of a :class:`RedisBackend`)."""
+"""The Redis key-value and pub/sub store (the key-value half of a :class:`RedisBackend`); its
+operations: :mod:`alsek.adapters.redis.kv_protocol` (shared with the asyncio backend)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from alsek.adapters.codec import check_channels, check_ttl, decode_value
-from alsek.adapters.redis.client import translated
+from alsek.adapters.codec import check_channels
 from alsek.adapters.redis.keys import KeyLayout
-from alsek.adapters.redis.scripts import Call
-from alsek.adapters.redis.session import SCAN_COUNT, RedisSession
+from alsek.adapters.redis.kv_protocol import KeyValueProtocol
+from alsek.adapters.redis.session import RedisSession
+from alsek.adapters.redis.steps import Steps, drive
 from alsek.adapters.redis.subscription import RedisSubscription
 from alsek.ports.clock import Clock
 from alsek.ports.keyvalue import MISSING, KeyValueStore, Subscription
 from alsek.ports.serializer import Serializer
+
+T = TypeVar("T")
 
 
 class RedisKeyValueStore(KeyValueStore):
@@ -31,9 +34,13 @@ class RedisKeyValueStore(KeyValueStore):
     ) -> None:
         self._session = session
         self._keys = keys
+        self._ops = KeyValueProtocol(keys, serializer, clock)
         self.namespace = keys.namespace
         self.serializer = serializer
         self.clock = clock
+
+    def _do(self, steps: Steps[T]) -> T:
+        return drive(steps, self._session.perform)
 
     def full_name(self, name: str) -> str:
         """The stored key of ``name``: namespaced, with the queue as the cluster hash tag."""
@@ -45,8 +52,7 @@ class RedisKeyValueStore(KeyValueStore):
 
     def exists(self, name: str) -> bool:
         """Whether ``name`` holds a value."""
-        with translated():
-            return bool(self._session.client.exists(self.full_name(name)))
+        return self._do(self._ops.exists(name))
 
     def set(self, name: str, value: Any, nx: bool = False, ttl: int | None = None) -> None:
         """Store ``value`` under ``name``; see :meth:`KeyValueStore.set` (``ttl=0`` expires at
@@ -57,64 +63,35 @@ class RedisKeyValueStore(KeyValueStore):
             SerializationError: if ``value`` cannot be encoded (nothing is written).
             ValidationError: if ``ttl`` is negative or not an integer.
         """
-        check_ttl(ttl)
-        raw, key, client = (
-            self.serializer.forward(value),
-            self.full_name(name),
-            self._session.client,
-        )
-        with translated():
-            if ttl == 0:  # stored and expired at the same instant: nothing to see
-                if nx and client.exists(key):
-                    raise KeyError(f"{name!r} already exists")
-                client.delete(key)
-                return
-            if not client.set(key, raw, nx=nx, px=ttl) and nx:
-                raise KeyError(f"{name!r} already exists")
+        self._do(self._ops.set(name, value, nx, ttl))
 
     def get(self, name: str, default: Any = MISSING) -> Any:
         """The value under ``name``, else ``default``; see :meth:`KeyValueStore.get`."""
-        with translated():
-            raw = self._session.client.get(self.full_name(name))
-        return decode_value(self.serializer, raw, name, default)
+        return self._do(self._ops.get(name, default))
 
     def get_many(self, names: Sequence[str]) -> list[Any]:
         """The values under ``names`` (MGET, one round trip), :data:`MISSING` for absent ones."""
-        if not names:
-            return []
-        raws = self._session.mget([self.full_name(name) for name in names])
-        return [MISSING if raw is None else self.serializer.reverse(raw) for raw in raws]
+        return self._do(self._ops.get_many(names))
 
     def delete(self, name: str, missing_ok: bool = False) -> None:
         """Delete ``name``; see :meth:`KeyValueStore.delete`."""
-        with translated():
-            deleted = self._session.client.delete(self.full_name(name))
-        if not deleted and not missing_ok:
-            raise KeyError(name)
+        self._do(self._ops.delete(name, missing_ok))
 
     def delete_if_equal(self, name: str, value: Any) -> bool:
         """Delete ``name`` if it holds ``value``: one atomic step; see the port."""
-        raw = self.serializer.forward(value)
-        call = Call(self.clock.now_ms()).key(self.full_name(name)).arg(raw)
-        return bool(self._session.run("delete_if", call))
+        return self._do(self._ops.delete_if_equal(name, value))
 
     def scan(self, pattern: str | None = None) -> Iterator[str]:
         """Short names starting with ``pattern`` (SCAN, never KEYS); internal indexes hidden.
 
         ``scan("queues:<q>")`` yields exactly the keys of queue ``<q>``.
         """
-        for key in self._session.scan_keys(self._keys.pattern(pattern)):
-            if not key.startswith(self._keys.internal):
-                yield self.short_name(key)
+        return iter(self._do(self._ops.scan(pattern)))
 
     def clear_namespace(self, raise_on_error: bool = True) -> int:
         """Delete every key of the namespace, indexes included (UNLINK in batches); return how
         many keys visible to :meth:`scan` went."""
-        keys = list(self._session.scan_keys(self._keys.pattern(None)))
-        with translated():
-            for start in range(0, len(keys), SCAN_COUNT):
-                self._session.client.unlink(*keys[start : start + SCAN_COUNT])
-        return sum(1 for key in keys if not key.startswith(self._keys.internal))
+        return self._do(self._ops.clear_namespace())
 
     def publish(self, channel: str, value: Any) -> None:
         """Publish ``value`` on ``channel`` (namespaced).
@@ -122,9 +99,7 @@ class RedisKeyValueStore(KeyValueStore):
         Raises:
             SerializationError: if ``value`` cannot be encoded.
         """
-        raw = self.serializer.forward(value)
-        with translated():
-            self._session.client.publish(self.full_name(channel), raw)
+        self._do(self._ops.publish(channel, value))
 
     def subscribe(self, *channels: str) -> Subscription:
         """Listen on ``channels`` over a dedicated connection; see the port.

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 import redis
@@ -27,10 +28,10 @@ from alsek.adapters.redis.topology import (
     TopologyError,
     demote,
     in_sync,
-    info,
     log_tails,
     replicates,
     role,
+    sentinel_knows_all,
     start_all,
     stop_all,
     takes_writes,
@@ -187,12 +188,7 @@ class LocalSentinel:
             TopologyError: if the failover does not complete within ``timeout_ms``.
         """
         old = self.master_address()
-        wait_for(self._ask_failover, timeout_ms=self.timeout_ms, what="SENTINEL FAILOVER")
-        new = wait_for(
-            lambda: self._agreed_primary(other_than=old),
-            timeout_ms=self.timeout_ms,
-            what=f"every sentinel reports a new primary in place of {old}",
-        )
+        new = self._failover_from(old, time.monotonic() + self.timeout_ms / 1000)
         demote(self._server(old), new)
         wait_for(
             lambda: all(
@@ -202,6 +198,25 @@ class LocalSentinel:
             what=f"every other server an in-sync replica of {new}",
         )
         return new
+
+    def _failover_from(self, old: Address, deadline: float) -> Address:
+        """Ask for a failover until every sentinel reports a new primary: Sentinel aborts a
+        failover that finds no eligible replica yet (a recent failover's replica still
+        resyncing) and does not try again by itself, so an attempt not agreed on within two
+        ``failover-timeout`` is asked for again, until ``deadline`` (monotonic seconds)."""
+        what = f"every sentinel reports a new primary in place of {old}"
+        while True:
+            left_ms = max(int((deadline - time.monotonic()) * 1000), 1)
+            wait_for(self._ask_failover, timeout_ms=left_ms, what="SENTINEL FAILOVER")
+            left_ms = max(int((deadline - time.monotonic()) * 1000), 1)
+            attempt_ms = min(2 * self.failover_timeout_ms, left_ms)
+            try:
+                return wait_for(
+                    lambda: self._agreed_primary(other_than=old), timeout_ms=attempt_ms, what=what
+                )
+            except TopologyError:
+                if attempt_ms >= left_ms:
+                    raise
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -248,20 +263,12 @@ class LocalSentinel:
         start_all(self.sentinels)
         for sentinel in self.sentinels:
             wait_for(
-                functools.partial(self._sees_everyone, sentinel),
+                functools.partial(
+                    sentinel_knows_all, sentinel, name, self.replica_count, self.sentinel_count
+                ),
                 timeout_ms=self.timeout_ms,
                 what=f"{sentinel!r} knows every replica and sentinel",
             )
-
-    def _sees_everyone(self, sentinel: ConfiguredServer) -> bool:
-        # INFO sentinel: "master0:name=alsek,status=ok,address=...,slaves=1,sentinels=3"
-        state = info(sentinel, "sentinel").get("master0", {})
-        return (
-            state.get("name") == self.service_name
-            and state.get("status") == "ok"
-            and int(state.get("slaves", 0)) == self.replica_count
-            and int(state.get("sentinels", 0)) == self.sentinel_count
-        )
 
     def _ask_failover(self) -> bool:
         try:

@@ -26,7 +26,7 @@ except ImportError:  # hiredis is optional: redis-py packs then
 _PACKAGE = "alsek.adapters.redis"
 NAMES = (
     "submit", "claim", "ack", "ack_claim", "retry", "fail", "release", "extend", "remove", "bury",
-    "poll", "submit_many", "effects", "delete_if", "repair",
+    "poll", "submit_many", "effects", "delete_if", "repair", "stats", "requeue", "purge",
 )  # fmt: skip
 
 

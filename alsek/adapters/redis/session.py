@@ -4,6 +4,7 @@ client, the Lua scripts and their per-thread connections, SCAN, and pub/sub clie
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from alsek.adapters.redis.descriptions import (
 )
 from alsek.adapters.redis.routing import ClusterRoute, DirectRoute
 from alsek.adapters.redis.scripts import Call, load_all
+from alsek.adapters.redis.steps import After, ClientCall, Command, Mget, Scan, Script, Sleep, Step
 from alsek.adapters.redis.subscription import RedisSubscription
 from alsek.adapters.redis.urls import parse
 from alsek.domain.model.errors import BackendConnectionError, ValidationError
@@ -211,6 +213,32 @@ class RedisSession:
         route = self._route or self._ready_route()
         with translated():
             return route.run_after(first, script, call)
+
+    def perform(self, step: Step) -> Any:
+        """Perform one step of an operation (see :mod:`alsek.adapters.redis.steps`).
+
+        Raises:
+            BackendError: translated from redis-py.
+        """
+        if isinstance(step, Script):
+            return (self.run_submit if step.submit else self.run)(step.name, step.call)
+        if isinstance(step, After):
+            return self.run_after(step.first, step.name, step.call)
+        if isinstance(step, Mget):
+            return self.mget(list(step.keys))
+        if isinstance(step, Scan):
+            return list(self.scan_keys(step.match))
+        if isinstance(step, Sleep):
+            return time.sleep(step.seconds)
+        with translated():
+            if isinstance(step, Command):
+                return self.client.execute_command(*step.args)
+            if isinstance(step, ClientCall):
+                return getattr(self.client, step.method)(*step.args, **(step.kwargs or {}))
+            pipe = self.client.pipeline(transaction=False)
+            for command in step.commands:
+                pipe.execute_command(*command)
+            return pipe.execute()
 
     def mget(self, keys: list[str]) -> list[Any]:
         """The values of stored ``keys`` (None for absent ones): one MGET, or on a cluster one

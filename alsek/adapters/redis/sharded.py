@@ -70,7 +70,7 @@ class ShardedQueue(ShardedWaits):
 
     # -- effects -----------------------------------------------------------------------------
 
-    def _split(self, message: Message, effects: Effects) -> tuple[Effects, list[Call]]:
+    def split(self, message: Message, effects: Effects) -> tuple[Effects, list[Call]]:
         """The effects of ``message``'s slot, and calls applying the others (encoded)."""
         home, foreign = self._slots.split(effects, self._slots.queue_slot(str(message.queue)))
         return home, [self.calls.effects(self._call(), part) for part in foreign]
@@ -91,7 +91,7 @@ class ShardedQueue(ShardedWaits):
 
     def submit(self, message: Message, effects: Effects) -> bool:
         """Submit ``message``; its effects of other slots follow if it was stored."""
-        home, foreign = self._split(message, effects)
+        home, foreign = self.split(message, effects)
         call = self.calls.effects(self.calls.submit(self._call(), message), home)
         if not self._session.run_submit("submit", call):
             return False
@@ -101,7 +101,7 @@ class ShardedQueue(ShardedWaits):
     def ack(self, message: Message, effects: Effects) -> Any:
         """Apply the effects of other slots (if this consumer still holds the message), then
         ack with the rest; the ack script's reply."""
-        home, foreign = self._split(message, effects)
+        home, foreign = self.split(message, effects)
         call = self.calls.effects(self.calls.message(self._call(), message), home)
         if foreign and self._held([message])[0]:
             self._apply(foreign)
@@ -119,7 +119,7 @@ class ShardedQueue(ShardedWaits):
 
     def retry(self, message: Message, effects: Effects) -> Any:
         """Retry; the effects of other slots follow if it was stored and held. The reply."""
-        home, foreign = self._split(message, effects)
+        home, foreign = self.split(message, effects)
         call = self.calls.effects(self.calls.retry(self._call(), message), home)
         reply = self._session.run("retry", call)
         if reply == 1:
@@ -128,7 +128,7 @@ class ShardedQueue(ShardedWaits):
 
     def fail(self, message: Message, dlq_ttl: int | None, effects: Effects) -> Any:
         """Fail; then the effects of other slots, unless another consumer holds the lease."""
-        home, foreign = self._split(message, effects)
+        home, foreign = self.split(message, effects)
         call = self.calls.effects(self.calls.fail(self._call(), message, dlq_ttl), home)
         reply = self._session.run("fail", call)
         if reply != -1:
@@ -146,7 +146,7 @@ class ShardedQueue(ShardedWaits):
             for indexes in positions.values()
             for start in range(0, len(indexes), batch)
         ]
-        split = [self._split(message, effects) for message, effects in submissions]
+        split = [self.split(message, effects) for message, effects in submissions]
         calls = [
             self.calls.submit_many(self._call(), [(submissions[i][0], split[i][0]) for i in chunk])
             for chunk in chunks
@@ -235,7 +235,7 @@ class ShardedQueue(ShardedWaits):
         foreign: list[tuple[Message, list[Call]]] = []
         groups: dict[str, list[tuple[Message, Effects]]] = {}
         for message, effects in acks:
-            home, calls = self._split(message, effects)
+            home, calls = self.split(message, effects)
             if calls:
                 foreign.append((message, calls))
             groups.setdefault(str(message.queue), []).append((message, home))

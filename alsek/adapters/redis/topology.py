@@ -219,6 +219,20 @@ def replicates(server: ConfiguredServer, primary: Address, min_replicas_to_write
     return in_sync(server) and source == primary
 
 
+def sentinel_knows_all(
+    sentinel: ConfiguredServer, name: str, replicas: int, sentinels: int
+) -> bool:
+    """Whether ``sentinel`` monitors ``name`` as ok and knows every replica and sentinel."""
+    # INFO sentinel: "master0:name=alsek,status=ok,address=...,slaves=1,sentinels=3"
+    state = info(sentinel, "sentinel").get("master0", {})
+    return (
+        state.get("name") == name
+        and state.get("status") == "ok"
+        and int(state.get("slaves", 0)) == replicas
+        and int(state.get("sentinels", 0)) == sentinels
+    )
+
+
 def log_tails(servers: Sequence[RedisServer], lines: int = 8) -> str:
     """The last ``lines`` lines of every server's log, for error messages."""
     parts = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 #: Longest traceback text kept on a message (characters, the end is kept).
 MAX_TRACEBACK_CHARS = 20_000
@@ -20,12 +20,14 @@ class Outcome:
         error: what it raised (None when it succeeded).
         traceback: the formatted traceback of ``error``.
         callback: whether the message's callback is to be submitted (``do_callback`` said yes).
+        runtime_ms: how long the run took, in ms (None: not measured).
     """
 
     result: Any = None
     error: BaseException | None = None
     traceback: str | None = None
     callback: bool = False
+    runtime_ms: float | None = field(default=None, eq=False)
 
     @property
     def succeeded(self) -> bool:

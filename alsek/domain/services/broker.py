@@ -10,7 +10,10 @@ from alsek.domain.model.effects import NO_EFFECTS, Effects
 from alsek.domain.model.errors import BackendError, MessageDoesNotExistError, ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import dlq_name, message_name
+from alsek.domain.model.worker_record import WorkerRecord
 from alsek.domain.services import serialization
+from alsek.domain.services.worker_registry import WorkerRegistry
+from alsek.ports.async_backend import AsyncBackend
 from alsek.ports.backend import Backend
 
 if TYPE_CHECKING:
@@ -44,6 +47,15 @@ class Broker:
         self.backend = backend
         self.dlq_ttl = dlq_ttl
         self.tasks: dict[str, Task] = {}
+        self._async_backend: AsyncBackend | None = None
+
+    @property
+    def async_backend(self) -> AsyncBackend:
+        """The backend's asyncio view (``backend.to_async()``, made once), which
+        :meth:`asubmit` and ``task.agenerate()`` await."""
+        if self._async_backend is None:
+            self._async_backend = self.backend.to_async()
+        return self._async_backend
 
     def __repr__(self) -> str:
         return f"Broker(backend={self.backend!r}, dlq_ttl={self.dlq_ttl!r})"
@@ -89,6 +101,17 @@ class Broker:
         log.debug("Submitted %s of %s message(s).", sum(stored), len(stored))
         return stored
 
+    async def asubmit(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
+        """:meth:`submit`, awaited on :attr:`async_backend`."""
+        await self.async_backend.submit(message, effects=effects)
+        log.debug("Submitted %s.", message.summary)
+
+    async def asubmit_many(self, submissions: Sequence[tuple[Message, Effects]]) -> list[bool]:
+        """:meth:`submit_many`, awaited on :attr:`async_backend`."""
+        stored = await self.async_backend.submit_many(submissions)
+        log.debug("Submitted %s of %s message(s).", sum(stored), len(stored))
+        return stored
+
     def retry(self, message: Message, *, effects: Effects = NO_EFFECTS) -> None:
         """Count one more retry on ``message`` (in place) and queue it again after its backoff.
 
@@ -100,7 +123,7 @@ class Broker:
         self.backend.retry(retried, effects=effects)
         message.update(retries=retried.retries, updated_at=retried.updated_at)
         self.release_linked_lock(message)
-        log.info("Retrying %s in %s ms.", message.summary, f"{message.backoff_duration():,}")
+        log.debug("Retrying %s in %s ms.", message.summary, f"{message.backoff_duration():,}")
 
     def remove(self, message: Message) -> None:
         """Remove ``message`` from the backend wherever it is."""
@@ -118,7 +141,7 @@ class Broker:
         """Remove ``message`` and keep it in the dead letter queue when that is enabled."""
         self.backend.fail(message, dlq_ttl=self.dlq_ttl or None, effects=effects)
         self.release_linked_lock(message)
-        log.info("Failed %s.", message.summary)
+        log.debug("Failed %s.", message.summary)
 
     def release_linked_lock(self, message: Message) -> None:
         """Release the lock linked to ``message`` (``Message.link_lock``), if any: a settled
@@ -134,6 +157,11 @@ class Broker:
     def in_dlq(self, message: Message) -> bool:
         """Whether ``message`` is in the dead letter queue."""
         return self.backend.exists(dlq_name(message))
+
+    def workers(self) -> list[WorkerRecord]:
+        """The live workers on this broker's backend (the worker registry: each process pool,
+        and each process group of a thread pool)."""
+        return WorkerRegistry(self.backend).workers()
 
     def dead_letters(self, queue: str | None = None) -> Iterator[Message]:
         """Messages in the dead letter queue (of ``queue``, or of every queue)."""

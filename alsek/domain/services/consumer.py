@@ -110,6 +110,7 @@ class Consumer:
         self._empty_passes = 0
         self._next_due_ms: int | None = None
         self._errors = 0
+        self._outage_began = 0.0
         self._all_queues: Sequence[str] | None = None
         self._broken: dict[str, str] = {}
 
@@ -160,7 +161,10 @@ class Consumer:
     def _record(self, claim: Claim, leased: bool = True) -> list[Message]:
         """Note what a claim reply says; ``leased``: it tried to lease (an acknowledgement-only
         reply does not read the ready sets, so it says nothing about damaged queues)."""
-        self._errors = 0
+        if self._errors:
+            log.warning("Backend reconnected after %.1f s (%s failed attempt(s)).",
+                        time.monotonic() - self._outage_began, self._errors)  # fmt: skip
+            self._errors = 0
         for name in claim.corrupt:
             log.error("Skipped unreadable message %r (kept in the dead letter queue).", name)
         if leased and (claim.broken or self._broken):
@@ -230,12 +234,18 @@ class Consumer:
         return self._record(claim)
 
     def pause_after_error(self, error: BaseException) -> None:
-        """Log a backend error and wait before the next attempt, longer each time in a row (the
-        first of a series is a warning, then one every ten, so an outage does not flood logs)."""
+        """Log a backend error and wait before the next attempt, longer each time in a row. The
+        first of a series is a warning ("unavailable"), the others are debug lines, and the
+        next call that works says "reconnected" (see :meth:`_record`), so an outage is two
+        lines, however long it lasts."""
         self._errors += 1
         pause = min(RECONNECT_FLOOR_MS * 2 ** min(self._errors - 1, 16), RECONNECT_CEILING_MS)
-        level = logging.WARNING if self._errors % 10 == 1 else logging.DEBUG
-        log.log(level, "Backend unavailable (%s); retrying in %s ms.", error, pause)
+        if self._errors == 1:
+            self._outage_began = time.monotonic()
+            log.warning("Backend unavailable (%s); retrying every %s-%s ms until it is back.",
+                        error, RECONNECT_FLOOR_MS, RECONNECT_CEILING_MS)  # fmt: skip
+        else:
+            log.debug("Backend still unavailable (%s); retrying in %s ms.", error, pause)
         self.stop_signal.wait(pause / 1000)
 
     # -- streaming ---------------------------------------------------------------------------

@@ -10,13 +10,10 @@ one read per waiter every few seconds, never per message.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from alsek.domain.model.errors import ValidationError
-from alsek.ports.keyvalue import MISSING, KeyValueStore, Subscription
-
-T = TypeVar("T")
+from alsek.ports.keyvalue import MISSING, Subscription
 
 #: Longest a waiter sleeps without looking again, in ms (a guard against lost notifications).
 SAFETY_RECHECK_MS = 5_000
@@ -58,28 +55,3 @@ def drain(subscription: Subscription) -> list[Any]:
     while len(values) < _MAX_DRAIN and (value := subscription.get(0)) is not MISSING:
         values.append(value)
     return values
-
-
-def wait_until(
-    backend: KeyValueStore,
-    channels: Sequence[str],
-    probe: Callable[[], T],
-    timeout_ms: int,
-) -> T:
-    """Call ``probe`` until it returns something other than :data:`MISSING`, for up to
-    ``timeout_ms``, looking again only when a value is published on ``channels``.
-
-    Returns:
-        The first answer that is not :data:`MISSING`, or :data:`MISSING` at the deadline.
-    """
-    found = probe()
-    if found is not MISSING or timeout_ms <= 0:
-        return found
-    deadline = Deadline(timeout_ms)
-    with backend.subscribe(*dict.fromkeys(channels)) as subscription:
-        while True:
-            found = probe()
-            if found is not MISSING or deadline.passed:
-                return found
-            if subscription.get(deadline.remaining_ms()) is not MISSING:
-                drain(subscription)

@@ -12,10 +12,13 @@ dead letter queue when enabled); a message of a task this worker does not know m
 from __future__ import annotations
 
 import enum
+import inspect
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from attrs import frozen
 
 from alsek.domain.model.callback import next_callback
@@ -24,6 +27,7 @@ from alsek.domain.model.errors import RevokedError, UnknownTaskError
 from alsek.domain.model.message import Message
 from alsek.domain.model.outcome import Outcome
 from alsek.domain.model.status import TaskStatus
+from alsek.domain.services import task_log
 
 if TYPE_CHECKING:
     from alsek.domain.services.task import Task
@@ -40,21 +44,59 @@ def run_task(task: Task, message: Message) -> Outcome:
     ``result=None`` and ``message.exception_details`` set; what it raises then is logged and the
     original failure stands.
     """
+    task_log.started(message)
+    began = time.perf_counter()
     try:
         task.pre_op(message)
         result = task.execute(message)
     except BaseException as error:  # the task's errors are data here, whatever they are
-        outcome = Outcome.failure(error)
-        message.exception_details = exception_details(outcome)
-        _post_op_after_failure(task, message)
-        return outcome
+        return _failed(task, message, error, began)
+    return _succeeded(task, message, result, began)
+
+
+async def arun_task(
+    task: Task,
+    message: Message,
+    guard: Callable[[Awaitable[Any]], Awaitable[Any]] | None = None,
+) -> Outcome:
+    """:func:`run_task` for an ``async def`` task: the same hooks and rules, with the function's
+    coroutine awaited (through ``guard`` when given: the runtime's way to turn a cancellation
+    into the timeout or revocation that caused it)."""
+    task_log.started(message)
+    began = time.perf_counter()
+    try:
+        task.pre_op(message)
+        result = task.execute(message)
+        if inspect.isawaitable(result):
+            result = await (result if guard is None else guard(result))
+    except BaseException as error:  # the task's errors are data here, whatever they are
+        return _failed(task, message, error, began)
+    return _succeeded(task, message, result, began)
+
+
+def _failed(task: Task, message: Message, error: BaseException, began: float) -> Outcome:
+    outcome = _timed(Outcome.failure(error), began)
+    message.exception_details = exception_details(outcome)
+    _post_op_after_failure(task, message)
+    return outcome
+
+
+def _succeeded(task: Task, message: Message, result: Any, began: float) -> Outcome:
     message.exception_details = None  # an earlier attempt's failure is over (as 1.3.2)
     try:
         task.post_op(message, result)
         callback = bool(message.callback_message_data) and bool(task.do_callback(message, result))
     except BaseException as error:
-        return Outcome.failure(error)
-    return Outcome(result=result, callback=callback)
+        return _timed(Outcome.failure(error), began)
+    return Outcome(result=result, callback=callback, runtime_ms=_since(began))
+
+
+def _since(began: float) -> float:
+    return (time.perf_counter() - began) * 1000
+
+
+def _timed(outcome: Outcome, began: float) -> Outcome:
+    return attrs.evolve(outcome, runtime_ms=_since(began))
 
 
 def _post_op_after_failure(task: Task, message: Message) -> None:
@@ -72,6 +114,10 @@ def announce(task: Task | None, settlement: Settlement, outcome: Outcome) -> Non
     if task is None:
         return
     message, error = settlement.message, outcome.error
+    if settlement.verdict is Verdict.ACK:
+        task_log.succeeded(message, outcome)
+    elif settlement.verdict in (Verdict.RETRY, Verdict.FAIL):
+        task_log.failed(message, outcome, retry=settlement.verdict is Verdict.RETRY)
     try:
         if isinstance(error, RevokedError):
             task.on_revocation(message, error, None)

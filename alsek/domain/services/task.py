@@ -7,29 +7,28 @@ Building messages lives in :mod:`~alsek.domain.services.message_builder`, deferr
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from alsek.domain.model import defaults
 from alsek.domain.model.backoff import DEFAULT_BACKOFF, Backoff
 from alsek.domain.model.effects import NO_EFFECTS, Effects
-from alsek.domain.model.errors import MessageAlreadyExistsError, ValidationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.naming import validate_queue_name, validate_task_name
 from alsek.domain.model.priority import validate_priority
 from alsek.domain.model.status import TaskStatus
-from alsek.domain.services import deferral, revocation, serialization
+from alsek.domain.services import revocation, serialization
 from alsek.domain.services.message_builder import (
     DEFAULT_MAX_RETRIES,
     CallbackType,
     backoff_option,
-    build_message,
-    generate_fields,
     max_retries_option,
     mechanism_option,
     positive_ms,
 )
+from alsek.domain.services.submission import Submitting
 from alsek.domain.services.task_call import accepts_message, call_with_message
 
 if TYPE_CHECKING:
@@ -42,7 +41,7 @@ log = logging.getLogger("alsek.task")
 __all__ = ["DEFAULT_MAX_RETRIES", "CallbackType", "Task"]
 
 
-class Task:
+class Task(Submitting):
     """A function that runs on worker pools when messages for it are submitted.
 
     The wrapped function keeps working when called directly. Parameters may be given by position
@@ -91,6 +90,8 @@ class Task:
         self.status_tracker = status_tracker
         self.result_store = result_store
         self.passes_message = accepts_message(function)
+        #: Whether the function is ``async def``: workers await it (on an event loop).
+        self.is_async = inspect.iscoroutinefunction(function)
         functools.update_wrapper(self, function)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
@@ -107,114 +108,6 @@ class Task:
     def deserialize(cls, data: dict[str, Any]) -> Task:
         """The task :meth:`serialize` described, with a fresh broker and backend."""
         return serialization.task_from_data(data)
-
-    # -- building messages -------------------------------------------------------------------
-
-    def defer(self) -> Task:
-        """Make the next :meth:`generate` (in this thread) build the message without submitting
-        it. Deferrals add up: in ``t.defer().generate(callback=t.defer().generate())`` each
-        ``generate()`` consumes the ``defer()`` before it, as nested callbacks need."""
-        deferral.add(self)
-        return self
-
-    def cancel_defer(self) -> Task:
-        """Undo every pending :meth:`defer` (in this thread)."""
-        deferral.cancel(self)
-        return self
-
-    @property
-    def deferred(self) -> bool:
-        """Whether the next :meth:`generate` (in this thread) will skip submission."""
-        return deferral.pending(self) > 0
-
-    def generate(
-        self,
-        args: list[Any] | tuple[Any, ...] | None = None,
-        kwargs: dict[str, Any] | None = None,
-        priority: int | None = None,
-        metadata: dict[str, Any] | None = None,
-        result_ttl: int | None = None,
-        uuid: str | None = None,
-        timeout_override: int | None = None,
-        delay: int | None = None,
-        previous_result: Any = None,
-        callback: CallbackType | None = None,
-        queue: str | None = None,
-        submit: bool = True,
-    ) -> Message:
-        """Build a message for this task and (unless deferred or ``submit=False``) submit it.
-
-        Args:
-            args: positional arguments for the function.
-            kwargs: keyword arguments for the function.
-            priority: overrides the task's priority (lower runs first).
-            metadata: user data carried with the message.
-            result_ttl: how long to keep the result, in milliseconds.
-            uuid: the message id (generated when omitted).
-            timeout_override: overrides the task's timeout, in milliseconds.
-            delay: milliseconds to wait before the first run.
-            previous_result: a result to hand the function's message.
-            callback: a message, or a tuple of messages run one after another, submitted when
-                this one succeeds.
-            queue: overrides the task's queue.
-            submit: whether to submit the message now.
-
-        Returns:
-            The message.
-
-        Raises:
-            ValidationError: for invalid arguments.
-            SerializationError: if the arguments cannot be encoded (nothing is submitted).
-        """
-        deferred = deferral.take(self)  # consumed even when building fails
-        message = build_message(
-            self, args=args, kwargs=kwargs, priority=priority, metadata=metadata,
-            result_ttl=result_ttl, uuid=uuid, timeout=timeout_override, delay=delay,
-            previous_result=previous_result, callback=callback, queue=queue,
-        )  # fmt: skip
-        if submit and not deferred:
-            self._submit(message)
-            self._announce_submission(message)
-        return message
-
-    def generate_many(self, calls: Iterable[Mapping[str, Any]]) -> list[Message]:
-        """Build and submit one message per item of ``calls``, in one round trip per few
-        hundred messages (each message is still submitted whole or not at all).
-
-        Args:
-            calls: per message, the keyword arguments :meth:`generate` takes (``args``,
-                ``kwargs``, ``priority``, ``delay``, ``uuid``, ...), e.g. ``[{"args": (1, 2)}]``.
-
-        Returns:
-            The messages, in order.
-
-        Raises:
-            ValidationError: for an invalid item (nothing is submitted), or on a triggered task.
-            SerializationError: if anything cannot be encoded (nothing is submitted).
-            MessageAlreadyExistsError: if some uuids were already stored (the others were
-                submitted).
-        """
-        if self.is_triggered:
-            raise ValidationError(f"{self.name} is triggered by its schedule: use generate()")
-        messages = [build_message(self, **generate_fields(call)) for call in calls]
-        submissions = [(m, self.status_effects(m, TaskStatus.SUBMITTED)) for m in messages]
-        stored = self.broker.submit_many(submissions)
-        for message, new in zip(messages, stored, strict=True):
-            if new:
-                self._announce_submission(message)
-        existing = [m.uuid for m, new in zip(messages, stored, strict=True) if not new]
-        if existing:
-            raise MessageAlreadyExistsError(f"already stored, not submitted again: {existing}")
-        return messages
-
-    def _submit(self, message: Message) -> None:
-        self.broker.submit(message, effects=self.status_effects(message, TaskStatus.SUBMITTED))
-
-    def _announce_submission(self, message: Message) -> None:
-        try:
-            self.on_submit(message)
-        except Exception:  # the message is submitted: a hook's error must not say otherwise
-            log.exception("on_submit() of %s raised for %s.", self.name, message.summary)
 
     # -- hooks a worker calls (override in a base_task) -------------------------------------------
 

@@ -1,20 +1,14 @@
 """The process worker pool: each task in a process of its own, forked fresh from a warm zygote.
 
-The supervisor (this process) claims and acknowledges for the whole pool with one
-:class:`~alsek.worker.feeder.Feeder` (batched acknowledgements, prefetch), and runs
-``n_processes`` dispatcher threads. A dispatcher takes a message from the feeder, records it
-RUNNING (with a status tracker) and hands it to its zygote
-(:mod:`alsek.worker.process.zygote`; one per CPU, so that forks run in parallel), which gives it
-to a fresh task process forked ahead of need: the task
-process runs it, decides its settlement (the task's hooks run there) and reports back; the
-dispatcher hands the acknowledgement to the feeder, or applies a retry or failure itself.
-
-So by default every task gets a fresh process (a fork of a process that has already imported the
-tasks: no import per task), and globals, leaks and crashes of one task never reach the next;
-``max_tasks_per_child`` > 1 lets a task process serve that many messages first (faster for
-tiny tasks, less isolated). The supervisor's watchdog renews leases of running messages,
-kills the task process of a message past its deadline or revoked (only that process), and
-restarts a zygote that died.
+The supervisor (this process) claims and acknowledges for the pool with one
+:class:`~alsek.worker.feeder.Feeder` and runs ``n_processes`` dispatcher threads. A dispatcher
+takes a message, records it RUNNING and hands it to its zygote (:mod:`.zygote`, one per CPU),
+which gives it to a task process forked ahead of need: it runs the message, decides its
+settlement (the task's hooks run there) and reports back. So every task gets a fresh process (no
+import per task) and globals, leaks and crashes never reach the next; ``max_tasks_per_child`` > 1
+lets a process serve that many first. The watchdog renews leases, kills the task process of a
+message past its deadline or revoked, and restarts a dead zygote. ``max_tasks_per_child=0``
+builds :class:`~alsek.worker.process.warm.WarmProcessPool` instead.
 """
 
 from __future__ import annotations
@@ -32,12 +26,15 @@ from alsek.domain.model.outcome import Outcome
 from alsek.domain.services.consumer import Consumer
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, announce, settle_safely
+from alsek.worker.checks import default_process_count, non_negative, positive
 from alsek.worker.feeder import Feeder
 from alsek.worker.leases import Running, RunTable, release_quietly
 from alsek.worker.lifecycle import StopSignal
-from alsek.worker.pool import WorkerPool, default_process_count, non_negative, positive
+from alsek.worker.pool import WorkerPool
 from alsek.worker.process.link import Reply, ZygoteLink
 from alsek.worker.process.runner import decode_settlement
+from alsek.worker.registry import Heartbeat, Identity
+from alsek.worker.stats import WorkStats
 from alsek.worker.watchdog import Watchdog
 
 if TYPE_CHECKING:
@@ -59,23 +56,20 @@ class ProcessWorkerPool(WorkerPool):
             (the default) run here (see :class:`~alsek.worker.pool.WorkerPool`).
         n_processes: how many tasks may run at once (default: one per CPU).
         prune_interval: how often (ms) the supervisor checks deadlines and the zygote.
-        slot_wait_interval: accepted for compatibility; it has no effect (the pool never polls
-            for free slots: a finished task hands its slot the next message at once).
+        slot_wait_interval: accepted for compatibility; it has no effect (nothing polls).
         prefetch: messages claimed ahead of the free task processes, so that a finished task's
             slot never waits on Redis (0: claim only for free slots; default 32, and 64 per
             process with ``max_tasks_per_child=0``). They go back to the queue when no task
             process has taken one for 50 ms.
-        max_tasks_per_child: messages one task process runs before a fresh one is forked: 1
-            (default) gives every task a fresh process; 0 means no limit: then warm processes
-            each claim for themselves (see :mod:`alsek.worker.process.warm`), many times
-            faster for short tasks.
+        max_tasks_per_child: messages a task process runs before a fresh one is forked: 1
+            (default) a fresh process per task; 0: no limit, warm processes each claiming for
+            themselves (:mod:`alsek.worker.process.warm`), many times faster for short tasks.
         **options: as for :class:`~alsek.worker.pool.WorkerPool` (``queues``, ``backoff``,
             ``lease_ms``, ``grace_period``, ...).
     """
 
     mechanism = "process"
-    #: Messages claimed ahead by default.
-    default_prefetch = DEFAULT_PREFETCH
+    default_prefetch = DEFAULT_PREFETCH  # claimed ahead by default
 
     def __init__(
         self,
@@ -126,6 +120,12 @@ class ProcessWorkerPool(WorkerPool):
             prefetch=self.prefetch,
         )  # fmt: skip
         self.runs = RunTable()
+        self.stats = WorkStats()
+        identity = Identity(kind="process-pool", queues=self.queues, tasks=sorted(self.tasks),
+                            concurrency=self.n_processes)  # fmt: skip
+        self.heartbeat = Heartbeat.optional(
+            self.broker.backend, identity, self.runs, self.stats, self.registry_heartbeat_ms
+        )
         self.links = [
             ZygoteLink(self.context, self._spec, self.stop_signal) for _ in range(n_zygotes)
         ]
@@ -145,6 +145,9 @@ class ProcessWorkerPool(WorkerPool):
         for link in self.links:
             link.start()
         self.feeder.start()
+        self.observe(self.stats)
+        if self.heartbeat is not None:
+            self.heartbeat.start()
         for slot in range(self.n_processes):
             thread = threading.Thread(
                 target=self._serve, args=(slot,), name=f"alsek-dispatch-{slot}", daemon=True
@@ -199,15 +202,20 @@ class ProcessWorkerPool(WorkerPool):
             deadline_ms=self.broker.backend.clock.now_ms() + message.timeout,
         )  # fmt: skip
         self.runs.add(running)
+        self.stats.started(message)
+        began, settlement = time.perf_counter(), None
         try:
             if task is None:
-                return self.processor.unknown_task(message)
+                settlement = self.processor.unknown_task(message)
+                return settlement
             self.processor.begin(task, message)
             reply = self.link_of(slot).run(slot, running.run, message)
             running.settling = True
-            return self._settlement(task, running, reply)
+            settlement = self._settlement(task, running, reply)
+            return settlement
         finally:
             self.runs.discard(running)
+            self.stats.finished(message, settlement, time.perf_counter() - began)
 
     def _settlement(self, task: Task, running: Running, reply: Reply) -> Settlement | None:
         message = running.message
@@ -285,6 +293,8 @@ class ProcessWorkerPool(WorkerPool):
         for link in self.links:
             link.close()
         self.watchdog.close()
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
 
     def _dispatching(self) -> bool:
         return any(thread.is_alive() for thread in self._dispatchers)

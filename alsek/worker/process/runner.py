@@ -10,6 +10,7 @@ sends the settlement back and exits, unless it may serve more messages
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -21,7 +22,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from alsek.domain.model.errors import SerializationError
 from alsek.domain.model.message import Message
 from alsek.domain.model.outcome import Outcome
-from alsek.domain.services.processing import Settlement, announce, run_task, settle_safely
+from alsek.domain.services.processing import (
+    Settlement,
+    announce,
+    arun_task,
+    run_task,
+    settle_safely,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -34,8 +41,11 @@ log = logging.getLogger("alsek.worker")
 def run_message(task: Task, message: Message) -> Outcome:
     """Run ``message`` on ``task`` in this process and return how it went.
 
-    The seam of the process pool: everything else in a task process is transport.
+    The seam of the process pool: everything else in a task process is transport. An ``async
+    def`` task runs on an event loop of its own (``asyncio.run``).
     """
+    if task.is_async:
+        return asyncio.run(arun_task(task, message))
     return run_task(task, message)
 
 

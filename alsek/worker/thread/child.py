@@ -8,7 +8,9 @@ import os
 import sys
 from typing import Any
 
+from alsek.worker.metrics import metrics_observer
 from alsek.worker.pool import start_child
+from alsek.worker.registry import Identity
 from alsek.worker.spec import WorkerSpec
 from alsek.worker.thread.group import ThreadGroup
 
@@ -33,7 +35,14 @@ def run_child(spec: WorkerSpec, index: int, load: Any, parent_pid: int) -> None:
         complete_only_on_thread_exit=spec.complete_only_on_thread_exit,
         abandon_ms=spec.abandon_ms, tick_ms=spec.tick_ms,
         report_load=lambda busy: load.__setitem__(index, busy), prefetch=spec.prefetch,
+        identity=Identity(kind="thread-group", queues=spec.queues,
+                          tasks=sorted(processor.tasks), concurrency=spec.n_threads,
+                          pool_pid=parent_pid),
+        registry_heartbeat_ms=spec.registry_heartbeat_ms,
+        async_concurrency=spec.async_concurrency,
     )  # fmt: skip
+    if spec.metrics_dir is not None:
+        group.stats.observers.append(metrics_observer(spec.metrics_dir))
     group.start()
     log.debug("Process group %s (pid %s) started %s threads.", index, os.getpid(), spec.n_threads)
     stop.wait()

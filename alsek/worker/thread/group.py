@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from alsek.domain.model.errors import RevokedError, TerminationError
 from alsek.domain.model.message import Message
@@ -24,21 +25,17 @@ from alsek.domain.services.processing import Settlement, announce, run_task, set
 from alsek.worker.feeder import Feeder
 from alsek.worker.leases import Running, RunTable, release_quietly
 from alsek.worker.lifecycle import StopSignal
+from alsek.worker.registry import Heartbeat, Identity
+from alsek.worker.stats import WorkStats
 from alsek.worker.thread.interrupt import ThreadInterrupter
+from alsek.worker.thread.lane import AsyncLane
+from alsek.worker.thread.worker_thread import WorkerThread
 from alsek.worker.watchdog import Watchdog
 
+if TYPE_CHECKING:
+    from alsek.domain.services.task import Task
+
 log = logging.getLogger("alsek.worker")
-
-
-class _Worker:
-    """One worker thread: its interrupter, and whether it was retired (abandoned while stuck)."""
-
-    def __init__(self, serve: Callable[[_Worker], None], number: int) -> None:
-        self.retired = False
-        self.interrupter: ThreadInterrupter | None = None
-        self.thread = threading.Thread(
-            target=serve, args=(self,), name=f"alsek-worker-{number}", daemon=True
-        )
 
 
 class ThreadGroup:
@@ -60,6 +57,8 @@ class ThreadGroup:
             memory, and a task stuck in C code holds it for good); past that it stops, as
             after ``stop``, with :attr:`recycle` set, so that a fresh process replaces it
             (default: ``n_threads``).
+        async_concurrency: how many ``async def`` tasks may run at once on the group's event
+            loop (an :class:`AsyncLane`, started only when some task is ``async def``).
 
     Attributes:
         recycle: whether the group stopped because too many of its threads were abandoned.
@@ -78,6 +77,9 @@ class ThreadGroup:
         report_load: Callable[[int], None] | None = None,
         prefetch: int = 0,
         max_abandoned: int | None = None,
+        identity: Identity | None = None,
+        registry_heartbeat_ms: int = 0,
+        async_concurrency: int = 0,
     ) -> None:
         self.processor = processor
         self.consumer = consumer = processor.consumer
@@ -90,15 +92,20 @@ class ThreadGroup:
         self.abandoned = 0
         self.recycle = False
         self.runs = RunTable()
+        self.stats = WorkStats()
+        self.heartbeat = Heartbeat.optional(
+            consumer.broker.backend, identity, self.runs, self.stats, registry_heartbeat_ms
+        )
         self.feeder = Feeder(self.processor, executors=n_threads, stop=stop, prefetch=prefetch)
         self._numbers = itertools.count()
         self._run_numbers = itertools.count(1)
-        self._workers: list[_Worker] = []
+        self._workers: list[WorkerThread] = []
         self._watchdog_stop = StopSignal()
         self.watchdog = Watchdog(
             consumer.broker.backend, self, lease_ms=consumer.lease_ms,
             heartbeat_ms=heartbeat_ms, tick_ms=tick_ms,
         )  # fmt: skip
+        self.lane = AsyncLane.for_group(self, async_concurrency)
         self._watchdog_thread = threading.Thread(
             target=self.watchdog.run, args=(self._watchdog_stop,), name="alsek-watchdog",
             daemon=True,
@@ -109,12 +116,16 @@ class ThreadGroup:
     def start(self) -> None:
         """Start the watchdog, the feeder and the worker threads."""
         self._watchdog_thread.start()
+        if self.heartbeat is not None:
+            self.heartbeat.start()
+        if self.lane is not None:
+            self.lane.start()
         self.feeder.start()
         for _ in range(self.n_threads):
             self._spawn()
 
     def _spawn(self) -> None:
-        worker = _Worker(self._serve, next(self._numbers))
+        worker = WorkerThread(self._serve, next(self._numbers))
         self._workers.append(worker)
         worker.thread.start()
 
@@ -125,15 +136,21 @@ class ThreadGroup:
         self.feeder.wake()
         deadline = time.monotonic() + grace_ms / 1000
         self._join_workers(deadline)
+        if self.lane is not None:
+            self.lane.drain(deadline)
         if self.runs.snapshot():
             for running in self.runs.snapshot():
                 self._interrupt(running, TerminationError, "the worker is shutting down")
             self._join_workers(time.monotonic() + min(self.abandon_ms, 1_000) / 1000)
+        if self.lane is not None:
+            self.lane.shutdown(timeout_s=min(self.abandon_ms, 1_000) / 1000)
         stuck = [r for r in self.runs.snapshot() if self._abandon(r)]
         release_quietly(self.consumer.backend, [r.message for r in stuck])
         self.feeder.close(timeout_s=5)
         self._watchdog_stop.set()
         self._watchdog_thread.join(timeout=5)
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
 
     def _join_workers(self, deadline: float) -> None:
         for worker in list(self._workers):
@@ -144,12 +161,12 @@ class ThreadGroup:
                 worker.thread.join(min(remaining, 0.05))
 
     def _abandon(self, running: Running) -> bool:
-        worker: _Worker = running.key
+        worker: WorkerThread = running.key
         return worker.interrupter is None or worker.interrupter.abandon(running.run)
 
     # -- the worker loop -----------------------------------------------------------------------
 
-    def _serve(self, worker: _Worker) -> None:
+    def _serve(self, worker: WorkerThread) -> None:
         """The life of a worker thread: hand the last run's settlement to the feeder, take the
         next message from it, run it; until the feeder has no more or the thread is retired."""
         worker.interrupter = ThreadInterrupter()
@@ -169,32 +186,45 @@ class ThreadGroup:
                 if self.stop.wait(1.0):
                     return
 
-    def _run(self, worker: _Worker, message: Message) -> Settlement | None:
+    def _run(self, worker: WorkerThread, message: Message) -> Settlement | None:
         """Run ``message``; return how it ends (None: nothing left to settle here)."""
         task = self.processor.task_for(message)
+        if self.lane is not None and task is not None and task.is_async:
+            self.lane.submit(task, message)  # the lane settles it
+            return None
         running = Running(
             message=message, key=worker, run=next(self._run_numbers),
             deadline_ms=self.consumer.backend.clock.now_ms() + message.timeout,
         )  # fmt: skip
         self.runs.add(running)
+        self.stats.started(message)
+        began, settlement = time.perf_counter(), None
         try:
-            if task is None:
-                return self.processor.unknown_task(message)
-            self.processor.begin(task, message)
-            assert worker.interrupter is not None
-            outcome = worker.interrupter.execute(running.run, lambda: run_task(task, message))
-            if outcome is None:  # abandoned: the watchdog settled it and started a new thread
-                worker.retired = True
-                return None
-            if isinstance(outcome.error, TerminationError):
-                release_quietly(self.consumer.backend, [message])
-                return None
-            running.settling = True
-            settlement = settle_safely(task, message, outcome, self.processor.tasks)
-            announce(task, settlement, outcome)
+            settlement = self._settle_run(worker, running, task)
             return settlement
         finally:
-            self.runs.discard(running)
+            if self.runs.discard(running):  # else abandoned: counted where it was settled
+                self.stats.finished(message, settlement, time.perf_counter() - began)
+
+    def _settle_run(
+        self, worker: WorkerThread, running: Running, task: Task | None
+    ) -> Settlement | None:
+        message = running.message
+        if task is None:
+            return self.processor.unknown_task(message)
+        self.processor.begin(task, message)
+        assert worker.interrupter is not None
+        outcome = worker.interrupter.execute(running.run, lambda: run_task(task, message))
+        if outcome is None:  # abandoned: the watchdog settled it and started a new thread
+            worker.retired = True
+            return None
+        if isinstance(outcome.error, TerminationError):
+            release_quietly(self.consumer.backend, [message])
+            return None
+        running.settling = True
+        settlement = settle_safely(task, message, outcome, self.processor.tasks)
+        announce(task, settlement, outcome)
+        return settlement
 
     # -- watchdog hooks --------------------------------------------------------------------------
 
@@ -220,7 +250,7 @@ class ThreadGroup:
             self.report_load(len(self.runs))
 
     def _interrupt(self, running: Running, exc_type: type[BaseException], reason: str) -> None:
-        worker: _Worker = running.key
+        worker: WorkerThread = running.key
         if worker.interrupter is not None and worker.interrupter.interrupt(
             running.run, exc_type, reason
         ):
@@ -231,7 +261,7 @@ class ThreadGroup:
         now = time.monotonic()
         for running in self.runs.snapshot():
             since = running.interrupted_at
-            worker: _Worker = running.key
+            worker: WorkerThread = running.key
             if since is None or now - since < self.abandon_ms / 1000:
                 continue
             if worker.interrupter is None or not worker.interrupter.abandon(running.run):
@@ -263,4 +293,5 @@ class ThreadGroup:
         outcome = Outcome.failure(error)
         settlement = settle_safely(task, message, outcome, self.processor.tasks)
         announce(task, settlement, outcome)
+        self.stats.finished(message, settlement, None)
         self.processor.finish(settlement)

@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from alsek.domain.model.errors import BackendError, ValidationError
+from alsek.worker.checks import default_process_count, non_negative, positive
 from alsek.worker.lifecycle import Restarts, terminate
-from alsek.worker.pool import WorkerPool, default_process_count, non_negative, positive
+from alsek.worker.pool import WorkerPool
 from alsek.worker.thread.child import RECYCLE_EXIT, run_child
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ class ThreadWorkerPool(WorkerPool):
             finishes finds its next message waiting (0: claim only for free threads; default
             ``8 × n_threads``). They are given back to the queue when no thread has taken one
             for 50 ms.
+        async_concurrency: how many ``async def`` tasks each process group runs at once on its
+            event loop, beside its threads (default 100).
         **options: as for :class:`~alsek.worker.pool.WorkerPool` (``queues``, ``backoff``,
             ``lease_ms``, ``grace_period``, ...).
     """
@@ -75,6 +78,7 @@ class ThreadWorkerPool(WorkerPool):
         complete_only_on_thread_exit: bool = False,
         idle_group_ms: int = GROUP_IDLE_MS,
         prefetch: int | None = None,
+        async_concurrency: int = 100,
         **options: Any,
     ) -> None:
         super().__init__(tasks, **options)
@@ -98,6 +102,7 @@ class ThreadWorkerPool(WorkerPool):
             n_threads=self.n_threads,
             complete_only_on_thread_exit=complete_only_on_thread_exit,
             prefetch=self.prefetch,
+            async_concurrency=positive("async_concurrency", async_concurrency),
         )
 
     @property
@@ -148,6 +153,8 @@ class ThreadWorkerPool(WorkerPool):
                           group.process.exitcode)  # fmt: skip
             del self._groups[index]
             self._load[index] = 0
+            if self.metrics is not None:
+                self.metrics.process_died(group.process.pid)
             if not group.stopping and not recycled:
                 self._restarts.died(lived_s=time.monotonic() - group.started_at)
         while len(self._groups) < max(self.n_process_floor, 1) and self._restarts.due():

@@ -1,5 +1,5 @@
 """Tour import path for the Redis backend (``alsek.storage.backends.redis.standard``)."""
 
-from alsek.adapters.redis import RedisBackend
+from alsek.app.redis_backend import RedisBackend
 
 __all__ = ["RedisBackend"]

@@ -1,0 +1,1 @@
+"""Operators' services over a backend: inspection (read only) and administration."""
