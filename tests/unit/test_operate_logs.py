@@ -187,7 +187,7 @@ def test_the_banner_names_version_redis_namespace_queues_shape_lease_and_prefetc
     pool = ThreadWorkerPool([work], n_threads=4, n_processes=2, lease_ms=6_000)
     text = "\n".join(banner(pool, settings))
     for part in ("alsek ", "2 process group(s) of 4 thread(s)", "redis://:***@h:6379/0",
-                 "namespace 'ns'", "Queues: q1", "Lease 6,000 ms", "prefetch 4"):  # fmt: skip
+                 "namespace 'ns'", "Queues: q1", "Lease 6,000 ms", "prefetch 32"):  # fmt: skip
         assert part in text, (part, text)
     assert "pw" not in text
 
