@@ -186,22 +186,25 @@ def test_heartbeats_keep_a_long_run_leased(
 
 
 def test_the_thread_pool_scales_up_under_load_and_prunes_idle_groups(broker: Broker) -> None:
-    release = threading.Event()
+    gate = "scale-test-release"
 
     @task(broker, queue="t", mechanism="thread")
-    def block(seconds: float) -> None:
-        time.sleep(seconds)
+    def block() -> None:  # busy until the test lets go (bounded): the load stays full
+        deadline = time.monotonic() + 60
+        while not broker.backend.exists(gate) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     for _ in range(6):
-        block.generate(args=(0.5,))
+        block.generate()
     pool = ThreadWorkerPool(
-        [block], n_threads=2, n_processes=3, n_process_floor=1, idle_group_ms=300, **FAST
-    )
+        [block], n_threads=2, n_processes=3, n_process_floor=1, idle_group_ms=300, prefetch=0,
+        **FAST,
+    )  # fmt: skip
     with running(pool):
-        wait_until(lambda: pool.groups == 3, 30, "three process groups under load")
+        wait_until(lambda: pool.groups == 3, 60, "three process groups under load")
+        broker.backend.set(gate, 1)
         wait_until(lambda: broker.backend.count("queues:t") == 0, 30, "the backlog to drain")
         wait_until(lambda: pool.groups == 1, 30, "idle groups to be pruned to the floor")
-    release.set()
 
 
 def test_idle_enqueue_to_start_latency(broker: Broker, backend: RedisBackend) -> None:
