@@ -139,6 +139,7 @@ class WorkerSettings:
             ``alsek[metrics]`` extra).
         registry_heartbeat_ms: how often each worker process rewrites its worker registry
             record (its time to live is three times that); 0 keeps the pool out of the registry.
+        pin_cpus: pin each child process that runs tasks to one CPU, the children in turn.
     """
 
     pool: str = field(default="thread", validator=_one_of(POOLS))
@@ -168,6 +169,7 @@ class WorkerSettings:
     unknown_task_window: int = field(default=300_000, validator=_non_negative)
     metrics_port: int | None = field(default=None, validator=_non_negative_or_none)
     registry_heartbeat_ms: int = field(default=2_000, validator=_non_negative)
+    pin_cpus: bool = False
 
     @property
     def defaults(self) -> Settings:

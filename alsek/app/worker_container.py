@@ -67,6 +67,7 @@ def _pool_options(settings: WorkerSettings) -> dict[str, Any]:
         "unknown_task_window": settings.unknown_task_window,
         "metrics_port": settings.metrics_port,
         "registry_heartbeat_ms": settings.registry_heartbeat_ms,
+        "pin_cpus": settings.pin_cpus,
         "initializer": functools.partial(use_settings, settings.defaults),
     }
 

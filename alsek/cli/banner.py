@@ -24,18 +24,18 @@ def address_of(backend: Any) -> str:
 
 def shape(pool: Any, settings: WorkerSettings) -> str:
     """The pool's concurrency in words."""
+    pinned = ", each pinned to one CPU" if settings.pin_cpus else ""
     if settings.pool == "thread":
         return (
             f"thread pool, up to {pool.n_processes} process group(s) of {pool.n_threads} "
-            f"thread(s) (at least {pool.n_process_floor} kept)"
+            f"thread(s) (at least {pool.n_process_floor} kept){pinned}"
         )
     reuse = pool.max_tasks_per_child
-    per_child = (
-        "a fresh process per task"
-        if reuse == 1
-        else f"max {reuse or 'unlimited'} tasks per process"
-    )
-    return f"process pool, up to {pool.n_processes} task process(es), {per_child}"
+    if reuse == 1:
+        unpinned = " (--pin-cpus applies to reused processes only)" if pinned else ""
+        return f"process pool, up to {pool.n_processes} task process(es), a fresh process per task{unpinned}"
+    per_child = f"max {reuse or 'unlimited'} tasks per process"
+    return f"process pool, up to {pool.n_processes} task process(es), {per_child}{pinned}"
 
 
 def banner(pool: Any, settings: WorkerSettings) -> list[str]:

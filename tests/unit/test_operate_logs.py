@@ -189,7 +189,7 @@ def test_the_banner_names_version_redis_namespace_queues_shape_lease_and_prefetc
     for part in ("alsek ", "2 process group(s) of 4 thread(s)", "redis://:***@h:6379/0",
                  "namespace 'ns'", "Queues: q1", "Lease 6,000 ms", "prefetch 32"):  # fmt: skip
         assert part in text, (part, text)
-    assert "pw" not in text
+    assert "pw" not in text and "pinned" not in text
 
 
 OPT_TASKS = """
@@ -219,9 +219,9 @@ def test_both_option_spellings_configure_the_pool_which_logs_its_banner(
     monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
     pools: list[Any] = []
     monkeypatch.setattr(WorkerPool, "run", lambda pool: pools.append(pool))
-    names = ["n_threads", "n_processes", "lease_ms", "n_process_floor"]
+    names = ["n_threads", "n_processes", "lease_ms", "n_process_floor", "pin_cpus"]
     flags = [f"--{n.replace('_', '-')}" if style == "dashed" else f"--{n}" for n in names]
-    args = [flags[0], "3", flags[1], "2", flags[2], "7000", flags[3], "0"]
+    args = [flags[0], "3", flags[1], "2", flags[2], "7000", flags[3], "0", flags[4]]
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     try:
@@ -239,5 +239,7 @@ def test_both_option_spellings_configure_the_pool_which_logs_its_banner(
         7000,
         0,
     )
+    assert pool.pin_cpus and pool.spec().pin_cpus
     lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     assert any("2 process group(s) of 3 thread(s)" in e["message"] for e in lines), result.output
+    assert any("each pinned to one CPU" in e["message"] for e in lines), result.output
