@@ -182,6 +182,8 @@ def targets(results: list[dict], soak: list[dict] | None = None) -> list[list[st
         rows[-1][1] += (f" (ceiling of a fresh process per task here: 2 cores × {alsek['fork_floor']:,.0f} "
                         f"fork+exit+reap/s = {floor_b:,.0f}/s with no task, pipe or connection in it)")
     ratio("drain/s B (2 procs)", 3, "alsek-reuse", "drain/s B, processes reused ≥ 3× best peer")
+    ratio("drain/s A (1 proc × 8)", 3, "alsek-pinned", "drain/s A, --pin-cpus ≥ 3× best peer")
+    ratio("drain/s B (2 procs)", 3, "alsek-pinned", "drain/s B, reused + --pin-cpus ≥ 3× best peer")
     floor = _metric("enqueue ÷ bare INCR loop").get(alsek) if alsek else None
     cfg = alsek.get("configs", {}).get("A", {}) if alsek else {}
     server = ""

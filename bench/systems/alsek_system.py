@@ -2,7 +2,8 @@
 
 Config B gives every task a fresh process (the default, ``--max_tasks_per_child 1``); the
 ``alsek-reuse`` system runs config B only, with ``--max_tasks_per_child 0`` (task processes
-reused without limit), to show what the isolation costs.
+reused without limit), to show what the isolation costs; ``alsek-pinned`` runs config A and
+the reused config B with ``--pin-cpus`` (each task-running process kept on one CPU).
 
 Everything about how alsek is invoked lives in this module: if the CLI grows a
 different way to take the Redis URL, change :func:`redis_url_args` only.
@@ -26,6 +27,8 @@ POOL_ARGS = {
 }
 #: Config B reusing task processes (no per-task fork).
 REUSE_ARGS = ["--max_tasks_per_child", "0"]
+#: Each task-running process kept on one CPU.
+PIN_ARGS = ["--pin-cpus"]
 HELP_TIMEOUT_S = 60
 #: Messages per ``generate_many`` call (as RQ's ``enqueue_many`` batches in its module).
 BATCH = 1000
@@ -135,3 +138,19 @@ class AlsekReuseSystem(AlsekSystem):
 
     def worker_argv(self, config: str) -> list[str]:
         return [*super().worker_argv(config), *REUSE_ARGS]
+
+
+class AlsekPinnedSystem(AlsekSystem):
+    """alsek with ``--pin-cpus``: config A as ``alsek``'s, config B as ``alsek-reuse``'s, each
+    task-running process kept on one CPU (the interpreter lock handed over on one core)."""
+
+    name = "alsek-pinned"
+    labels = {
+        CONFIG_A: f"{AlsekSystem.labels[CONFIG_A]} --pin-cpus",
+        CONFIG_B: f"{AlsekReuseSystem.labels[CONFIG_B]} --pin-cpus",
+    }
+    forks_per_task = False
+
+    def worker_argv(self, config: str) -> list[str]:
+        reuse = REUSE_ARGS if config == CONFIG_B else []
+        return [*super().worker_argv(config), *reuse, *PIN_ARGS]
