@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m bench.run --repeat 2 --contention --soak 100000 --drain-timeout 300
 	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.ceiling
 	$(BIN)/python -m bench.admin
 	$(PYTHON) -m venv bench/.env-io
 	bench/.env-io/bin/python -m pip install --quiet -e . -r bench/io/requirements.txt
