@@ -24,6 +24,8 @@ def validate_queue_name(queue: object) -> str:
     """
     if not isinstance(queue, str) or not queue:
         raise ValidationError(f"queue must be a non-empty string, got {queue!r}")
+    if queue.isprintable() and _FORBIDDEN_IN_QUEUE.isdisjoint(queue):
+        return queue  # fast path: every white space but " " (forbidden) is unprintable
     bad = _FORBIDDEN_IN_QUEUE.intersection(queue) | {c for c in queue if c.isspace()}
     if bad:
         raise ValidationError(f"queue name {queue!r} may not contain {''.join(sorted(bad))!r}")
@@ -38,6 +40,8 @@ def validate_task_name(name: object) -> str:
     """
     if not isinstance(name, str) or not name:
         raise ValidationError(f"task name must be a non-empty string, got {name!r}")
+    if _FORBIDDEN_IN_TASK.isdisjoint(name):
+        return name
     bad = _FORBIDDEN_IN_TASK.intersection(name)
     if bad:
         raise ValidationError(f"task name {name!r} may not contain {''.join(sorted(bad))!r}")

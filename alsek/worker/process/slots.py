@@ -21,6 +21,7 @@ from alsek.domain.model.message import Message
 #: Longest ``queue``, ``task``, ``uuid`` and lease token together (bytes, UTF-8) a slot can hold.
 NAME_BYTES = 1_000
 _HEADER = struct.Struct("<qqqH")  # sequence, state, deadline_ms, name length
+_SEQUENCE = struct.Struct("<q")
 SLOT_BYTES = _HEADER.size + NAME_BYTES
 _SEPARATOR = "\x00"
 _SPINS = 20
@@ -77,28 +78,44 @@ class SlotTable:
     def __init__(self, n: int, context: Any) -> None:
         self.n = n
         self._buffer = context.RawArray("B", n * SLOT_BYTES)
+        self._memory: memoryview | None = None  # made once per process, on first use
+        self._named: tuple[Message | None, str | None, bytes] = (None, None, b"")
 
     def __len__(self) -> int:
         return self.n
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {"n": self.n, "_buffer": self._buffer}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.n, self._buffer = state["n"], state["_buffer"]
+        self._memory, self._named = None, (None, None, b"")
+
     def _view(self) -> memoryview:
-        return memoryview(self._buffer).cast("B")
+        if self._memory is None:
+            self._memory = memoryview(self._buffer).cast("B")
+        return self._memory
+
+    def _name(self, message: Message) -> bytes:
+        """The slot's name bytes for ``message`` (the last message's, reused while unchanged)."""
+        last, token, name = self._named
+        if message is not last or message.lease_token != token:
+            parts = (message.queue, message.task_name, message.uuid, message.lease_token or "")
+            name = _SEPARATOR.join(map(str, parts)).encode()[:NAME_BYTES]
+            self._named = (message, message.lease_token, name)
+        return name
 
     def write(self, index: int, state: SlotState, message: Message | None = None,
               deadline_ms: int = 0) -> None:  # fmt: skip
         """Record (from the child) what slot ``index``'s child does now."""
-        name = b""
-        if message is not None:
-            parts = (message.queue, message.task_name, message.uuid, message.lease_token or "")
-            text = _SEPARATOR.join(map(str, parts))
-            name = text.encode()[:NAME_BYTES]
+        name = b"" if message is None else self._name(message)
         view, offset = self._view(), index * SLOT_BYTES
-        current = struct.unpack_from("<q", view, offset)[0]
+        current = _SEQUENCE.unpack_from(view, offset)[0]
         writing = current if current % 2 else current + 1  # odd: a write killed halfway stays odd
-        struct.pack_into("<q", view, offset, writing)
+        _SEQUENCE.pack_into(view, offset, writing)
         view[offset + _HEADER.size : offset + _HEADER.size + len(name)] = name
-        struct.pack_into("<qqqH", view, offset, writing, int(state), deadline_ms, len(name))
-        struct.pack_into("<q", view, offset, writing + 1)  # even: done
+        _HEADER.pack_into(view, offset, writing, state, deadline_ms, len(name))
+        _SEQUENCE.pack_into(view, offset, writing + 1)  # even: done
 
     def read(self, index: int) -> SlotView:
         """A consistent reading of slot ``index`` (from the supervisor).
@@ -111,7 +128,7 @@ class SlotTable:
         for attempt in range(_READ_ATTEMPTS):
             sequence, state, deadline, length = _HEADER.unpack_from(view, offset)
             raw = bytes(view[offset + _HEADER.size : offset + _HEADER.size + length])
-            if sequence % 2 == 0 and struct.unpack_from("<q", view, offset)[0] == sequence:
+            if sequence % 2 == 0 and _SEQUENCE.unpack_from(view, offset)[0] == sequence:
                 return _parse(sequence, state, deadline, raw)
             if attempt >= _SPINS:
                 time.sleep(_PAUSE_S)
