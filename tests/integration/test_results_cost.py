@@ -44,6 +44,8 @@ class Monitor:
         self._probe_addr = self.probe.client_info()["addr"]
         self._token = uuid.uuid4().hex
         self.phases: dict[str, Counter[str]] = {}
+        self._marked = threading.Condition()
+        self._last_marker = ""
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._listen, daemon=True)
 
@@ -61,8 +63,12 @@ class Monitor:
         self._client.close()
 
     def phase(self, name: str) -> None:
-        """Count what follows under ``name``."""
+        """Count what follows under ``name``; returns once the listener has counted everything
+        before it (MONITOR lines are read in another thread, in Redis's order)."""
         self.probe.echo(f"{self._token}:phase:{name}")
+        with self._marked:
+            seen = self._marked.wait_for(lambda: self._last_marker == name, timeout=30)
+        assert seen, f"the monitor did not see the marker of phase {name!r} in time"
 
     def _listen(self) -> None:
         current = None
@@ -76,6 +82,9 @@ class Monitor:
                     if ":phase:" in text:
                         current = text.rsplit(":phase:", 1)[1]
                         self.phases[current] = Counter()
+                        with self._marked:
+                            self._last_marker = current
+                            self._marked.notify_all()
                     continue
                 address = f"{command.get('client_address')}:{command.get('client_port')}"
                 if current is None or address == self._probe_addr:
