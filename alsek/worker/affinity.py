@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import os
 
+from alsek.domain.model.errors import ValidationError
+
 log = logging.getLogger("alsek.worker")
 
 
@@ -20,17 +22,18 @@ def choose_cpu(index: int, allowed: set[int]) -> int:
     """The CPU for child ``index``: the ``allowed`` CPUs in turn, so children spread out.
 
     Raises:
-        ValueError: if ``allowed`` is empty.
+        ValidationError: if ``allowed`` is empty.
     """
     if not allowed:
-        raise ValueError("no CPU is allowed")
+        raise ValidationError("no CPU is allowed to run the child on")
     cpus = sorted(allowed)
     return cpus[index % len(cpus)]
 
 
 def pin_to_cpu(index: int) -> int | None:
-    """Keep this process (and every thread it starts afterwards) on one CPU, chosen by
-    :func:`choose_cpu` among the CPUs it may use now.
+    """Keep the calling thread, and so every thread it starts afterwards, on one CPU chosen by
+    :func:`choose_cpu` among the CPUs it may use now. Call it first thing in a child's main
+    thread, before the child starts any thread: the whole process is then pinned.
 
     Returns:
         The CPU, or None where the system cannot pin (not Linux, or not allowed), which is

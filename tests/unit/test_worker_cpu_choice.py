@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alsek.app.settings import WorkerSettings
+from alsek.domain.model.errors import ValidationError
 from alsek.worker.affinity import choose_cpu, pin_to_cpu
 
 
@@ -21,7 +22,7 @@ def test_children_take_the_allowed_cpus_in_turn(allowed: set[int], index: int) -
 
 
 def test_no_allowed_cpu_is_an_error() -> None:
-    with pytest.raises(ValueError, match="no CPU"):
+    with pytest.raises(ValidationError, match="no CPU"):
         choose_cpu(0, set())
 
 
