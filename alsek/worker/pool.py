@@ -19,6 +19,7 @@ from alsek.domain.services.message_processor import (
     DEFAULT_UNKNOWN_TASK_WINDOW_MS,
     MessageProcessor,
 )
+from alsek.worker.affinity import pin_to_cpu
 from alsek.worker.checks import (
     check_tasks,
     choose_queues,
@@ -66,8 +67,11 @@ def broker_of(tasks: Mapping[str, Task]) -> Broker:
     return next(iter(tasks.values())).broker
 
 
-def start_child(spec: WorkerSpec, parent_pid: int) -> tuple[StopSignal, MessageProcessor]:
-    """Begin the life of a pool's child process (either pool's): die with the supervisor
+def start_child(
+    spec: WorkerSpec, index: int, parent_pid: int
+) -> tuple[StopSignal, MessageProcessor]:
+    """Begin the life of a pool's child process number ``index`` (either pool's): keep to one
+    CPU with ``spec.pin_cpus`` (before any thread starts), die with the supervisor
     ``parent_pid``, stop on SIGTERM (Ctrl-C is the supervisor's to handle), log as the parent
     does, run the spec's initializer, then find the tasks. With metrics, the consumer's claims
     and backend errors are counted.
@@ -75,6 +79,8 @@ def start_child(spec: WorkerSpec, parent_pid: int) -> tuple[StopSignal, MessageP
     Returns:
         The child's stop signal, and a processor for the tasks whose consumer stops with it.
     """
+    if spec.pin_cpus:
+        pin_to_cpu(index)
     die_with_parent(parent_pid)
     stop = StopSignal()
     install_stop_handlers(stop.set, ignore_sigint=True)

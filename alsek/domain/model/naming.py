@@ -40,11 +40,9 @@ def validate_task_name(name: object) -> str:
     """
     if not isinstance(name, str) or not name:
         raise ValidationError(f"task name must be a non-empty string, got {name!r}")
-    if _FORBIDDEN_IN_TASK.isdisjoint(name):
-        return name
-    bad = _FORBIDDEN_IN_TASK.intersection(name)
-    if bad:
-        raise ValidationError(f"task name {name!r} may not contain {''.join(sorted(bad))!r}")
+    if not _FORBIDDEN_IN_TASK.isdisjoint(name):
+        bad = "".join(sorted(_FORBIDDEN_IN_TASK.intersection(name)))
+        raise ValidationError(f"task name {name!r} may not contain {bad!r}")
     return name
 
 

@@ -19,7 +19,6 @@ import os
 from alsek.domain.model.message import Message
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, announce, settle_safely
-from alsek.worker.affinity import pin_to_cpu
 from alsek.worker.feeder import Feeder
 from alsek.worker.pool import start_child
 from alsek.worker.process.runner import run_message
@@ -41,9 +40,7 @@ def run_warm_child(spec: WorkerSpec, index: int, slots: SlotTable, parent_pid: i
         slots: where the child reports what it runs.
         parent_pid: the supervisor, which this process must not outlive.
     """
-    if spec.pin_cpus:
-        pin_to_cpu(index)
-    stop, processor = start_child(spec, parent_pid)
+    stop, processor = start_child(spec, index, parent_pid)
     clock = processor.consumer.backend.clock
     feeder = Feeder(processor, executors=1, stop=stop, prefetch=spec.prefetch)
     feeder.start()

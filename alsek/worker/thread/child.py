@@ -8,7 +8,6 @@ import os
 import sys
 from typing import Any
 
-from alsek.worker.affinity import pin_to_cpu
 from alsek.worker.metrics import metrics_observer
 from alsek.worker.pool import start_child
 from alsek.worker.registry import Identity
@@ -30,9 +29,7 @@ def run_child(spec: WorkerSpec, index: int, load: Any, parent_pid: int) -> None:
         load: shared array where the group reports how many threads are busy.
         parent_pid: the supervisor, which this process must not outlive.
     """
-    if spec.pin_cpus:
-        pin_to_cpu(index)
-    stop, processor = start_child(spec, parent_pid)
+    stop, processor = start_child(spec, index, parent_pid)
     group = ThreadGroup(
         processor, n_threads=spec.n_threads, stop=stop, heartbeat_ms=spec.heartbeat_ms,
         complete_only_on_thread_exit=spec.complete_only_on_thread_exit,
