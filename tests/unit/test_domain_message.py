@@ -116,25 +116,44 @@ def test_args_become_a_tuple():
     assert Message("t", args=None).args == ()
 
 
-@pytest.mark.parametrize(
-    "fields",
-    [
-        {"args": "ab"},
-        {"kwargs": [("a", 1)]},
-        {"priority": PRIORITY_MAX + 1},
-        {"priority": 1.5},
-        {"queue": "bad:queue"},
-        {"delay": -1},
-        {"retries": -1},
-        {"result_ttl": -5},
-        {"timeout": 0},
-        {"timeout": True},
-        {"mechanism": "fiber"},
-    ],
-)
+INVALID_FIELDS = [
+    {"args": "ab"},
+    {"kwargs": [("a", 1)]},
+    {"priority": PRIORITY_MAX + 1},
+    {"priority": 1.5},
+    {"queue": "bad:queue"},
+    {"delay": -1},
+    {"retries": -1},
+    {"result_ttl": -5},
+    {"timeout": 0},
+    {"timeout": True},
+    {"mechanism": "fiber"},
+    {"callback_message_data": 5},
+]
+
+
+@pytest.mark.parametrize("fields", INVALID_FIELDS)
 def test_invalid_fields_raise(fields):
     with pytest.raises(ValidationError):
         Message("task", **fields)
+
+
+@pytest.mark.parametrize("fields", [*INVALID_FIELDS, {"task_name": ""}, {"queue": 7}, {"uuid": 7}])
+def test_invalid_fields_of_a_stored_mapping_raise(fields):
+    """A mapping with every field (what a worker decodes, through the fast path) is checked as
+    the constructor checks: a ValidationError, never a TypeError or a half-built message."""
+    data = {**Message("task").data, **fields}
+    with pytest.raises(ValidationError):
+        Message.from_data(data)
+
+
+@given(messages())
+def test_a_stored_mapping_decodes_as_the_constructor_builds(message):
+    data = message.data
+    decoded, built = Message.from_data(dict(data)), Message(**data)
+    assert decoded.data == built.data
+    assert isinstance(decoded.args, tuple) and decoded.lease_token is None
+    assert repr(decoded) == repr(built)
 
 
 @pytest.mark.parametrize("task_name", ["", "a*b", None])

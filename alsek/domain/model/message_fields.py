@@ -80,9 +80,17 @@ def merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 def plain_callback(data: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Callback data as the serializer returns it: args as a list, nested callbacks alike."""
+    """Callback data as the serializer returns it: args as a list, nested callbacks alike.
+
+    Raises:
+        ValidationError: if ``data`` (or a nested callback) is not a dict or None.
+    """
     if data is None:
         return None
+    if not isinstance(data, dict):
+        raise ValidationError(
+            f"callback_message_data must be a dict or None, got {type(data).__name__}"
+        )
     return {
         **data,
         "args": list(data.get("args") or ()),

@@ -82,7 +82,8 @@ def _failed(task: Task, message: Message, error: BaseException, began: float) ->
 
 
 def _succeeded(task: Task, message: Message, result: Any, began: float) -> Outcome:
-    message.exception_details = None  # an earlier attempt's failure is over (as 1.3.2)
+    if message.exception_details is not None:  # the setter's hooks cost more than this check
+        message.exception_details = None  # an earlier attempt's failure is over (as 1.3.2)
     try:
         task.post_op(message, result)
         callback = bool(message.callback_message_data) and bool(task.do_callback(message, result))
