@@ -9,8 +9,9 @@ leaves as soon as an executor needs a message, and at the latest ``ack_delay_ms`
 it was handed over, so a result is never held back by other runs.
 
 When the queues are empty the feeder parks in ``wait_and_claim`` (a blocking wait with the claim
-sent behind it: no polling, and a submission reaches it in one round trip); meanwhile executors
-settle their own messages. Retries and failures are always settled by the executor. Prefetched
+sent behind it: no polling, and a submission reaches it in one round trip), or has a waiting
+executor park there and run what comes (``park_in_executors``); meanwhile executors settle their
+own messages. Retries and failures are always settled by the executor. Prefetched
 messages are handed out only while fresh (under half a lease old), and given back to the queue
 when no executor has taken one for ``hold_ms``: a long task never sits on work that another
 worker could run, while executors that keep taking messages keep them, however slowly a busy
@@ -28,6 +29,7 @@ from alsek.domain.model.message import Message
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, Verdict
 from alsek.worker.feeder_closing import FeederClosing
+from alsek.worker.feeder_parking import FeederParking
 from alsek.worker.leases import release_quietly
 from alsek.worker.lifecycle import StopSignal
 
@@ -41,7 +43,7 @@ STOP_CHECK_S = 0.1
 RESTART_PAUSE_S = 1.0
 
 
-class Feeder(FeederClosing):
+class Feeder(FeederClosing, FeederParking):
     """Claims for and acknowledges on behalf of ``executors`` executors of one process.
 
     Args:
@@ -52,6 +54,9 @@ class Feeder(FeederClosing):
         hold_ms: how long prefetched messages may wait while no executor takes one.
         ack_delay_ms: how long an acknowledgement may wait for others to share its round trip
             when no executor is waiting for a message.
+        park_in_executors: when the queues are empty, a waiting executor waits for work itself
+            and runs the first message it gets (see :mod:`alsek.worker.feeder_parking`); for
+            executors that a shutdown does not wait for while :meth:`parked_in`.
     """
 
     def __init__(
@@ -63,6 +68,7 @@ class Feeder(FeederClosing):
         prefetch: int = 0,
         hold_ms: int = 50,
         ack_delay_ms: float = 2.0,
+        park_in_executors: bool = False,
     ) -> None:
         self.processor = processor
         self.consumer = processor.consumer
@@ -72,6 +78,7 @@ class Feeder(FeederClosing):
         self.hold_s = hold_ms / 1000
         self.fresh_s = self.consumer.lease_ms / 2000
         self.ack_delay_s = ack_delay_ms / 1000
+        self.park_in_executors = park_in_executors
         self._acks_since = 0.0
         self._taken_at = 0.0  # when an executor last took a message
         self._lock = threading.Lock()
@@ -82,6 +89,8 @@ class Feeder(FeederClosing):
         self._waiting = 0
         self._wake_at = 0.0  # when the waiting feeder wakes by itself (0: it is not waiting)
         self._parked = False
+        self._park_want = 0
+        self._parked_thread: threading.Thread | None = None
         self._closed = False
         self._prefetching = prefetch > 0
         self._thread = threading.Thread(target=self._main, name="alsek-feeder", daemon=True)
@@ -173,6 +182,9 @@ class Feeder(FeederClosing):
                             message.summary)  # fmt: skip
             if self._closed:
                 return None
+            if self._park_want:
+                self._park_here()
+                continue
             self._prefetching = self.prefetch > 0
             self._nudge()
             self._cond.wait(STOP_CHECK_S)
@@ -242,7 +254,9 @@ class Feeder(FeederClosing):
             claimed = self.processor.finish_acks(acks, claim_next=want)
         else:
             claimed = self.consumer.claim(want)
-        if self._deliver(claimed, parking=want > 0 and not claimed):
+        if self._deliver(claimed, parking=want > 0 and not claimed) and not (
+            self._park_in_executor(want, STOP_CHECK_S)
+        ):
             self._deliver(self._park(want), parking=False)
 
     def _deliver(self, claimed: list[Message], *, parking: bool) -> bool:

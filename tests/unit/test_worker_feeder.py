@@ -46,6 +46,7 @@ class RecordingBackend(InMemoryBackend):
         self.batches: list[list[str]] = []  # uuids of each ack_many_and_claim call
         self.settled: list[tuple[str, str, str]] = []  # (operation, uuid, thread name)
         self.parked = threading.Event()
+        self.parked_in: list[str] = []  # the thread of each wait for work
         self.round_trip_s = 0.0  # simulated latency of ack_many_and_claim (a Redis round trip)
         self._record_lock = threading.Lock()
 
@@ -89,6 +90,8 @@ class RecordingBackend(InMemoryBackend):
         self._note("fail", message)
 
     def wait_for_work(self, queues: Sequence[str], timeout_ms: int) -> bool:
+        with self._record_lock:
+            self.parked_in.append(threading.current_thread().name)
         self.parked.set()
         return super().wait_for_work(queues, timeout_ms)
 
@@ -203,12 +206,14 @@ class Rig:
         ack_delay_ms: float = 1.0,
         backoff: LinearBackoff = SHORT_BACKOFF,
         start: bool = True,
+        park_in_executors: bool = False,
     ) -> Feeder:
         stop = StopSignal()
         consumer = Consumer(self.broker, [QUEUE], backoff, lease_ms=LEASE_MS, stop_signal=stop)
         feeder = Feeder(
             MessageProcessor(consumer, self.broker.tasks), executors=executors, stop=stop,
             prefetch=prefetch, hold_ms=hold_ms, ack_delay_ms=ack_delay_ms,
+            park_in_executors=park_in_executors,
         )  # fmt: skip
         self.feeders.append(feeder)
         if start:
@@ -533,6 +538,7 @@ def test_while_parked_an_executor_applies_its_own_ack_at_once(
     assert wait_until(lambda: not broker.exists(b.taken[0]), 2.0)
     assert backend.ops_for(b.taken[0]) == [("ack", b.name)]
     assert backend.ops_for(a.taken[0]) == [("ack_many", "alsek-feeder")]
+    assert set(backend.parked_in) == {"alsek-feeder"}  # by default the feeder itself parks
     assert backend.leased() == 0 and backend.count(f"queues:{QUEUE}") == 0
     assert {m.uuid for m in (*a.taken, *b.taken)} == {first.uuid, second.uuid}
 

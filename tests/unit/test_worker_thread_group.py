@@ -251,3 +251,32 @@ def test_an_unknown_task_fails_and_the_group_goes_on(
     follower = known.generate()
     make_group(n_threads=1, unknown_task_window_ms=0)
     assert wait_until(lambda: broker.in_dlq(stranger) and not broker.exists(follower))
+
+
+def test_an_idle_thread_waits_for_work_itself_and_shutdown_does_not_wait_for_it(
+    broker: Broker,
+) -> None:
+    ran: list[str] = []
+
+    @task(broker, queue="q")
+    def note() -> None:
+        ran.append(threading.current_thread().name)
+
+    stop = StopSignal()
+    idle = LinearBackoff(factor=30_000, floor=30_000, ceiling=30_000, zero_override=False)
+    consumer = Consumer(broker, ["q"], idle, stop_signal=stop)
+    group = ThreadGroup(
+        MessageProcessor(consumer, broker.tasks), n_threads=2, stop=stop, heartbeat_ms=400
+    )
+    group.start()
+    try:
+        parked = lambda: [w for w in group._workers if group.feeder.parked_in(w.thread)]  # noqa: E731
+        assert wait_until(lambda: len(parked()) == 1)
+        waiting = parked()[0].thread.name
+        note.generate()
+        assert wait_until(lambda: ran == [waiting])  # the thread that waited runs it
+        assert wait_until(lambda: len(parked()) == 1)  # and an idle thread waits again
+    finally:
+        started = time.monotonic()
+        group.shutdown(grace_ms=30_000)
+    assert time.monotonic() - started < 2.0  # not the 30 s wait of the parked thread

@@ -96,7 +96,10 @@ class ThreadGroup:
         self.heartbeat = Heartbeat.optional(
             consumer.broker.backend, identity, self.runs, self.stats, registry_heartbeat_ms
         )
-        self.feeder = Feeder(self.processor, executors=n_threads, stop=stop, prefetch=prefetch)
+        self.feeder = Feeder(
+            self.processor, executors=n_threads, stop=stop, prefetch=prefetch,
+            park_in_executors=True,
+        )  # fmt: skip
         self._numbers = itertools.count()
         self._run_numbers = itertools.count(1)
         self._workers: list[WorkerThread] = []
@@ -154,7 +157,12 @@ class ThreadGroup:
 
     def _join_workers(self, deadline: float) -> None:
         for worker in list(self._workers):
-            while worker.thread.is_alive() and not worker.retired:  # abandoned: not waited for
+            # Neither an abandoned thread nor one parked in a blocking wait for work is waited for.
+            while (
+                worker.thread.is_alive()
+                and not worker.retired
+                and not self.feeder.parked_in(worker.thread)
+            ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return
