@@ -74,8 +74,8 @@ def test_close_does_not_wait_for_a_parked_executor(rig: Rig, backend: RecordingB
     stop(feeder)
     started = time.monotonic()
     feeder.close(timeout_s=10)
-    assert time.monotonic() - started < 1.0
-    assert feeder.parked_in(executor)  # still in its 30 s wait: nobody waited for it
+    assert time.monotonic() - started < 5.0  # far below the executor's 30 s wait
+    assert feeder.parked_in(executor)  # still in that wait: nobody waited for it
 
 
 def test_a_claim_that_returns_after_close_is_released(

@@ -279,4 +279,4 @@ def test_an_idle_thread_waits_for_work_itself_and_shutdown_does_not_wait_for_it(
     finally:
         started = time.monotonic()
         group.shutdown(grace_ms=30_000)
-    assert time.monotonic() - started < 2.0  # not the 30 s wait of the parked thread
+    assert time.monotonic() - started < 10.0  # not the 30 s wait of the parked thread
