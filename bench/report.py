@@ -94,6 +94,16 @@ def _cell(result: dict, metric: Metric) -> str:
     return "-" if value is None else metric.fmt.format(value)
 
 
+def _ratio_cell(value: float | None, best: float | None) -> str:
+    """``value ÷ best``; a negative latency (the task started before the enqueue call returned)
+    has no meaningful ratio and says so."""
+    if not best or value is None:
+        return "n/a"
+    if value < 0 < best:
+        return "ahead of the call"
+    return f"{value / best:.2f}×"
+
+
 def table_rows(results: list[dict]) -> list[list[str]]:
     """Header, one row per system, the best peer and the alsek ÷ best-peer ratio."""
     rows = [["system", *[m.title for m in METRICS]]]
@@ -110,7 +120,7 @@ def table_rows(results: list[dict]) -> list[list[str]]:
         row = [f"{mine['system']} ÷ best peer"]
         for m in METRICS:
             best, value = best_peer(results, m), m.get(mine)
-            row.append("n/a" if not best or value is None or not best[1] else f"{value / best[1]:.2f}×")
+            row.append(_ratio_cell(value, best[1] if best else None))
         ratio_rows.append(row)
     return [*rows, best_row, *ratio_rows]
 
