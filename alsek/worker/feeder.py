@@ -1,8 +1,8 @@
 """The one thread of a worker process that claims and acknowledges for its executors.
 
 Executors (a thread group's worker threads, or a process pool's dispatcher threads) hand each finished
-acknowledgement to the feeder and take their next message from its buffer: they never wait on
-Redis for the queue's sake. The feeder sends whatever piled up in one round trip
+acknowledgement to the feeder and take their next message from its buffer: while there is work
+they never wait on Redis for the queue's sake. The feeder sends whatever piled up in one round trip
 (``ack_many_and_claim``): every pending acknowledgement, and a claim for the executors that are
 free plus ``prefetch`` more. Under load one round trip serves many tasks. An acknowledgement
 leaves as soon as an executor needs a message, and at the latest ``ack_delay_ms`` (2 ms) after

@@ -4,8 +4,10 @@ Each worker thread runs a message, hands its acknowledgement to the group's
 :class:`~alsek.worker.feeder.Feeder` and takes the next message from it. The feeder sends all
 pending acknowledgements and a claim for the free threads (plus a prefetch, given back when every
 thread stays busy for 50 ms) in one round trip: the group never polls, never sits on work another
-worker could run, and under load pays far less than one round trip per task.
-A watchdog thread renews leases, times tasks out and applies revocations.
+worker could run, and under load pays far less than one round trip per task. When the queues
+are empty, an idle worker thread waits in Redis itself and runs the first message that comes
+(:mod:`~alsek.worker.feeder_parking`): no hand-over between threads before an idle group's task
+starts. A watchdog thread renews leases, times tasks out and applies revocations.
 """
 
 from __future__ import annotations
