@@ -33,7 +33,8 @@ def shape(pool: Any, settings: WorkerSettings) -> str:
     reuse = pool.max_tasks_per_child
     if reuse == 1:
         per_child = "a fresh process per task"
-        pinned = pinned and " (--pin-cpus applies to reused processes only)"
+        if pinned:
+            pinned = " (--pin-cpus applies to reused processes only)"
     else:
         per_child = f"max {reuse or 'unlimited'} tasks per process"
     return f"process pool, up to {pool.n_processes} task process(es), {per_child}{pinned}"

@@ -262,21 +262,28 @@ class Feeder(FeederClosing, FeederParking):
     def _deliver(self, claimed: list[Message], *, parking: bool) -> bool:
         """Buffer ``claimed`` for the executors (release it if closed); with ``parking``, mark the
         feeder parked unless acknowledgements are waiting. Returns whether it parked."""
-        now = time.monotonic()
         with self._lock:
-            closed = self._closed
-            if not closed:
-                self._buffer.extend((message, now) for message in claimed)
-                self._cond.notify(len(claimed))
+            stashed = self._stash(claimed, wake=len(claimed))
+            if stashed:
                 if parking and not self._waiting:
                     # Only a prefetch refill found nothing: no executor needs work, so do not
                     # park (buffered messages must stay free to go back after ``hold_ms``).
                     self._prefetching = parking = False
                 self._parked = parking and not self._acks
-        if closed:
+        if not stashed:
             release_quietly(self.consumer.backend, claimed)
             return False
         return self._parked
+
+    def _stash(self, claimed: list[Message], *, wake: int) -> bool:
+        """Buffer ``claimed`` and wake ``wake`` waiting executors (lock held). Returns False, having
+        buffered nothing, once the feeder is closed: the caller then releases ``claimed``."""
+        if self._closed:
+            return False
+        now = time.monotonic()
+        self._buffer.extend((message, now) for message in claimed)
+        self._cond.notify(wake)
+        return True
 
     def _park(self, want: int) -> list[Message]:
         """Wait for work and claim ``want`` messages (one round trip in Redis)."""

@@ -19,8 +19,8 @@ the claim queued behind it; a claim that comes back after the feeder closed is r
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
+from collections.abc import Callable
 
 from alsek.domain.model.message import Message
 from alsek.domain.services.consumer import Consumer
@@ -44,6 +44,7 @@ class FeederParking:
     _closed: bool
     _park_want: int  # a park an executor is asked to make: how many messages to claim (0: none)
     _parked_thread: threading.Thread | None  # the executor parked now, if any
+    _stash: Callable[..., bool]  # Feeder._stash: buffer claimed messages, or False once closed
 
     def parked_in(self, thread: threading.Thread) -> bool:
         """Whether ``thread`` (an executor) is parked in ``wait_and_claim`` for the feeder."""
@@ -79,14 +80,9 @@ class FeederParking:
             self._parked_thread = None
             self._parked = False
             self._work.notify()
-        if claimed and self._closed:
+        if not self._stash(claimed, wake=max(len(claimed) - 1, 0)):  # closed meanwhile
             self._lock.release()
             try:
                 release_quietly(self.consumer.backend, claimed)
             finally:
                 self._lock.acquire()
-            return
-        now = time.monotonic()
-        self._buffer.extend((message, now) for message in claimed)
-        if len(claimed) > 1:
-            self._cond.notify(len(claimed) - 1)
