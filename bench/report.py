@@ -194,6 +194,8 @@ def targets(results: list[dict], soak: list[dict] | None = None) -> list[list[st
     ratio("drain/s B (2 procs)", 3, "alsek-reuse", "drain/s B, processes reused ≥ 3× best peer")
     ratio("drain/s A (1 proc × 8)", 3, "alsek-pinned", "drain/s A, --pin-cpus ≥ 3× best peer")
     ratio("drain/s B (2 procs)", 3, "alsek-pinned", "drain/s B, reused + --pin-cpus ≥ 3× best peer")
+    ratio("drain/s B (2 procs)", 3, "alsek-groups",
+          "drain/s B, thread pool of 2 process groups × 8 (Dramatiq's B shape) ≥ 3× best peer")
     floor = _metric("enqueue ÷ bare INCR loop").get(alsek) if alsek else None
     cfg = alsek.get("configs", {}).get("A", {}) if alsek else {}
     server = ""

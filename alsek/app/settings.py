@@ -81,6 +81,21 @@ def _one_of(choices: tuple[str, ...]) -> Any:
     return check
 
 
+_TRUE, _FALSE, _AUTO = ("1", "true", "yes", "on"), ("0", "false", "no", "off"), ("", "auto")
+
+
+def _pin_cpus(value: Any) -> bool | None:
+    """True, False or None (automatic), from those or from their spellings in a variable."""
+    if value is None or isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    for meaning, words in ((True, _TRUE), (False, _FALSE), (None, _AUTO)):
+        if word in words:
+            return meaning
+    choices = ", ".join(_TRUE + _FALSE + _AUTO[1:])
+    raise ValidationError(f"pin_cpus must be one of {choices}, got {value!r}")
+
+
 def _url(value: str | None) -> str | None:
     return value or None
 
@@ -139,7 +154,9 @@ class WorkerSettings:
             ``alsek[metrics]`` extra).
         registry_heartbeat_ms: how often each worker process rewrites its worker registry
             record (its time to live is three times that); 0 keeps the pool out of the registry.
-        pin_cpus: pin each child process that runs tasks to one CPU, the children in turn.
+        pin_cpus: True: pin each child process that runs tasks to one CPU for good, the
+            children in turn; None (default): a thread pool's busy process group keeps to one
+            CPU while its work is interpreter-bound; False: never pin.
     """
 
     pool: str = field(default="thread", validator=_one_of(POOLS))
@@ -169,7 +186,7 @@ class WorkerSettings:
     unknown_task_window: int = field(default=300_000, validator=_non_negative)
     metrics_port: int | None = field(default=None, validator=_non_negative_or_none)
     registry_heartbeat_ms: int = field(default=2_000, validator=_non_negative)
-    pin_cpus: bool = False
+    pin_cpus: bool | None = field(default=None, converter=_pin_cpus)
 
     @property
     def defaults(self) -> Settings:
@@ -205,7 +222,7 @@ class WorkerSettings:
 def _parse(attribute: Any, raw: str) -> Any:
     kind = attribute.default
     if isinstance(kind, bool):
-        return raw.strip().lower() in ("1", "true", "yes", "on")
+        return raw.strip().lower() in _TRUE
     if isinstance(kind, int) or attribute.name in ("n_processes", "prefetch", "metrics_port"):
         try:
             return int(raw)

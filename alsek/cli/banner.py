@@ -26,6 +26,8 @@ def shape(pool: Any, settings: WorkerSettings) -> str:
     """The pool's concurrency in words."""
     pinned = ", each pinned to one CPU" if settings.pin_cpus else ""
     if settings.pool == "thread":
+        if settings.pin_cpus is None:
+            pinned = ", each on one CPU while busy with interpreter-bound work"
         return (
             f"thread pool, up to {pool.n_processes} process group(s) of {pool.n_threads} "
             f"thread(s) (at least {pool.n_process_floor} kept){pinned}"

@@ -23,7 +23,7 @@ from alsek.cli import logs
 from alsek.cli.admin import register as register_admin
 from alsek.cli.banner import banner
 from alsek.cli.dashboard import dashboard
-from alsek.cli.options import common_options, flag, option
+from alsek.cli.options import SWITCHES, common_options, flag, option
 from alsek.cli.workers import workers
 from alsek.domain.model.errors import (
     BackendConnectionError,
@@ -50,8 +50,9 @@ _EPILOG = (
 
 
 def _run(pool_kind: str, options: dict[str, Any]) -> None:
-    # A flag that was not given is False; let the environment decide then.
-    options = {k: (None if v is False else v) for k, v in options.items()}
+    # A flag that was not given is False; let the environment decide then (an on/off switch's
+    # False is its --no- spelling).
+    options = {k: (None if v is False and k not in SWITCHES else v) for k, v in options.items()}
     try:
         settings = WorkerSettings.from_env(pool=pool_kind, **options)
     except ValidationError as error:

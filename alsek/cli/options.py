@@ -15,6 +15,8 @@ import click
 from alsek.app.settings import LOG_FORMATS, LOG_LEVELS, WorkerSettings
 
 _DEFAULTS = WorkerSettings()
+#: Settings given as ``--name/--no-name``: their False means "off", not "not given".
+SWITCHES = ("pin_cpus",)
 
 F = Callable[..., Any]
 
@@ -113,12 +115,15 @@ def common_options(function: F) -> F:
                default=_DEFAULTS.log_format,
                help="text, or json: one JSON object per line (time, level, logger, message, "
                     "and task, uuid, attempt, exception, runtime_ms, traceback where known)."),
-        flag("pin_cpus",
-             help="Pin each child process that runs tasks (a thread-pool process group, a "
-                  "reused process-pool process) to one CPU, in turn over the CPUs: threads of "
-                  "one process then hand the interpreter lock over on one core, 2-3x faster for "
-                  "many small I/O-bound tasks; slower for tasks running C code outside the lock "
-                  "on several threads (NumPy, compression)."),
+        click.option("--pin-cpus/--no-pin-cpus", "--pin_cpus/--no_pin_cpus", "pin_cpus",
+                     default=None,
+                     help="--pin-cpus: pin each child process that runs tasks (a thread-pool "
+                          "process group, a reused process-pool process) to one CPU for good, in "
+                          "turn over the CPUs. --no-pin-cpus: never. Neither [default]: a "
+                          "thread-pool process group keeps to one CPU only while it is busy "
+                          "with interpreter-bound work, where threads hand the interpreter lock "
+                          "over 2-3x faster, and runs on every CPU when idle or when its tasks "
+                          "run C code outside the lock on several threads (NumPy, hashing)."),
         flag("log_tasks",
              help="Log every run's start and success (with its run time) at INFO; failures "
                   "and retries are logged (WARNING/ERROR, with their traceback) anyway."),

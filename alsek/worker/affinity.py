@@ -5,7 +5,9 @@ cores, every hand-off of that lock wakes a thread on another core, and on virtua
 busy hosts that costs far more than the work handed off: measured on a 2-core VM, 8 threads of
 one process doing Redis ``INCR`` calls made 10,400 calls/s spread over both cores and 30,000/s
 kept on one. A pinned process gives that up for tasks that run C code outside the lock on
-several threads at once (NumPy, compression), which then share one core: hence opt-in.
+several threads at once (NumPy, compression), which then share one core. Hence ``--pin-cpus``
+pins for good only when asked; by default a thread group keeps to one core only while its work
+is interpreter-bound (:mod:`alsek.worker.affinity_policy`, :mod:`alsek.worker.affinity_governor`).
 """
 
 from __future__ import annotations
@@ -50,3 +52,44 @@ def pin_to_cpu(index: int) -> int | None:
         return None
     log.debug("Child %s (pid %s) pinned to CPU %s.", index, os.getpid(), cpu)
     return cpu
+
+
+def keep_process_on(cpus: set[int]) -> bool:
+    """Let every thread of this process run only on ``cpus`` (threads started afterwards
+    inherit their starter's CPUs). Returns False where the system does not allow it, or a
+    thread's CPUs could not be set (a thread that ended meanwhile is no failure)."""
+    if not hasattr(os, "sched_setaffinity"):
+        return False
+    try:
+        threads = os.listdir("/proc/self/task")
+    except OSError:
+        return False
+    done = True
+    for tid in threads:
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except ProcessLookupError:
+            continue
+        except OSError as error:
+            log.debug("Could not keep thread %s on CPUs %s (%s).", tid, sorted(cpus), error)
+            done = False
+    return done
+
+
+def cpu_ticks(path: str = "/proc/stat") -> dict[int, tuple[int, int]]:
+    """Each CPU's (busy, total) time so far, in clock ticks, from ``path`` (Linux); empty where
+    it cannot be read. Idle and I/O-wait time count as not busy."""
+    ticks: dict[int, tuple[int, int]] = {}
+    try:
+        with open(path, encoding="ascii") as stat:
+            lines = stat.readlines()
+    except OSError:
+        return ticks
+    for line in lines:
+        name, *fields = line.split()
+        if not name.startswith("cpu") or name == "cpu":
+            continue
+        values = [int(f) for f in fields[:8]]
+        total = sum(values)
+        ticks[int(name[3:])] = (total - values[3] - values[4], total)
+    return ticks

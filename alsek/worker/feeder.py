@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 from alsek.domain.model.message import Message
 from alsek.domain.services.message_processor import MessageProcessor
@@ -89,6 +90,8 @@ class Feeder(FeederClosing, FeederParking):
         self._waiting = 0
         self._wake_at = 0.0  # when the waiting feeder wakes by itself (0: it is not waiting)
         self._parked = False
+        self.parks = 0  # how many times the feeder parked (an affinity governor reads it)
+        self.on_unpark: Callable[[], None] | None = None  # called when a park ends
         self._park_want = 0
         self._parked_thread: threading.Thread | None = None
         self._closed = False
@@ -270,6 +273,7 @@ class Feeder(FeederClosing, FeederParking):
                     # park (buffered messages must stay free to go back after ``hold_ms``).
                     self._prefetching = parking = False
                 self._parked = parking and not self._acks
+                self.parks += self._parked
         if not stashed:
             release_quietly(self.consumer.backend, claimed)
             return False
@@ -292,6 +296,7 @@ class Feeder(FeederClosing, FeederParking):
         finally:
             with self._lock:
                 self._parked = False
+            self._unparked()
 
     def _give_back(self) -> None:
         """Every executor stayed busy: return the prefetched messages and stop prefetching

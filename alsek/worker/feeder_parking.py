@@ -45,6 +45,17 @@ class FeederParking:
     _park_want: int  # a park an executor is asked to make: how many messages to claim (0: none)
     _parked_thread: threading.Thread | None  # the executor parked now, if any
     _stash: Callable[..., bool]  # Feeder._stash: buffer claimed messages, or False once closed
+    on_unpark: Callable[[], None] | None
+
+    @property
+    def parked(self) -> bool:
+        """Whether the feeder (or an executor for it) waits for work now."""
+        return self._parked
+
+    def _unparked(self) -> None:
+        """Tell whoever listens (``on_unpark``) that a park ended."""
+        if self.on_unpark is not None:
+            self.on_unpark()
 
     def parked_in(self, thread: threading.Thread) -> bool:
         """Whether ``thread`` (an executor) is parked in ``wait_and_claim`` for the feeder."""
@@ -80,6 +91,7 @@ class FeederParking:
             self._parked_thread = None
             self._parked = False
             self._work.notify()
+            self._unparked()
         if not self._stash(claimed, wake=max(len(claimed) - 1, 0)):  # closed meanwhile
             self._lock.release()
             try:

@@ -129,9 +129,13 @@ class WorkerPool:
         metrics_port: serve Prometheus metrics on this port (needs ``alsek[metrics]``);
             None: no metrics.
         metrics_host: the address the metrics server binds to.
-        pin_cpus: pin each child process that runs tasks to one CPU, the children in turn over
-            the CPUs: much faster for many small I/O-bound tasks on threads, slower for tasks
-            that run C code outside the interpreter lock on several threads at once.
+        pin_cpus: True: pin each child process that runs tasks to one CPU for good, the
+            children in turn over the CPUs: much faster for many small I/O-bound tasks on
+            threads, slower for tasks that run C code outside the interpreter lock on several
+            threads at once. None (default): a thread pool's process group keeps to one CPU
+            only while it is busy with interpreter-bound work (see
+            :mod:`alsek.worker.affinity_policy`); a process pool's children are not pinned.
+            False: never pin.
     """
 
     def __init__(
@@ -149,7 +153,7 @@ class WorkerPool:
         registry_heartbeat_ms: int = DEFAULT_HEARTBEAT_MS,
         metrics_port: int | None = None,
         metrics_host: str = "0.0.0.0",  # noqa: S104 - scraped from other machines
-        pin_cpus: bool = False,
+        pin_cpus: bool | None = None,
     ) -> None:
         given = check_tasks(tasks)
         self.tasks = of_mechanism(given, self.mechanism)
@@ -171,7 +175,7 @@ class WorkerPool:
         self.initializer = initializer
         self.stop_signal = StopSignal()
         self.registry_heartbeat_ms = non_negative("registry_heartbeat_ms", registry_heartbeat_ms)
-        self.pin_cpus = bool(pin_cpus)
+        self.pin_cpus = None if pin_cpus is None else bool(pin_cpus)
         self.metrics = (
             None
             if metrics_port is None

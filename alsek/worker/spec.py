@@ -68,8 +68,10 @@ class WorkerSpec:
             (0: none).
         metrics_dir: where a process group writes its Prometheus metrics (None: no metrics).
         async_concurrency: ``async def`` tasks a thread group runs at once on its event loop.
-        pin_cpus: pin each child (a thread group, or a process pool's reused task process) to
-            one CPU, the children in turn over the CPUs (see :mod:`alsek.worker.affinity`).
+        pin_cpus: True: pin each child (a thread group, or a process pool's reused task
+            process) to one CPU, the children in turn over the CPUs (see
+            :mod:`alsek.worker.affinity`); None: a thread group keeps to one CPU while busy
+            with interpreter-bound work (:mod:`alsek.worker.affinity_governor`); False: never.
     """
 
     tasks: tuple[TaskRef, ...]
@@ -92,7 +94,7 @@ class WorkerSpec:
     registry_heartbeat_ms: int = 0
     metrics_dir: str | None = None
     async_concurrency: int = 100
-    pin_cpus: bool = False
+    pin_cpus: bool | None = None
     local: dict[str, Any] = field(factory=dict, eq=False, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:

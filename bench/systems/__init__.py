@@ -11,6 +11,7 @@ REGISTRY: dict[str, str] = {
     "alsek": "bench.systems.alsek_system:AlsekSystem",
     "alsek-reuse": "bench.systems.alsek_system:AlsekReuseSystem",
     "alsek-pinned": "bench.systems.alsek_system:AlsekPinnedSystem",
+    "alsek-groups": "bench.systems.alsek_system:AlsekGroupsSystem",
     "rq": "bench.systems.rq_system:RqSystem",
     "dramatiq": "bench.systems.dramatiq_system:DramatiqSystem",
     "celery": "bench.systems.celery_system:CelerySystem",
@@ -18,7 +19,9 @@ REGISTRY: dict[str, str] = {
 }
 
 #: Systems run by default, in this order (alsek first).
-DEFAULT_ORDER = ["alsek", "alsek-reuse", "alsek-pinned", "rq", "dramatiq", "celery", "huey"]
+DEFAULT_ORDER = [
+    "alsek", "alsek-reuse", "alsek-pinned", "alsek-groups", "rq", "dramatiq", "celery", "huey"
+]
 
 
 def load(name: str) -> System:

@@ -3,7 +3,10 @@
 Config B gives every task a fresh process (the default, ``--max_tasks_per_child 1``); the
 ``alsek-reuse`` system runs config B only, with ``--max_tasks_per_child 0`` (task processes
 reused without limit), to show what the isolation costs; ``alsek-pinned`` runs config A and
-the reused config B with ``--pin-cpus`` (each task-running process kept on one CPU).
+the reused config B with ``--pin-cpus`` (each task-running process kept on one CPU for good);
+``alsek-groups`` runs config B as a thread pool of two process groups of 8 threads, the shape of
+Dramatiq's config B. ``alsek``'s config A and ``alsek-groups`` leave CPU affinity to the default
+(a busy group keeps to one CPU while its work is interpreter-bound).
 
 Everything about how alsek is invoked lives in this module: if the CLI grows a
 different way to take the Redis URL, change :func:`redis_url_args` only.
@@ -154,3 +157,21 @@ class AlsekPinnedSystem(AlsekSystem):
     def worker_argv(self, config: str) -> list[str]:
         reuse = REUSE_ARGS if config == CONFIG_B else []
         return [*super().worker_argv(config), *reuse, *PIN_ARGS]
+
+
+class AlsekGroupsSystem(AlsekSystem):
+    """alsek's thread pool in config B: two process groups of 8 threads (as Dramatiq's config
+    B runs 2 processes × 8 threads), each kept on one CPU while busy (the default)."""
+
+    name = "alsek-groups"
+    labels = {
+        CONFIG_B: "alsek thread-pool --n_processes 2 --n_process_floor 2 --n_threads 8"
+    }
+    configs = (CONFIG_B,)
+    forks_per_task = False
+
+    def worker_argv(self, config: str) -> list[str]:
+        args = [*POOL_ARGS[CONFIG_A]]
+        args[args.index("--n_processes") + 1] = "2"
+        args += ["--n_process_floor", "2"]
+        return [script("alsek"), *args, *redis_url_args(args[0]), *quiet_args(args[0])]

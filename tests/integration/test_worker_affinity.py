@@ -1,5 +1,7 @@
-"""--pin-cpus on a real Redis: each child that runs tasks keeps to one CPU, the children on
-different CPUs, and the supervisor (here, the test's own process) is left alone."""
+"""CPU affinity on a real Redis. --pin-cpus: each child that runs tasks keeps to one CPU, the
+children on different CPUs, and the supervisor (here, the test's own process) is left alone.
+By default a busy thread group keeps to one CPU while its work is interpreter-bound, and runs on
+every CPU again once idle; --no-pin-cpus leaves it on every CPU."""
 
 from __future__ import annotations
 
@@ -18,9 +20,11 @@ from tests.integration.test_worker_pools import FAST, running
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="Linux only")
 RUNS = 40
+#: A backlog that keeps a group busy for well over the governor's 100 ms windows.
+BACKLOG = 5_000
 
 
-def _pool(kind: str, tasks: list[Any], pin_cpus: bool) -> WorkerPool:
+def _pool(kind: str, tasks: list[Any], pin_cpus: bool | None) -> WorkerPool:
     if kind == "thread":
         return ThreadWorkerPool(
             tasks, n_threads=2, n_processes=2, n_process_floor=2, pin_cpus=pin_cpus, **FAST
@@ -28,8 +32,10 @@ def _pool(kind: str, tasks: list[Any], pin_cpus: bool) -> WorkerPool:
     return ProcessWorkerPool(tasks, n_processes=2, max_tasks_per_child=0, pin_cpus=pin_cpus, **FAST)
 
 
-def _affinities(redis_backend: RedisBackend, kind: str, pin_cpus: bool) -> dict[int, set[int]]:
-    """Run ``RUNS`` tasks that report their process's CPUs; {pid: CPUs it may run on}."""
+def _affinities(
+    redis_backend: RedisBackend, kind: str, pin_cpus: bool | None, runs: int = RUNS
+) -> list[tuple[int, set[int]]]:
+    """Run ``runs`` tasks that report their thread's CPUs; (pid, CPUs it may run on) of each."""
     broker, key = Broker(redis_backend), f"{redis_backend.namespace}:cpus"
     client = redis_backend.client
 
@@ -39,19 +45,38 @@ def _affinities(redis_backend: RedisBackend, kind: str, pin_cpus: bool) -> dict[
         client.rpush(key, f"{os.getpid()}:{cpus}")
 
     with running(_pool(kind, [where], pin_cpus)):
-        where.generate_many([{} for _ in range(RUNS)])
-        wait_until(lambda: client.llen(key) == RUNS, 60, f"{RUNS} runs")
-    seen: dict[int, set[int]] = {}
+        where.generate_many([{} for _ in range(runs)])
+        wait_until(lambda: client.llen(key) == runs, 120, f"{runs} runs")
+        if pin_cpus is None:
+            pid = int(_decode(client.lindex(key, 0)).split(":")[0])
+            wait_until(lambda: _threads_free(pid), 60, "the idle group on every CPU again")
+    seen = []
     for entry in client.lrange(key, 0, -1):
-        pid, cpus = (entry.decode() if isinstance(entry, bytes) else entry).split(":")
-        seen[int(pid)] = {int(c) for c in cpus.split(",")}
+        pid, cpus = _decode(entry).split(":")
+        seen.append((int(pid), {int(c) for c in cpus.split(",")}))
     return seen
+
+
+def _decode(entry: Any) -> str:
+    return entry.decode() if isinstance(entry, bytes) else str(entry)
+
+
+def _threads_free(pid: int) -> bool:
+    """Whether every thread of process ``pid`` may run on all of this test's CPUs."""
+    mine = os.sched_getaffinity(0)
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            if os.sched_getaffinity(int(tid)) != mine:
+                return False
+        except ProcessLookupError:  # the thread ended meanwhile
+            continue
+    return True
 
 
 @pytest.mark.parametrize("kind", ["thread", "reuse"])
 def test_pinned_children_each_keep_to_one_cpu(redis_backend: RedisBackend, kind: str) -> None:
     mine = os.sched_getaffinity(0)
-    seen = _affinities(redis_backend, kind, pin_cpus=True)
+    seen = dict(_affinities(redis_backend, kind, pin_cpus=True))
     assert all(len(cpus) == 1 and cpus <= mine for cpus in seen.values()), seen
     if len(seen) == 2 and len(mine) >= 2:
         first, second = seen.values()
@@ -59,7 +84,19 @@ def test_pinned_children_each_keep_to_one_cpu(redis_backend: RedisBackend, kind:
     assert os.sched_getaffinity(0) == mine, "the supervisor is not pinned"
 
 
-def test_children_are_not_pinned_by_default(redis_backend: RedisBackend) -> None:
+def test_children_are_never_pinned_when_told_not_to(redis_backend: RedisBackend) -> None:
     mine = os.sched_getaffinity(0)
-    seen = _affinities(redis_backend, "thread", pin_cpus=False)
-    assert all(cpus == mine for cpus in seen.values()), seen
+    seen = _affinities(redis_backend, "thread", pin_cpus=False, runs=BACKLOG)
+    assert all(cpus == mine for _, cpus in seen)
+
+
+@pytest.mark.skipif(
+    hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) < 2, reason="one CPU"
+)
+def test_a_busy_group_keeps_to_one_cpu_until_it_is_idle(redis_backend: RedisBackend) -> None:
+    mine = os.sched_getaffinity(0)
+    seen = _affinities(redis_backend, "thread", pin_cpus=None, runs=BACKLOG)
+    pinned = [cpus for _, cpus in seen if cpus != mine]
+    assert pinned, f"none of {BACKLOG} runs of a backlog kept to one CPU"
+    assert all(len(cpus) == 1 and cpus <= mine for cpus in pinned), pinned
+    # _affinities waited until the group, idle, was back on every CPU

@@ -243,3 +243,40 @@ def test_both_option_spellings_configure_the_pool_which_logs_its_banner(
     lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     assert any("2 process group(s) of 3 thread(s)" in e["message"] for e in lines), result.output
     assert any("each pinned to one CPU" in e["message"] for e in lines), result.output
+
+
+@pytest.mark.parametrize(
+    ("flag", "pin_cpus", "banner"),
+    [
+        ([], None, "each on one CPU while busy with interpreter-bound work"),
+        (["--no-pin-cpus"], False, "thread(s) (at least 1 kept)"),
+        (["--no_pin_cpus"], False, "thread(s) (at least 1 kept)"),
+    ],
+)
+def test_cpu_pinning_is_automatic_unless_turned_off(
+    flag: list[str], pin_cpus: bool | None, banner: str, tmp_path, monkeypatch
+) -> None:
+    import sys
+
+    from click.testing import CliRunner
+
+    from alsek.cli.main import main
+    from alsek.worker.pool import WorkerPool
+
+    (tmp_path / "opt_tasks.py").write_text(OPT_TASKS)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    monkeypatch.delenv("ALSEK_PIN_CPUS", raising=False)
+    pools: list[Any] = []
+    monkeypatch.setattr(WorkerPool, "run", lambda pool: pools.append(pool))
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        result = CliRunner().invoke(main, ["thread-pool", "opt_tasks", *flag])
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert result.exit_code == 0, result.output
+    [pool] = pools
+    assert pool.pin_cpus is pin_cpus and pool.spec().pin_cpus is pin_cpus
+    assert banner in result.output and "pinned" not in result.output

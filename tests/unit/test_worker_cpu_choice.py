@@ -37,7 +37,14 @@ def test_pinning_keeps_the_process_on_one_cpu() -> None:
         os.sched_setaffinity(0, before)
 
 
-def test_the_setting_is_off_unless_asked_for() -> None:
-    assert WorkerSettings().pin_cpus is False
+def test_the_setting_is_automatic_unless_asked_for() -> None:
+    assert WorkerSettings().pin_cpus is None
     assert WorkerSettings.from_env({"ALSEK_PIN_CPUS": "1"}).pin_cpus is True
+    assert WorkerSettings.from_env({"ALSEK_PIN_CPUS": "off"}).pin_cpus is False
+    assert WorkerSettings.from_env({"ALSEK_PIN_CPUS": "auto"}).pin_cpus is None
     assert WorkerSettings.from_env({"ALSEK_PIN_CPUS": "1"}, pin_cpus=False).pin_cpus is False
+
+
+def test_a_setting_that_is_neither_on_off_nor_auto_is_named() -> None:
+    with pytest.raises(ValidationError, match="pin_cpus must be one of .*'sometimes'"):
+        WorkerSettings.from_env({"ALSEK_PIN_CPUS": "sometimes"})

@@ -7,7 +7,8 @@ thread stays busy for 50 ms) in one round trip: the group never polls, never sit
 worker could run, and under load pays far less than one round trip per task. When the queues
 are empty, an idle worker thread waits in Redis itself and runs the first message that comes
 (:mod:`~alsek.worker.feeder_parking`): no hand-over between threads before an idle group's task
-starts. A watchdog thread renews leases, times tasks out and applies revocations.
+starts. A watchdog thread renews leases, times tasks out and applies revocations; an affinity
+governor may keep the busy group on one CPU (:mod:`~alsek.worker.affinity_governor`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from alsek.domain.model.message import Message
 from alsek.domain.model.outcome import Outcome
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, announce, run_task, settle_safely
+from alsek.worker.affinity_governor import AffinityGovernor
 from alsek.worker.feeder import Feeder
 from alsek.worker.leases import Running, RunTable, release_quietly
 from alsek.worker.lifecycle import StopSignal
@@ -61,6 +63,9 @@ class ThreadGroup:
             (default: ``n_threads``).
         async_concurrency: how many ``async def`` tasks may run at once on the group's event
             loop (an :class:`AsyncLane`, started only when some task is ``async def``).
+        governed_as: keep the process on one CPU while its work is interpreter-bound, as the
+            group of this number in its pool (an :class:`AffinityGovernor`, where the system
+            allows; None: leave the process's CPUs alone).
 
     Attributes:
         recycle: whether the group stopped because too many of its threads were abandoned.
@@ -82,6 +87,7 @@ class ThreadGroup:
         identity: Identity | None = None,
         registry_heartbeat_ms: int = 0,
         async_concurrency: int = 0,
+        governed_as: int | None = None,
     ) -> None:
         self.processor = processor
         self.consumer = consumer = processor.consumer
@@ -102,6 +108,7 @@ class ThreadGroup:
             self.processor, executors=n_threads, stop=stop, prefetch=prefetch,
             park_in_executors=True,
         )  # fmt: skip
+        self.governor = AffinityGovernor.for_group(self.feeder, governed_as)
         self._numbers = itertools.count()
         self._run_numbers = itertools.count(1)
         self._workers: list[WorkerThread] = []
@@ -125,6 +132,8 @@ class ThreadGroup:
             self.heartbeat.start()
         if self.lane is not None:
             self.lane.start()
+        if self.governor is not None:
+            self.governor.start()
         self.feeder.start()
         for _ in range(self.n_threads):
             self._spawn()
@@ -152,6 +161,8 @@ class ThreadGroup:
         stuck = [r for r in self.runs.snapshot() if self._abandon(r)]
         release_quietly(self.consumer.backend, [r.message for r in stuck])
         self.feeder.close(timeout_s=5)
+        if self.governor is not None:
+            self.governor.stop()
         self._watchdog_stop.set()
         self._watchdog_thread.join(timeout=5)
         if self.heartbeat is not None:

@@ -1,0 +1,107 @@
+"""The affinity governor's thread, against a fake feeder and fake CPUs (no Redis, no pinning)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from alsek.worker.affinity_governor import AffinityGovernor, CpuSystem
+from tests.unit.waiting import wait_until
+
+ALL = {0, 1}
+
+
+class FakeFeeder:
+    """A feeder that is busy or parked as the test says."""
+
+    def __init__(self) -> None:
+        self.parked = False
+        self.parks = 0
+
+    def park(self) -> None:
+        self.parks += 1
+        self.parked = True
+
+
+class FakeCpus:
+    """A process that uses ``cores`` of CPU per second of wall time; records what it is kept on."""
+
+    def __init__(self, cores: float) -> None:
+        self.cores = cores
+        self.kept_on: list[set[int]] = []
+        self.lock = threading.Lock()
+
+    def process_time(self) -> float:
+        return time.monotonic() * self.cores
+
+    def ticks(self) -> dict[int, tuple[int, int]]:
+        return {}  # not known: the pinned core counts as full
+
+    def keep_on(self, cpus: set[int]) -> bool:
+        with self.lock:
+            self.kept_on.append(set(cpus))
+        return True
+
+    def last(self) -> set[int] | None:
+        with self.lock:
+            return self.kept_on[-1] if self.kept_on else None
+
+
+def governor(cores: float, feeder: FakeFeeder) -> tuple[AffinityGovernor, FakeCpus]:
+    cpus = FakeCpus(cores)
+    system = CpuSystem(process_time=cpus.process_time, ticks=cpus.ticks, keep_on=cpus.keep_on)
+    return AffinityGovernor(feeder, 1, allowed=ALL, window_ms=5, system=system), cpus
+
+
+def test_a_busy_interpreter_bound_group_keeps_to_one_cpu_and_is_freed_when_idle() -> None:
+    feeder = FakeFeeder()
+    gov, cpus = governor(1.0, feeder)
+    gov.start()
+    try:
+        assert wait_until(lambda: cpus.last() == {1}), "the group kept on its own CPU"
+        feeder.park()
+        assert wait_until(lambda: cpus.last() == ALL), "the idle group freed"
+        measured = gov.samples
+        time.sleep(0.05)  # ten windows' time for an idle governor to measure, which it must not
+        assert gov.samples == measured, "an idle group's governor sleeps until work comes"
+        feeder.parked = False
+        gov.work_came()
+        assert wait_until(lambda: cpus.last() == {1}), "kept on one CPU again"
+    finally:
+        gov.stop()
+    assert cpus.last() == ALL, "stopping frees the process"
+
+
+def test_a_group_running_code_outside_the_lock_is_never_kept_to_one_cpu() -> None:
+    feeder = FakeFeeder()
+    gov, cpus = governor(1.9, feeder)
+    gov.start()
+    try:
+        assert wait_until(lambda: gov.samples >= 20), "20 windows measured"
+    finally:
+        gov.stop()
+    assert {1} not in cpus.kept_on
+
+
+def test_a_governor_that_fails_frees_the_process(caplog: pytest.LogCaptureFixture) -> None:
+    feeder = FakeFeeder()
+    gov, cpus = governor(1.0, feeder)
+    wait_until_pinned = threading.Event()
+
+    def ticks() -> dict[int, tuple[int, int]]:
+        if wait_until_pinned.is_set():
+            raise RuntimeError("/proc went away")
+        return {}
+
+    gov.system.ticks = ticks
+    gov.start()
+    try:
+        assert wait_until(lambda: cpus.last() == {1}), "the group kept on its own CPU"
+        wait_until_pinned.set()
+        assert wait_until(lambda: not gov._thread.is_alive()), "the governor's thread ended"
+    finally:
+        gov.stop()
+    assert cpus.last() == ALL
+    assert "governor failed" in caplog.text
