@@ -60,19 +60,24 @@ def keep_process_on(cpus: set[int]) -> bool:
     thread's CPUs could not be set (a thread that ended meanwhile is no failure)."""
     if not hasattr(os, "sched_setaffinity"):
         return False
-    try:
-        threads = os.listdir("/proc/self/task")
-    except OSError:
-        return False
-    done = True
-    for tid in threads:
+    done: bool = True
+    seen: set[str] = set()
+    for _ in range(3):  # again for threads started meanwhile (they may have the old CPUs)
         try:
-            os.sched_setaffinity(int(tid), cpus)
-        except ProcessLookupError:
-            continue
-        except OSError as error:
-            log.debug("Could not keep thread %s on CPUs %s (%s).", tid, sorted(cpus), error)
-            done = False
+            threads = set(os.listdir("/proc/self/task")) - seen
+        except OSError:
+            return False
+        for tid in threads:
+            try:
+                os.sched_setaffinity(int(tid), cpus)
+            except ProcessLookupError:
+                continue
+            except OSError as error:
+                log.debug("Could not keep thread %s on CPUs %s (%s).", tid, sorted(cpus), error)
+                done = False
+        if not threads:
+            break
+        seen |= threads
     return done
 
 
@@ -93,3 +98,40 @@ def cpu_ticks(path: str = "/proc/stat") -> dict[int, tuple[int, int]]:
         total = sum(values)
         ticks[int(name[3:])] = (total - values[3] - values[4], total)
     return ticks
+
+
+def descendants(pid: int | str = "self", depth: int = 8) -> set[int]:
+    """The processes that process ``pid`` started, theirs, and so on ``depth`` levels down,
+    that still run (Linux; empty where the system does not tell)."""
+    found: set[int] = set()
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in threads:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", encoding="ascii") as children:
+                found.update(int(child) for child in children.read().split())
+        except OSError:
+            continue
+    if depth > 1:
+        for child in list(found):
+            found |= descendants(child, depth - 1)
+    return found
+
+
+def free_descendants(pinned: int, cpus: set[int]) -> None:
+    """Let this process's descendants that run on CPU ``pinned`` alone (they inherited it)
+    run on ``cpus`` again; the others are left as they are."""
+    for pid in descendants():
+        try:
+            if os.sched_getaffinity(pid) == {pinned}:
+                os.sched_setaffinity(pid, cpus)
+        except OSError:  # ended meanwhile, or not ours to change
+            continue
+
+
+def children_cpu_time() -> float:
+    """CPU time (s) used so far by this process's child processes that were waited for."""
+    times = os.times()
+    return times.children_user + times.children_system

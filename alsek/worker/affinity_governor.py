@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
-from alsek.worker.affinity import cpu_ticks, keep_process_on
+from alsek.worker.affinity import (
+    children_cpu_time,
+    cpu_ticks,
+    descendants,
+    free_descendants,
+    keep_process_on,
+)
 from alsek.worker.affinity_policy import AffinityPolicy, Sample
 
 if TYPE_CHECKING:
@@ -46,11 +52,17 @@ class CpuSystem:
         process_time: the process's CPU time so far (s, every thread).
         ticks: each CPU's (busy, total) time so far (see :func:`cpu_ticks`).
         keep_on: keeps the process's threads on the given CPUs; False if it could not.
+        children: the processes this one started that still run.
+        children_time: CPU time (s) used so far by its children that were waited for.
+        free_children: ``(cpu, cpus)``: lets descendants kept on ``cpu`` run on ``cpus``.
     """
 
     process_time: Callable[[], float] = time.process_time
     ticks: Callable[[], dict[int, tuple[int, int]]] = cpu_ticks
     keep_on: Callable[[set[int]], bool] = keep_process_on
+    children: Callable[[], set[int]] = descendants
+    children_time: Callable[[], float] = children_cpu_time
+    free_children: Callable[[int, set[int]], None] = free_descendants
 
 
 class AffinityGovernor:
@@ -132,14 +144,16 @@ class AffinityGovernor:
 
     def _measure(self) -> Sample:
         """One window of the group's work."""
-        parks, cpu, ticks = self.activity.parks, self.system.process_time(), self.system.ticks()
-        start = time.monotonic()
+        system = self.system
+        parks, cpu, ticks = self.activity.parks, system.process_time(), system.ticks()
+        reaped, start = system.children_time(), time.monotonic()
         self._stop.wait(self.window_s)
         wall = max(time.monotonic() - start, 1e-6)
-        used = (self.system.process_time() - cpu) / wall
+        used = (system.process_time() - cpu) / wall
         idle = self.activity.parks != parks or self.activity.parked
+        spawned = system.children_time() > reaped or bool(system.children())
         self.samples += 1
-        return Sample(idle, used, _busy(ticks, self.system.ticks(), self.allowed))
+        return Sample(idle, used, _busy(ticks, system.ticks(), self.allowed), spawned)
 
     def _apply(self, cpu: int | None) -> None:
         if cpu == self._applied:
@@ -147,6 +161,8 @@ class AffinityGovernor:
         cpus = self.allowed if cpu is None else {cpu}
         if self.system.keep_on(cpus):
             log.debug("Process %s now runs on CPUs %s.", os.getpid(), sorted(cpus))
+        if self._applied is not None:  # processes started meanwhile inherited that one CPU
+            self.system.free_children(self._applied, cpus)
         self._applied = cpu
 
 

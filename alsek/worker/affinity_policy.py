@@ -14,6 +14,11 @@ is full, the group is let free for one window now and then (after 1 s, then twic
 time the window confirms the choice, up to ``max_probe_s``), to see whether its work has
 changed. A group that shares its core with other work (other processes took ``SHARED`` of it or
 more) moves to a calmer core, at most once per ``first_probe_s``.
+
+Processes that tasks start inherit the CPUs of the thread that starts them; a program run on
+eight threads (an encoder, a compiler) must not find itself on one core. So a group whose tasks
+start processes (seen running, or using CPU once waited for) is let free at once, and stays free
+until ``max_probe_s`` after the last one was seen.
 """
 
 from __future__ import annotations
@@ -41,11 +46,14 @@ class Sample:
         cores_used: the process's CPU time over the window's wall time (2.0: two cores' worth).
         busy: each CPU the group may use, with its busy share over the window (0.0 to 1.0,
             every process on it counted).
+        spawned: whether the group's tasks started processes (running now, or that used CPU
+            during the window).
     """
 
     idle: bool
     cores_used: float
     busy: dict[int, float]
+    spawned: bool = False
 
 
 @attrs.define
@@ -72,6 +80,7 @@ class AffinityPolicy:
     _probe_at: float = attrs.field(init=False, default=0.0)
     _probing: bool = attrs.field(init=False, default=False)
     _moved_at: float = attrs.field(init=False, default=float("-inf"))
+    _free_until: float = attrs.field(init=False, default=float("-inf"))
 
     def __attrs_post_init__(self) -> None:
         self._probe_s = self.first_probe_s
@@ -79,7 +88,9 @@ class AffinityPolicy:
     def decide(self, sample: Sample, now: float) -> int | None:
         """The CPU to keep to from now (None: all of ``allowed``), after ``sample``; ``now``
         is a monotonic time in seconds."""
-        if sample.idle:
+        if sample.spawned:
+            self._free_until = now + self.max_probe_s
+        if sample.idle or now < self._free_until:
             self.pinned, self._probing, self._probe_s = None, False, self.first_probe_s
         elif self.pinned is None:
             self._after_free_window(sample, now)

@@ -6,6 +6,8 @@ every CPU again once idle; --no-pin-cpus leaves it on every CPU."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -100,3 +102,44 @@ def test_a_busy_group_keeps_to_one_cpu_until_it_is_idle(redis_backend: RedisBack
     assert pinned, f"none of {BACKLOG} runs of a backlog kept to one CPU"
     assert all(len(cpus) == 1 and cpus <= mine for cpus in pinned), pinned
     # _affinities waited until the group, idle, was back on every CPU
+
+
+#: A process that waits (30 s at most) until it may run on every CPU its parent's pool may use.
+WAIT_FOR_ALL_CPUS = (
+    "import os, sys, time\n"
+    "want = {int(c) for c in sys.argv[1].split(',')}\n"
+    "deadline = time.monotonic() + 30\n"
+    "while os.sched_getaffinity(0) != want and time.monotonic() < deadline:\n"
+    "    time.sleep(0.01)\n"
+    "sys.exit(0 if os.sched_getaffinity(0) == want else 1)\n"
+)
+
+
+@pytest.mark.skipif(
+    hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) < 2, reason="one CPU"
+)
+def test_a_process_started_by_a_task_of_a_busy_group_gets_every_cpu_back(
+    redis_backend: RedisBackend,
+) -> None:
+    broker, key = Broker(redis_backend), f"{redis_backend.namespace}:spawn"
+    client, mine = redis_backend.client, os.sched_getaffinity(0)
+    cpus = ",".join(map(str, sorted(mine)))
+
+    @task(broker, queue="spawn", mechanism="thread")
+    def noop() -> None:
+        return None
+
+    @task(broker, queue="spawn", mechanism="thread")
+    def spawn() -> None:
+        at_start = len(os.sched_getaffinity(0))
+        done = subprocess.run([sys.executable, "-c", WAIT_FOR_ALL_CPUS, cpus], timeout=60)
+        client.rpush(key, f"{at_start}:{done.returncode}")
+
+    noop.generate_many([{} for _ in range(BACKLOG)])  # queued before the pool starts: FIFO
+    spawn.generate()
+    noop.generate_many([{} for _ in range(BACKLOG)])
+    with running(ThreadWorkerPool([noop, spawn], n_threads=2, n_processes=1, **FAST)):
+        wait_until(lambda: client.llen(key) == 1, 120, "the spawning task")
+    at_start, code = _decode(client.lindex(key, 0)).split(":")
+    assert at_start == "1", "the busy group was not kept on one CPU when the task ran"
+    assert code == "0", "the task's process stayed on one CPU"

@@ -31,6 +31,8 @@ class FakeCpus:
     def __init__(self, cores: float) -> None:
         self.cores = cores
         self.kept_on: list[set[int]] = []
+        self.children: set[int] = set()
+        self.freed: list[tuple[int, set[int]]] = []
         self.lock = threading.Lock()
 
     def process_time(self) -> float:
@@ -44,6 +46,10 @@ class FakeCpus:
             self.kept_on.append(set(cpus))
         return True
 
+    def free_children(self, cpu: int, cpus: set[int]) -> None:
+        with self.lock:
+            self.freed.append((cpu, set(cpus)))
+
     def last(self) -> set[int] | None:
         with self.lock:
             return self.kept_on[-1] if self.kept_on else None
@@ -51,7 +57,11 @@ class FakeCpus:
 
 def governor(cores: float, feeder: FakeFeeder) -> tuple[AffinityGovernor, FakeCpus]:
     cpus = FakeCpus(cores)
-    system = CpuSystem(process_time=cpus.process_time, ticks=cpus.ticks, keep_on=cpus.keep_on)
+    system = CpuSystem(
+        process_time=cpus.process_time, ticks=cpus.ticks, keep_on=cpus.keep_on,
+        children=lambda: set(cpus.children), children_time=lambda: 0.0,
+        free_children=cpus.free_children,
+    )  # fmt: skip
     return AffinityGovernor(feeder, 1, allowed=ALL, window_ms=5, system=system), cpus
 
 
@@ -105,3 +115,20 @@ def test_a_governor_that_fails_frees_the_process(caplog: pytest.LogCaptureFixtur
         gov.stop()
     assert cpus.last() == ALL
     assert "governor failed" in caplog.text
+
+
+def test_processes_started_by_tasks_free_the_group_and_are_freed_with_it() -> None:
+    feeder = FakeFeeder()
+    gov, cpus = governor(1.0, feeder)
+    gov.start()
+    try:
+        assert wait_until(lambda: cpus.last() == {1}), "the group kept on its own CPU"
+        cpus.children = {4242}  # a task started a process, which inherited CPU 1
+        assert wait_until(lambda: cpus.last() == ALL), "the group freed"
+        assert wait_until(lambda: cpus.freed == [(1, ALL)]), "its processes freed with it"
+        cpus.children = set()
+        measured = gov.samples
+        assert wait_until(lambda: gov.samples >= measured + 10), "ten more windows"
+        assert cpus.last() == ALL, "not kept on one CPU again soon after"
+    finally:
+        gov.stop()

@@ -115,3 +115,12 @@ def test_a_group_stays_on_a_core_it_has_mostly_to_itself() -> None:
     policy.decide(busy(0.9, c0=0.95), 0.0)
     assert policy.decide(busy(0.8, c0=1.0, c1=0.0), 0.1) == 0, "others took 0.2 < SHARED"
     assert policy.decide(busy(0.5, c0=1.0, c1=0.6, c2=0.7, c3=0.9), 5.0) is None, "probe"
+
+
+def test_a_group_whose_tasks_start_processes_stays_free_for_a_while() -> None:
+    policy = AffinityPolicy(0, CPUS, first_probe_s=1.0, max_probe_s=30.0)
+    assert policy.decide(busy(), 0.0) == 0
+    assert policy.decide(Sample(False, 0.5, {}, spawned=True), 1.0) is None
+    assert policy.decide(busy(), 2.0) is None
+    assert policy.decide(busy(), 30.9) is None
+    assert policy.decide(busy(), 31.0) == 0, "max_probe_s after the last process was seen"
