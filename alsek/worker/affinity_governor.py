@@ -73,6 +73,8 @@ class AffinityGovernor:
         index: the group's number in its pool (groups prefer different CPUs).
         allowed: the CPUs the process may use (default: those it may use now).
         window_ms: how long each measurement lasts (ms).
+        first_window_ms: how long the first one lasts after the group starts or was idle (ms):
+            short, so that a backlog is soon drained on one core.
         system: where CPUs are read and set.
     """
 
@@ -83,12 +85,14 @@ class AffinityGovernor:
         *,
         allowed: set[int] | None = None,
         window_ms: int = 100,
+        first_window_ms: int = 20,
         system: CpuSystem | None = None,
     ) -> None:
         self.activity = activity
         self.allowed = set(os.sched_getaffinity(0) if allowed is None else allowed)
         self.policy = AffinityPolicy(index, frozenset(self.allowed))
         self.window_s = window_ms / 1000
+        self.first_window_s = min(first_window_ms, window_ms) / 1000
         self.system = system or CpuSystem()
         self.samples = 0  # windows measured so far (for tests and logs)
         self._applied: int | None = None
@@ -126,13 +130,16 @@ class AffinityGovernor:
         self._apply(None)
 
     def _main(self) -> None:
+        window = self.first_window_s
         try:
             while not self._stop.is_set():
                 if self.activity.parked:
                     self._apply(self.policy.decide(Sample(True, 0.0, {}), time.monotonic()))
                     self._await_work()
+                    window = self.first_window_s
                     continue
-                self._apply(self.policy.decide(self._measure(), time.monotonic()))
+                self._apply(self.policy.decide(self._measure(window), time.monotonic()))
+                window = self.window_s
         except Exception:  # never leave the process pinned by a failure
             log.exception("The CPU affinity governor failed; the process runs on every CPU.")
             self._apply(None)
@@ -142,12 +149,12 @@ class AffinityGovernor:
         if self.activity.parked and not self._stop.is_set():
             self._work.wait()
 
-    def _measure(self) -> Sample:
-        """One window of the group's work."""
+    def _measure(self, window_s: float) -> Sample:
+        """One window of the group's work, ``window_s`` long."""
         system = self.system
         parks, cpu, ticks = self.activity.parks, system.process_time(), system.ticks()
         reaped, start = system.children_time(), time.monotonic()
-        self._stop.wait(self.window_s)
+        self._stop.wait(window_s)
         wall = max(time.monotonic() - start, 1e-6)
         used = (system.process_time() - cpu) / wall
         idle = self.activity.parks != parks or self.activity.parked

@@ -12,6 +12,7 @@ REGISTRY: dict[str, str] = {
     "alsek-reuse": "bench.systems.alsek_system:AlsekReuseSystem",
     "alsek-pinned": "bench.systems.alsek_system:AlsekPinnedSystem",
     "alsek-groups": "bench.systems.alsek_system:AlsekGroupsSystem",
+    "alsek-free": "bench.systems.alsek_system:AlsekFreeSystem",
     "rq": "bench.systems.rq_system:RqSystem",
     "dramatiq": "bench.systems.dramatiq_system:DramatiqSystem",
     "celery": "bench.systems.celery_system:CelerySystem",
@@ -20,7 +21,8 @@ REGISTRY: dict[str, str] = {
 
 #: Systems run by default, in this order (alsek first).
 DEFAULT_ORDER = [
-    "alsek", "alsek-reuse", "alsek-pinned", "alsek-groups", "rq", "dramatiq", "celery", "huey"
+    "alsek", "alsek-free", "alsek-reuse", "alsek-pinned", "alsek-groups",
+    "rq", "dramatiq", "celery", "huey",
 ]
 
 

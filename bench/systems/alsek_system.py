@@ -6,7 +6,8 @@ reused without limit), to show what the isolation costs; ``alsek-pinned`` runs c
 the reused config B with ``--pin-cpus`` (each task-running process kept on one CPU for good);
 ``alsek-groups`` runs config B as a thread pool of two process groups of 8 threads, the shape of
 Dramatiq's config B. ``alsek``'s config A and ``alsek-groups`` leave CPU affinity to the default
-(a busy group keeps to one CPU while its work is interpreter-bound).
+(a busy group keeps to one CPU while its work is interpreter-bound); ``alsek-free`` runs config
+A with ``--no-pin-cpus``.
 
 Everything about how alsek is invoked lives in this module: if the CLI grows a
 different way to take the Redis URL, change :func:`redis_url_args` only.
@@ -28,6 +29,11 @@ POOL_ARGS = {
     CONFIG_A: ["thread-pool", MODULE, "--n_processes", "1", "--n_threads", "8", "-qu", QUEUE],
     CONFIG_B: ["process-pool", PROCESS_MODULE, "--n_processes", "2", "-qu", QUEUE],
 }
+#: Config B as a thread pool: two process groups of 8 threads, both started at once.
+GROUPS_ARGS = [
+    "thread-pool", MODULE, "--n_processes", "2", "--n_process_floor", "2", "--n_threads", "8",
+    "-qu", QUEUE,
+]
 #: Config B reusing task processes (no per-task fork).
 REUSE_ARGS = ["--max_tasks_per_child", "0"]
 #: Each task-running process kept on one CPU.
@@ -121,7 +127,11 @@ class AlsekSystem(System):
         self._tasks.stamp.generate()
 
     def worker_argv(self, config: str) -> list[str]:
-        args = POOL_ARGS[config]
+        return self.command(POOL_ARGS[config])
+
+    @staticmethod
+    def command(args: list[str]) -> list[str]:
+        """The ``alsek`` command line for the pool ``args``, pointed at the bench's Redis."""
         return [script("alsek"), *args, *redis_url_args(args[0]), *quiet_args(args[0])]
 
     def worker_env(self) -> dict[str, str]:
@@ -164,14 +174,22 @@ class AlsekGroupsSystem(AlsekSystem):
     B runs 2 processes × 8 threads), each kept on one CPU while busy (the default)."""
 
     name = "alsek-groups"
-    labels = {
-        CONFIG_B: "alsek thread-pool --n_processes 2 --n_process_floor 2 --n_threads 8"
-    }
+    labels = {CONFIG_B: "alsek " + " ".join(GROUPS_ARGS[:1] + GROUPS_ARGS[2:-2])}
     configs = (CONFIG_B,)
     forks_per_task = False
 
     def worker_argv(self, config: str) -> list[str]:
-        args = [*POOL_ARGS[CONFIG_A]]
-        args[args.index("--n_processes") + 1] = "2"
-        args += ["--n_process_floor", "2"]
-        return [script("alsek"), *args, *redis_url_args(args[0]), *quiet_args(args[0])]
+        return self.command(GROUPS_ARGS)
+
+
+class AlsekFreeSystem(AlsekSystem):
+    """alsek's config A with ``--no-pin-cpus``: every thread free to run on every CPU, to show
+    what the default CPU affinity rule gains."""
+
+    name = "alsek-free"
+    labels = {CONFIG_A: f"{AlsekSystem.labels[CONFIG_A]} --no-pin-cpus"}
+    configs = (CONFIG_A,)
+    forks_per_task = False
+
+    def worker_argv(self, config: str) -> list[str]:
+        return [*super().worker_argv(config), "--no-pin-cpus"]
