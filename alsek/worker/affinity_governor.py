@@ -169,7 +169,7 @@ class AffinityGovernor:
         if self.system.keep_on(cpus):
             log.debug("Process %s now runs on CPUs %s.", os.getpid(), sorted(cpus))
         if self._applied is not None:  # processes started meanwhile inherited that one CPU
-            self.system.free_children(self._applied, cpus)
+            self.system.free_children(self._applied, self.allowed)
         self._applied = cpu
 
 

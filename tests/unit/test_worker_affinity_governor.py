@@ -98,10 +98,10 @@ def test_a_group_running_code_outside_the_lock_is_never_kept_to_one_cpu() -> Non
 def test_a_governor_that_fails_frees_the_process(caplog: pytest.LogCaptureFixture) -> None:
     feeder = FakeFeeder()
     gov, cpus = governor(1.0, feeder)
-    wait_until_pinned = threading.Event()
+    proc_gone = threading.Event()
 
     def ticks() -> dict[int, tuple[int, int]]:
-        if wait_until_pinned.is_set():
+        if proc_gone.is_set():
             raise RuntimeError("/proc went away")
         return {}
 
@@ -109,7 +109,7 @@ def test_a_governor_that_fails_frees_the_process(caplog: pytest.LogCaptureFixtur
     gov.start()
     try:
         assert wait_until(lambda: cpus.last() == {1}), "the group kept on its own CPU"
-        wait_until_pinned.set()
+        proc_gone.set()
         assert wait_until(lambda: not gov._thread.is_alive()), "the governor's thread ended"
     finally:
         gov.stop()

@@ -24,19 +24,23 @@ samples = st.builds(
     idle=st.booleans(),
     cores_used=st.floats(0, 4),
     busy=st.dictionaries(st.sampled_from(sorted(CPUS)), st.floats(0, 1)),
+    spawned=st.booleans(),
 )
 
 
 @given(st.integers(0, 50), st.lists(st.tuples(samples, st.floats(0, 5)), max_size=40))
 def test_a_group_keeps_to_one_allowed_cpu_or_is_free(index: int, steps: list) -> None:
-    policy, now = AffinityPolicy(index, CPUS), 0.0
+    policy, now, spawned_at = AffinityPolicy(index, CPUS), 0.0, float("-inf")
     for sample, elapsed in steps:
         now += elapsed
+        spawned_at = now if sample.spawned else spawned_at
         cpu = policy.decide(sample, now)
         assert cpu is None or cpu in CPUS
         assert cpu == policy.pinned
         if sample.idle:
             assert cpu is None, "a group that waited for work is free at once"
+        if now - spawned_at < policy.max_probe_s:
+            assert cpu is None, "a group whose tasks start processes stays free"
 
 
 @given(st.floats(PARALLEL_CORES, 8), st.integers(0, 50))
