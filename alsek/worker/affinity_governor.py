@@ -107,9 +107,10 @@ class AffinityGovernor:
         single allowed CPU."""
         if index is None or not hasattr(os, "sched_setaffinity"):
             return None
-        if len(os.sched_getaffinity(0)) < 2:
+        allowed = os.sched_getaffinity(0)
+        if len(allowed) < 2:
             return None
-        governor = cls(feeder, index)
+        governor = cls(feeder, index, allowed=allowed)
         feeder.on_unpark = governor.work_came
         return governor
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -65,11 +67,20 @@ def governor(cores: float, feeder: FakeFeeder) -> tuple[AffinityGovernor, FakeCp
     return AffinityGovernor(feeder, 1, allowed=ALL, window_ms=5, system=system), cpus
 
 
+@contextlib.contextmanager
+def running(gov: AffinityGovernor) -> Iterator[AffinityGovernor]:
+    """Run ``gov``'s thread for the block, then stop it."""
+    gov.start()
+    try:
+        yield gov
+    finally:
+        gov.stop()
+
+
 def test_a_busy_interpreter_bound_group_keeps_to_one_cpu_and_is_freed_when_idle() -> None:
     feeder = FakeFeeder()
     gov, cpus = governor(1.0, feeder)
-    gov.start()
-    try:
+    with running(gov):
         assert wait_until(lambda: cpus.last() == {1}), "the group kept on its own CPU"
         feeder.park()
         assert wait_until(lambda: cpus.last() == ALL), "the idle group freed"
@@ -79,19 +90,14 @@ def test_a_busy_interpreter_bound_group_keeps_to_one_cpu_and_is_freed_when_idle(
         feeder.parked = False
         gov.work_came()
         assert wait_until(lambda: cpus.last() == {1}), "kept on one CPU again"
-    finally:
-        gov.stop()
     assert cpus.last() == ALL, "stopping frees the process"
 
 
 def test_a_group_running_code_outside_the_lock_is_never_kept_to_one_cpu() -> None:
     feeder = FakeFeeder()
     gov, cpus = governor(1.9, feeder)
-    gov.start()
-    try:
+    with running(gov):
         assert wait_until(lambda: gov.samples >= 20), "20 windows measured"
-    finally:
-        gov.stop()
     assert {1} not in cpus.kept_on
 
 
@@ -106,13 +112,10 @@ def test_a_governor_that_fails_frees_the_process(caplog: pytest.LogCaptureFixtur
         return {}
 
     gov.system.ticks = ticks
-    gov.start()
-    try:
+    with running(gov):
         assert wait_until(lambda: cpus.last() == {1}), "the group kept on its own CPU"
         proc_gone.set()
         assert wait_until(lambda: not gov._thread.is_alive()), "the governor's thread ended"
-    finally:
-        gov.stop()
     assert cpus.last() == ALL
     assert "governor failed" in caplog.text
 
@@ -120,8 +123,7 @@ def test_a_governor_that_fails_frees_the_process(caplog: pytest.LogCaptureFixtur
 def test_processes_started_by_tasks_free_the_group_and_are_freed_with_it() -> None:
     feeder = FakeFeeder()
     gov, cpus = governor(1.0, feeder)
-    gov.start()
-    try:
+    with running(gov):
         assert wait_until(lambda: cpus.last() == {1}), "the group kept on its own CPU"
         cpus.children = {4242}  # a task started a process, which inherited CPU 1
         assert wait_until(lambda: cpus.last() == ALL), "the group freed"
@@ -130,5 +132,3 @@ def test_processes_started_by_tasks_free_the_group_and_are_freed_with_it() -> No
         measured = gov.samples
         assert wait_until(lambda: gov.samples >= measured + 10), "ten more windows"
         assert cpus.last() == ALL, "not kept on one CPU again soon after"
-    finally:
-        gov.stop()
