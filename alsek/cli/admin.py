@@ -15,7 +15,6 @@ import click
 
 from alsek.app.services import admin as services
 from alsek.app.services.inspection import queue_stats
-from alsek.cli.dead_letters import dead_letters
 from alsek.cli.options import connection_options
 from alsek.cli.render import (
     EXIT_CODES,
@@ -155,9 +154,3 @@ def revoke(ctx: click.Context, uuid: str, redis_url: str | None, namespace: str 
         click.echo(f"Revoked message {uuid} (it was {state}).")
     if found is None:
         sys.exit(EXIT_NOT_FOUND)
-
-
-def register(group: click.Group) -> None:
-    """Add the admin commands to ``group`` (the ``alsek`` command)."""
-    for command in (queues, message, dead_letters, purge, revoke):
-        group.add_command(command)

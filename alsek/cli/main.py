@@ -1,6 +1,6 @@
 """``alsek``: start a worker pool for the tasks in a module, a file or a package; the admin
-commands (``queues``, ``message``, ``dead-letters``, ``purge``, ``revoke``) are in
-:mod:`alsek.cli.admin`.
+commands (``queues``, ``message``, ``dead-letters``, ``purge``, ``revoke``, ``workers``,
+``dashboard``) live in their own modules, imported only when run (:mod:`alsek.cli.lazy`).
 
 Exit codes of the pools: 0 stopped normally; 1 unexpected error; 2 bad usage or settings; 3 the tasks could
 not be imported (or none were found); 4 the backend (Redis) could not be reached at start, or
@@ -20,11 +20,9 @@ from alsek.app.discovery import TaskDiscoveryError
 from alsek.app.settings import WorkerSettings
 from alsek.app.worker_container import WorkerContainer
 from alsek.cli import logs
-from alsek.cli.admin import register as register_admin
 from alsek.cli.banner import banner
-from alsek.cli.dashboard import dashboard
+from alsek.cli.lazy import LazyGroup
 from alsek.cli.options import SWITCHES, common_options, flag, option
-from alsek.cli.workers import workers
 from alsek.domain.model.errors import (
     BackendConnectionError,
     BackendError,
@@ -63,8 +61,9 @@ def _run(pool_kind: str, options: dict[str, Any]) -> None:
     container = WorkerContainer(settings=providers.Object(settings))
     try:
         pool = container.pool()
-        for line in banner(pool, settings):
-            log.info("%s", line)
+        if log.isEnabledFor(logging.INFO):  # the banner reads the installed version: not free
+            for line in banner(pool, settings):
+                log.info("%s", line)
         pool.run()
     except (TaskDiscoveryError, NoTasksFoundError) as error:
         log.error("%s%s", error, "" if debug else " (--log-level debug shows the traceback)",
@@ -81,7 +80,23 @@ def _run(pool_kind: str, options: dict[str, Any]) -> None:
         sys.exit(EXIT_BACKEND)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+#: The operators' commands, imported only when run: a worker launch does not load them.
+_LAZY_COMMANDS = {
+    "queues": "alsek.cli.admin:queues",
+    "message": "alsek.cli.admin:message",
+    "purge": "alsek.cli.admin:purge",
+    "revoke": "alsek.cli.admin:revoke",
+    "dead-letters": "alsek.cli.dead_letters:dead_letters",
+    "workers": "alsek.cli.workers:workers",
+    "dashboard": "alsek.cli.dashboard:dashboard",
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=_LAZY_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="alsek")
 def main() -> None:
     """alsek: run worker pools for your tasks, and look after their queues.
@@ -138,11 +153,6 @@ def process_pool(**options: Any) -> None:  # fmt: skip
     the tasks), up to --n-processes at once; a task that times out or crashes takes only its own
     process with it."""
     _run("process", options)
-
-
-register_admin(main)
-main.add_command(workers)
-main.add_command(dashboard)
 
 
 if __name__ == "__main__":  # pragma: no cover

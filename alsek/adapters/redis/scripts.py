@@ -34,9 +34,10 @@ _SECTION = "--@ "
 _USES = "--@uses:"
 
 
-def _source(name: str) -> str:
+def _sources(names: tuple[str, ...]) -> dict[str, str]:
+    """The text of ``scripts/<name>.lua`` for each name (the package's folder looked up once)."""
     folder = resources.files(_PACKAGE).joinpath("scripts")
-    return folder.joinpath(f"{name}.lua").read_text(encoding="utf-8")
+    return {name: folder.joinpath(f"{name}.lua").read_text(encoding="utf-8") for name in names}
 
 
 def _sections(lib: str) -> dict[str, tuple[list[str], str]]:
@@ -49,8 +50,13 @@ def _sections(lib: str) -> dict[str, tuple[list[str], str]]:
     return sections
 
 
-def assemble(lib: str, script: str) -> str:
+def assemble(lib: str | dict[str, tuple[list[str], str]], script: str) -> str:
     """The text Redis runs for ``script``: the ``lib`` sections it uses, then its own text.
+
+    Args:
+        lib: the library's text, or its sections as :func:`_sections` parses them (parse once
+            to assemble many scripts).
+        script: the operation's file.
 
     Raises:
         ValueError: if the script does not start with a ``--@uses:`` line or names an unknown
@@ -59,7 +65,7 @@ def assemble(lib: str, script: str) -> str:
     first, _, rest = script.partition("\n")
     if not first.startswith(_USES):
         raise ValueError(f"a script must start with {_USES!r}, got {first!r}")
-    sections = _sections(lib)
+    sections = _sections(lib) if isinstance(lib, str) else lib
     wanted: set[str] = set()
     todo = first[len(_USES) :].split()
     while todo:
@@ -78,12 +84,13 @@ class Script:
 
     Args:
         name: the file name under ``scripts/`` without ``.lua``.
+        source: the text Redis runs (:func:`assemble`).
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, source: str) -> None:
         self.name = name
-        self.source = assemble(_source("lib"), _source(name))
-        self.sha = hashlib.sha1(self.source.encode("utf-8")).hexdigest()
+        self.source = source
+        self.sha = hashlib.sha1(source.encode("utf-8")).hexdigest()
 
 
 class ScriptSet:
@@ -96,7 +103,9 @@ class ScriptSet:
     """
 
     def __init__(self) -> None:
-        self.scripts = {name: Script(name) for name in NAMES}
+        texts = _sources(("lib", *NAMES))
+        lib = _sections(texts["lib"])
+        self.scripts = {name: Script(name, assemble(lib, texts[name])) for name in NAMES}
 
     def command(self, name: str, call: Call) -> tuple[Any, ...]:
         """The EVALSHA command of script ``name`` with ``call``."""

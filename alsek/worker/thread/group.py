@@ -126,17 +126,19 @@ class ThreadGroup:
     # -- life cycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the watchdog, the feeder and the worker threads."""
-        self._watchdog_thread.start()
-        if self.heartbeat is not None:
-            self.heartbeat.start()
+        """Start the feeder and the worker threads, then the watchdog, the registry heartbeat
+        and the affinity governor: the first claim goes out before their first rounds take
+        the interpreter (a backlog's first task starts a few ms sooner)."""
         if self.lane is not None:
             self.lane.start()
-        if self.governor is not None:
-            self.governor.start()
         self.feeder.start()
         for _ in range(self.n_threads):
             self._spawn()
+        self._watchdog_thread.start()
+        if self.heartbeat is not None:
+            self.heartbeat.start()
+        if self.governor is not None:
+            self.governor.start()
 
     def _spawn(self) -> None:
         worker = WorkerThread(self._serve, next(self._numbers))
