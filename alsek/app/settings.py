@@ -155,8 +155,9 @@ class WorkerSettings:
         registry_heartbeat_ms: how often each worker process rewrites its worker registry
             record (its time to live is three times that); 0 keeps the pool out of the registry.
         pin_cpus: True: pin each child process that runs tasks to one CPU for good, the
-            children in turn; None (default): a thread pool's busy process group keeps to one
-            CPU while its work is interpreter-bound; False: never pin.
+            children in turn; None (default): a thread pool's busy process group, or a process
+            pool's busy process reused without limit, keeps to one CPU while its work is
+            interpreter-bound; False: never pin.
     """
 
     pool: str = field(default="thread", validator=_one_of(POOLS))

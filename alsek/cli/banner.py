@@ -25,20 +25,23 @@ def address_of(backend: Any) -> str:
 def shape(pool: Any, settings: WorkerSettings) -> str:
     """The pool's concurrency in words."""
     pinned = ", each pinned to one CPU" if settings.pin_cpus else ""
+    if settings.pin_cpus is None:
+        pinned = ", each on one CPU while busy with interpreter-bound work"
     if settings.pool == "thread":
-        if settings.pin_cpus is None:
-            pinned = ", each on one CPU while busy with interpreter-bound work"
         return (
             f"thread pool, up to {pool.n_processes} process group(s) of {pool.n_threads} "
             f"thread(s) (at least {pool.n_process_floor} kept){pinned}"
         )
     reuse = pool.max_tasks_per_child
-    if reuse == 1:
-        per_child = "a fresh process per task"
-        if pinned:
-            pinned = " (--pin-cpus applies to reused processes only)"
+    if reuse == 0:  # only processes reused without limit keep to a CPU
+        per_child = "unlimited tasks per process"
     else:
-        per_child = f"max {reuse or 'unlimited'} tasks per process"
+        per_child = "a fresh process per task" if reuse == 1 else f"max {reuse} tasks per process"
+        pinned = (
+            " (--pin-cpus applies to processes reused without limit only)"
+            if settings.pin_cpus
+            else ""
+        )
     return f"process pool, up to {pool.n_processes} task process(es), {per_child}{pinned}"
 
 

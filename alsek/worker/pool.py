@@ -132,10 +132,10 @@ class WorkerPool:
         pin_cpus: True: pin each child process that runs tasks to one CPU for good, the
             children in turn over the CPUs: much faster for many small I/O-bound tasks on
             threads, slower for tasks that run C code outside the interpreter lock on several
-            threads at once. None (default): a thread pool's process group keeps to one CPU
-            only while it is busy with interpreter-bound work (see
-            :mod:`alsek.worker.affinity_policy`); a process pool's children are not pinned.
-            False: never pin.
+            threads at once. None (default): a thread pool's process group, or a reused
+            process of a process pool (``max_tasks_per_child=0``), keeps to one CPU only while
+            it is busy with interpreter-bound work (see :mod:`alsek.worker.affinity_policy`);
+            a process forked for a limited number of tasks is not pinned. False: never pin.
     """
 
     def __init__(

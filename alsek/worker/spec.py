@@ -70,8 +70,9 @@ class WorkerSpec:
         async_concurrency: ``async def`` tasks a thread group runs at once on its event loop.
         pin_cpus: True: pin each child (a thread group, or a process pool's reused task
             process) to one CPU, the children in turn over the CPUs (see
-            :mod:`alsek.worker.affinity`); None: a thread group keeps to one CPU while busy
-            with interpreter-bound work (:mod:`alsek.worker.affinity_governor`); False: never.
+            :mod:`alsek.worker.affinity`); None: a thread group, or a process pool's process
+            reused without limit, keeps to one CPU while busy with interpreter-bound work
+            (:mod:`alsek.worker.affinity_governor`); False: never.
     """
 
     tasks: tuple[TaskRef, ...]

@@ -1,7 +1,8 @@
 """CPU affinity on a real Redis. --pin-cpus: each child that runs tasks keeps to one CPU, the
 children on different CPUs, and the supervisor (here, the test's own process) is left alone.
-By default a busy thread group keeps to one CPU while its work is interpreter-bound, and runs on
-every CPU again once idle; --no-pin-cpus leaves it on every CPU."""
+By default a busy thread group, or a busy reused process of a process pool, keeps to one CPU
+while its work is interpreter-bound, and runs on every CPU again once idle; --no-pin-cpus leaves
+it on every CPU."""
 
 from __future__ import annotations
 
@@ -86,18 +87,22 @@ def test_pinned_children_each_keep_to_one_cpu(redis_backend: RedisBackend, kind:
     assert os.sched_getaffinity(0) == mine, "the supervisor is not pinned"
 
 
-def test_children_are_never_pinned_when_told_not_to(redis_backend: RedisBackend) -> None:
+@pytest.mark.parametrize("kind", ["thread", "reuse"])
+def test_children_are_never_pinned_when_told_not_to(redis_backend: RedisBackend, kind: str) -> None:
     mine = os.sched_getaffinity(0)
-    seen = _affinities(redis_backend, "thread", pin_cpus=False, runs=BACKLOG)
+    seen = _affinities(redis_backend, kind, pin_cpus=False, runs=BACKLOG)
     assert all(cpus == mine for _, cpus in seen)
 
 
 @pytest.mark.skipif(
     hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) < 2, reason="one CPU"
 )
-def test_a_busy_group_keeps_to_one_cpu_until_it_is_idle(redis_backend: RedisBackend) -> None:
+@pytest.mark.parametrize("kind", ["thread", "reuse"])
+def test_a_busy_child_keeps_to_one_cpu_until_it_is_idle(
+    redis_backend: RedisBackend, kind: str
+) -> None:
     mine = os.sched_getaffinity(0)
-    seen = _affinities(redis_backend, "thread", pin_cpus=None, runs=BACKLOG)
+    seen = _affinities(redis_backend, kind, pin_cpus=None, runs=BACKLOG)
     pinned = [cpus for _, cpus in seen if cpus != mine]
     assert pinned, f"none of {BACKLOG} runs of a backlog kept to one CPU"
     assert all(len(cpus) == 1 and cpus <= mine for cpus in pinned), pinned

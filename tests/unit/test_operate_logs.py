@@ -192,6 +192,33 @@ def test_the_banner_names_version_redis_namespace_queues_shape_lease_and_prefetc
     assert "pw" not in text and "pinned" not in text
 
 
+@pytest.mark.parametrize(
+    ("reuse", "pin_cpus", "expected"),
+    [
+        (0, None, "unlimited tasks per process, each on one CPU while busy"),
+        (0, True, "unlimited tasks per process, each pinned to one CPU"),
+        (0, False, "unlimited tasks per process"),
+        (1, None, "a fresh process per task"),
+        (1, True, "a fresh process per task (--pin-cpus applies to processes reused without"),
+        (5, None, "max 5 tasks per process"),
+        (5, True, "max 5 tasks per process (--pin-cpus applies to processes reused without"),
+    ],
+)
+def test_the_banner_says_which_process_pool_processes_keep_to_a_cpu(
+    reuse: int, pin_cpus: bool | None, expected: str
+) -> None:
+    from types import SimpleNamespace
+
+    from alsek.cli.banner import shape
+
+    settings = WorkerSettings(pool="process", n_processes=2, pin_cpus=pin_cpus)
+    text = shape(SimpleNamespace(n_processes=2, max_tasks_per_child=reuse), settings)
+    assert text.startswith("process pool, up to 2 task process(es), "), text
+    assert expected in text, text
+    if reuse != 0 or pin_cpus is False:
+        assert "each" not in text, text
+
+
 OPT_TASKS = """
 from alsek import Broker, task
 from alsek.adapters.memory import InMemoryBackend

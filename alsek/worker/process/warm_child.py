@@ -19,6 +19,8 @@ import os
 from alsek.domain.model.message import Message
 from alsek.domain.services.message_processor import MessageProcessor
 from alsek.domain.services.processing import Settlement, announce, settle_safely
+from alsek.ports.clock import Clock
+from alsek.worker.affinity_governor import AffinityGovernor
 from alsek.worker.feeder import Feeder
 from alsek.worker.pool import start_child
 from alsek.worker.process.runner import run_message
@@ -43,8 +45,21 @@ def run_warm_child(spec: WorkerSpec, index: int, slots: SlotTable, parent_pid: i
     stop, processor = start_child(spec, index, parent_pid)
     clock = processor.consumer.backend.clock
     feeder = Feeder(processor, executors=1, stop=stop, prefetch=spec.prefetch)
+    governor = AffinityGovernor.for_group(feeder, index if spec.pin_cpus is None else None)
     feeder.start()
+    if governor is not None:
+        governor.start()
     log.debug("Process child %s (pid %s) started.", index, os.getpid())
+    try:
+        _serve(processor, feeder, slots, index, clock)
+    finally:
+        if governor is not None:
+            governor.stop()
+
+
+def _serve(
+    processor: MessageProcessor, feeder: Feeder, slots: SlotTable, index: int, clock: Clock
+) -> None:
     settlement: Settlement | None = None
     while True:
         slots.write(index, SlotState.IDLE)
