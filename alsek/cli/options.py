@@ -118,8 +118,9 @@ def common_options(function: F) -> F:
         click.option("--pin-cpus/--no-pin-cpus", "--pin_cpus/--no_pin_cpus", "pin_cpus",
                      default=None,
                      help="--pin-cpus: pin each child process that runs tasks (a thread-pool "
-                          "process group, a reused process-pool process) to one CPU for good, in "
-                          "turn over the CPUs. --no-pin-cpus: never. Neither [default]: a "
+                          "process group, a process-pool process reused without limit) to one CPU "
+                          "for good, in turn over the CPUs. --no-pin-cpus: never. Neither "
+                          "[default]: a "
                           "thread-pool process group (or a process-pool process with "
                           "--max-tasks-per-child 0) keeps to one CPU only while it is busy "
                           "with interpreter-bound work, where threads hand the interpreter lock "

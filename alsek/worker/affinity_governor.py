@@ -1,4 +1,5 @@
-"""The thread that applies :mod:`alsek.worker.affinity_policy` to a thread group's process.
+"""The thread that applies :mod:`alsek.worker.affinity_policy` to a thread group's process (or
+to a process pool's process reused without limit: a group of one task thread and its feeder).
 
 While the group is busy it wakes once a window (``window_ms``), measures what the process and
 each CPU did, and keeps the process on the CPU the policy names, or frees it. While the group

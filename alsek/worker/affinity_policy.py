@@ -1,4 +1,5 @@
-"""When a busy thread group keeps to one CPU (the default, ``pin_cpus`` unset): the rule.
+"""When a busy thread group keeps to one CPU (the default, ``pin_cpus`` unset): the rule. A
+process pool's process reused without limit counts as a group (its task thread and its feeder).
 
 Threads of one process take turns on one interpreter lock; spread over several cores, every
 hand-off wakes a thread on another core, which costs more than the work handed off when tasks
