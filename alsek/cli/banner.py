@@ -22,27 +22,31 @@ def address_of(backend: Any) -> str:
     return address if isinstance(address, str) else type(backend).__name__
 
 
+def _cpus(pin_cpus: bool | None) -> str:
+    """How the processes that run tasks use the CPUs, as a suffix of the pool's shape."""
+    if pin_cpus is None:
+        return ", each on one CPU while busy with interpreter-bound work"
+    return ", each pinned to one CPU" if pin_cpus else ""
+
+
 def shape(pool: Any, settings: WorkerSettings) -> str:
     """The pool's concurrency in words."""
-    pinned = ", each pinned to one CPU" if settings.pin_cpus else ""
-    if settings.pin_cpus is None:
-        pinned = ", each on one CPU while busy with interpreter-bound work"
     if settings.pool == "thread":
         return (
             f"thread pool, up to {pool.n_processes} process group(s) of {pool.n_threads} "
-            f"thread(s) (at least {pool.n_process_floor} kept){pinned}"
+            f"thread(s) (at least {pool.n_process_floor} kept){_cpus(settings.pin_cpus)}"
         )
     reuse = pool.max_tasks_per_child
     if reuse == 0:  # only processes reused without limit keep to a CPU
-        per_child = "unlimited tasks per process"
+        per_child, cpus = "unlimited tasks per process", _cpus(settings.pin_cpus)
     else:
         per_child = "a fresh process per task" if reuse == 1 else f"max {reuse} tasks per process"
-        pinned = (
+        cpus = (
             " (--pin-cpus applies to processes reused without limit only)"
             if settings.pin_cpus
             else ""
         )
-    return f"process pool, up to {pool.n_processes} task process(es), {per_child}{pinned}"
+    return f"process pool, up to {pool.n_processes} task process(es), {per_child}{cpus}"
 
 
 def banner(pool: Any, settings: WorkerSettings) -> list[str]:

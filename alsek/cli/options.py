@@ -120,9 +120,8 @@ def common_options(function: F) -> F:
                      help="--pin-cpus: pin each child process that runs tasks (a thread-pool "
                           "process group, a process-pool process reused without limit) to one CPU "
                           "for good, in turn over the CPUs. --no-pin-cpus: never. Neither "
-                          "[default]: a "
-                          "thread-pool process group (or a process-pool process with "
-                          "--max-tasks-per-child 0) keeps to one CPU only while it is busy "
+                          "[default]: a thread-pool process group (or a process-pool process "
+                          "with --max-tasks-per-child 0) keeps to one CPU only while it is busy "
                           "with interpreter-bound work, where threads hand the interpreter lock "
                           "over 2-3x faster, and runs on every CPU when idle or when its tasks "
                           "run C code outside the lock on several threads (NumPy, hashing)."),

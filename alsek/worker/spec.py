@@ -118,6 +118,11 @@ class WorkerSpec:
             **settings,
         )
 
+    def governed_as(self, index: int) -> int | None:
+        """The number child ``index`` is governed under (the affinity rule runs only while
+        ``pin_cpus`` is unset), or None: pinned for good, or never."""
+        return index if self.pin_cpus is None else None
+
     def configure_logging(self) -> None:
         """Give a freshly started child the parent's logging (a forked child has it already)."""
         root = logging.getLogger()

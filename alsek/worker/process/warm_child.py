@@ -45,7 +45,7 @@ def run_warm_child(spec: WorkerSpec, index: int, slots: SlotTable, parent_pid: i
     stop, processor = start_child(spec, index, parent_pid)
     clock = processor.consumer.backend.clock
     feeder = Feeder(processor, executors=1, stop=stop, prefetch=spec.prefetch)
-    governor = AffinityGovernor.for_group(feeder, index if spec.pin_cpus is None else None)
+    governor = AffinityGovernor.for_group(feeder, spec.governed_as(index))
     feeder.start()
     if governor is not None:
         governor.start()

@@ -40,7 +40,7 @@ def run_child(spec: WorkerSpec, index: int, load: Any, parent_pid: int) -> None:
                           pool_pid=parent_pid),
         registry_heartbeat_ms=spec.registry_heartbeat_ms,
         async_concurrency=spec.async_concurrency,
-        governed_as=index if spec.pin_cpus is None else None,
+        governed_as=spec.governed_as(index),
     )  # fmt: skip
     if spec.metrics_dir is not None:
         group.stats.observers.append(metrics_observer(spec.metrics_dir))
