@@ -52,7 +52,7 @@ FORBIDDEN_IN_DOMAIN = (
 #: Standard modules that can read the clock or make ids, and the model modules allowed them.
 CLOCK_AND_ID_MODULES = ("time", "uuid", "random", "secrets", "os", "datetime")
 CLOCK_AND_ID_ALLOWED = {
-    "alsek.domain.model.defaults": {"time", "uuid"},  # the defaults for hand-built messages
+    "alsek.domain.model.defaults": {"time", "os"},  # now and new ids (os.urandom) for messages
     "alsek.domain.model.message_fields": {"datetime"},  # formats timestamps it is given
 }
 

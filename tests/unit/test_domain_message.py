@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -204,6 +206,21 @@ def test_update_sets_fields_and_rejects_unknown_ones():
     assert message.priority == 3 and message.metadata == {"a": 1}
     with pytest.raises(KeyError):
         message.update(colour="red")
+
+
+def test_generated_uuids_are_canonical_random_version_4():
+    seen = {Message("t").uuid for _ in range(2000)}
+    assert len(seen) == 2000
+    for text in seen:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+
+
+def test_default_backoff_settings_are_not_shared_between_messages():
+    first, second = Message("t"), Message("t")
+    first.backoff_settings["parameters"]["base"] = 99
+    assert second.backoff_settings == ExponentialBackoff().settings
+    assert Message("t").backoff_settings == ExponentialBackoff().settings
 
 
 def test_duplicate_gets_a_new_uuid():

@@ -25,6 +25,14 @@ _DEFAULT_BACKOFF_SETTINGS = ExponentialBackoff().settings
 _set = object.__setattr__
 
 
+def _default_backoff_settings() -> dict[str, Any]:
+    """A copy of the default policy's settings (flat parameters: no deep copy needed)."""
+    return {
+        **_DEFAULT_BACKOFF_SETTINGS,
+        "parameters": dict(_DEFAULT_BACKOFF_SETTINGS["parameters"]),
+    }
+
+
 @define(eq=False, repr=False)
 class Message:
     """One unit of work for a task.
@@ -113,7 +121,7 @@ class Message:
                 f"mechanism must be one of {defaults.MECHANISMS}, got {self.mechanism!r}"
             )
         if self.backoff_settings is None:
-            _set(self, "backoff_settings", copy.deepcopy(_DEFAULT_BACKOFF_SETTINGS))
+            _set(self, "backoff_settings", _default_backoff_settings())
         else:  # a bad policy would only show when a failure is settled: refuse it now
             check_backoff_settings(self.backoff_settings)
 

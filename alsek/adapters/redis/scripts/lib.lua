@@ -47,13 +47,20 @@ local function args(n)
 end
 
 --@ clock: reader
--- The first argument: the caller's now (ms), or '' for the server's (Redis >= 5 replicates a
--- script by its effects, so reading TIME before writing is safe).
-local function read_now()
-  local given = arg()
-  if given ~= '' then return tonumber(given) end
+-- The server's clock in ms (Redis >= 5 replicates a script by its effects, so reading TIME
+-- before writing is safe).
+local function server_now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The first argument: the caller's now (ms), or '' for the server's. lazy: return nil for ''
+-- (the script reads the clock only if it needs it, with server_now()).
+local function read_now(lazy)
+  local given = arg()
+  if given ~= '' then return tonumber(given) end
+  if lazy then return nil end
+  return server_now()
 end
 
 --@ consts
@@ -119,12 +126,13 @@ local function register_queue(seq, q, set, name)
   end
 end
 
---@ submit_one: queue_block keys args consts slot_task body_key locate register_queue wake
+--@ submit_one: queue_block keys args consts clock slot_task body_key locate register_queue wake
 -- keys: queue block, body, queue set ; args: queue block, body bytes, uuid, task, priority,
 -- wait (ms from now until ready_at; <= 0: ready), queue name.
 -- prepare_submit() reads and checks, and counts the submission (INCR); it returns false (and
 -- writes nothing) if a live body with this uuid exists in the queue (under this task or
--- another). write_submit() then indexes before it stores: what fails, fails first.
+-- another). write_submit() then indexes before it stores: what fails, fails first; its now may
+-- be nil (the server's clock is read if the message waits).
 local function prepare_submit()
   local q = queue_block()
   local k = keys(2)
@@ -156,7 +164,7 @@ local function write_submit(s, now)
     redis.call('ZADD', q.ready, score, s.m)
   else
     target = q.delayed
-    redis.call('ZADD', q.delayed, string.format('%.0f', now + s.wait), s.m)
+    redis.call('ZADD', q.delayed, string.format('%.0f', (now or server_now()) + s.wait), s.m)
   end
   redis.call('HSET', q.slots, s.uuid, score .. '|' .. s.task)
   redis.call('SET', s.body, s.raw)
