@@ -64,7 +64,7 @@ def translate(error: Exception) -> Exception | None:
 
 class _Translated:
     """The context manager :func:`translated` returns (a class, not a generator: it is on every
-    command's path, and entering it costs a tenth of a generator-based one)."""
+    command's path, and entering it costs a sixth of a generator-based one: 0.25 vs 1.4 µs)."""
 
     __slots__ = ()
 
